@@ -1,0 +1,13 @@
+import { cpus, totalmem, platform, release } from 'node:os';
+
+/** The machine a benchmark ran on, written with every result so that figures are never compared blind. */
+export function describeMachine(): string {
+  const cores = cpus();
+  return [
+    `date: ${new Date().toISOString()}`,
+    `cpu: ${cores[0]?.model ?? 'unknown'} × ${cores.length}`,
+    `memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `os: ${platform()} ${release()}`,
+    `node: ${process.version}`,
+  ].join('\n');
+}

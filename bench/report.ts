@@ -1,0 +1,46 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeMachine } from './machine';
+
+/** Percentile of a sample by nearest rank; p in [0, 100]. */
+export function percentile(sample: readonly number[], p: number): number {
+  if (sample.length === 0) return Number.NaN;
+  const sorted = [...sample].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export interface BenchReport {
+  readonly name: string;
+  readonly summary: string;
+  /** Markdown table rows, header first. */
+  readonly table: readonly (readonly (string | number)[])[];
+  readonly notes?: readonly string[];
+}
+
+/** Writes a dated Markdown result under bench/results/ with the machine description, and returns its path. */
+export function writeReport(report: BenchReport): string {
+  const directory = join(__dirname, 'results');
+  mkdirSync(directory, { recursive: true });
+  const day = new Date().toISOString().slice(0, 10);
+  const file = join(directory, `${day}-${report.name}.md`);
+  const [header, ...rows] = report.table;
+  const line = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+  const text = [
+    `# ${report.name}`,
+    '',
+    report.summary,
+    '',
+    '```',
+    describeMachine(),
+    '```',
+    '',
+    line(header),
+    line(header.map(() => '---')),
+    ...rows.map(line),
+    '',
+    ...(report.notes ?? []).map((note) => `- ${note}`),
+    '',
+  ].join('\n');
+  writeFileSync(file, text);
+  return file;
+}

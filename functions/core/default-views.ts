@@ -1,0 +1,23 @@
+import type { ViewDeclaration } from './view-declaration';
+
+/** The views of the IoT example: per device at minute resolution, per site hourly, and fleet-wide daily. */
+export const DEFAULT_VIEW_DECLARATIONS: readonly ViewDeclaration[] = [
+  {
+    name: 'device_metric_minute',
+    description: 'Each device and metric, per minute.',
+    dimensions: ['deviceId', 'metric'],
+    granularity: 'minute',
+  },
+  {
+    name: 'site_metric_hour',
+    description: 'Each site and metric, per hour.',
+    dimensions: ['site', 'metric'],
+    granularity: 'hour',
+  },
+  {
+    name: 'metric_day',
+    description: 'Each metric across the fleet, per day.',
+    dimensions: ['metric'],
+    granularity: 'day',
+  },
+];

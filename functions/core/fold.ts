@@ -1,0 +1,94 @@
+import { epochStart } from './arrival-epoch';
+import { dimensionKeyOf } from './dimension-key';
+import { bucketStart } from './granularity';
+import { measuresOf, mergeMeasures, type Measures } from './measures';
+import { maxPosition } from './sequence-position';
+import { positionOf, type StreamRecord } from './stream-record';
+import type { ViewDefinition } from './view-declaration';
+import { matchesFilter } from './view-filter';
+
+/** Where a partial aggregate belongs: (view, dimension key, bucket, epoch), as DESIGN.md §3 keys realtime items. */
+export interface AggregateKey {
+  readonly view: string;
+  readonly dimensionKey: string;
+  /** Start of the event-time bucket at the view's granularity, epoch ms. */
+  readonly bucket: number;
+  /** Start of the arrival epoch, epoch ms. */
+  readonly epoch: number;
+}
+
+/** Measures over some records, with, per shard, the highest position among them (the watermark). */
+export interface PartialAggregate {
+  readonly key: AggregateKey;
+  readonly measures: Measures;
+  readonly watermarks: Readonly<Record<string, string>>;
+}
+
+/** A fold: partial aggregates by their key's id. Folds form a monoid under mergeFolds, with the empty map as identity. */
+export type Fold = ReadonlyMap<string, PartialAggregate>;
+
+export function aggregateKeyId(key: AggregateKey): string {
+  return `${key.view}\u0000${key.dimensionKey}\u0000${key.bucket}\u0000${key.epoch}`;
+}
+
+/** The key a record contributes to in one view, or undefined when the view's filter excludes it. */
+export function aggregateKeyOf(
+  view: ViewDefinition,
+  record: StreamRecord,
+  epochLengthMs: number,
+): AggregateKey | undefined {
+  if (!matchesFilter(view, record.event)) return undefined;
+  return {
+    view: view.name,
+    dimensionKey: dimensionKeyOf(view, record.event),
+    bucket: bucketStart(record.event.ts, view.granularity),
+    epoch: epochStart(record.arrivalMs, epochLengthMs),
+  };
+}
+
+/** One record's contribution; `position` is passed in because padding it is the costly part of a fold. */
+export function partialOf(key: AggregateKey, record: StreamRecord, position = positionOf(record)): PartialAggregate {
+  return { key, measures: measuresOf(record.event.value), watermarks: { [record.shardId]: position } };
+}
+
+/** Merges two partial aggregates of the same key: measures merge, watermarks take the per-shard maximum. */
+export function mergePartials(a: PartialAggregate, b: PartialAggregate): PartialAggregate {
+  const watermarks: Record<string, string> = { ...a.watermarks };
+  for (const [shard, position] of Object.entries(b.watermarks)) {
+    watermarks[shard] = maxPosition(watermarks[shard], position) as string;
+  }
+  return { key: a.key, measures: mergeMeasures(a.measures, b.measures), watermarks };
+}
+
+/**
+ * Folds records into partial aggregates for every view. It does not de-duplicate: the speed layer's watermarks
+ * and the batch layer's row_number() do that, each where its data lives.
+ */
+export function foldRecords(
+  records: Iterable<StreamRecord>,
+  views: readonly ViewDefinition[],
+  epochLengthMs: number,
+): Fold {
+  const fold = new Map<string, PartialAggregate>();
+  for (const record of records) {
+    const position = positionOf(record);
+    for (const view of views) {
+      const key = aggregateKeyOf(view, record, epochLengthMs);
+      if (key === undefined) continue;
+      const id = aggregateKeyId(key);
+      const partial = partialOf(key, record, position);
+      const existing = fold.get(id);
+      fold.set(id, existing === undefined ? partial : mergePartials(existing, partial));
+    }
+  }
+  return fold;
+}
+
+export function mergeFolds(a: Fold, b: Fold): Fold {
+  const merged = new Map(a);
+  for (const [id, partial] of b) {
+    const existing = merged.get(id);
+    merged.set(id, existing === undefined ? partial : mergePartials(existing, partial));
+  }
+  return merged;
+}

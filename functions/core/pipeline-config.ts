@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { DEFAULT_VIEW_DECLARATIONS } from './default-views';
+import { describeIssues, objectError } from './schema-issues';
+import { defineViews, type ViewDefinition } from './view-declaration';
+
+export const ARCHITECTURES = ['lambda', 'kappa'] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+const MINUTE_MS = 60_000;
+const DAY_MINUTES = 1440;
+
+const settingsSchema = z
+  .object(
+    {
+      views: z.unknown().optional(),
+      /** Arrival epoch length. Divides a day so that epochs align with UTC days. @default 15 */
+      epochLengthMinutes: z
+        .number()
+        .int()
+        .min(1)
+        .max(DAY_MINUTES)
+        .refine((minutes) => DAY_MINUTES % minutes === 0, 'expected a divisor of 1440 (a day), such as 5, 15 or 60')
+        .default(15),
+      /** Firehose buffering interval. @default 60 */
+      firehoseBufferIntervalSeconds: z.number().int().min(0).max(900).default(60),
+      /** Extra wait past the buffer interval before an epoch counts as archived. @default 5 */
+      safetyMarginMinutes: z.number().int().min(0).default(5),
+      /** How often the batch job runs. @default 60 */
+      batchScheduleMinutes: z.number().int().min(1).default(60),
+      /** How long realtime items outlive their epoch. Must outlast a missed batch run. @default 48 */
+      realtimeRetentionHours: z.number().positive().default(48),
+      /** @default 'lambda' */
+      architecture: z.enum(ARCHITECTURES, { error: `expected one of ${ARCHITECTURES.join(', ')}` }).default('lambda'),
+    },
+    { error: objectError('a configuration object') },
+  )
+  .strict();
+
+export type PipelineSettingsInput = z.input<typeof settingsSchema>;
+
+/** Everything the layers share about the pipeline, in milliseconds, with the views validated. */
+export interface PipelineConfig {
+  readonly views: readonly ViewDefinition[];
+  readonly epochLengthMs: number;
+  readonly bufferIntervalMs: number;
+  readonly safetyMarginMs: number;
+  readonly batchIntervalMs: number;
+  readonly realtimeRetentionMs: number;
+  readonly architecture: Architecture;
+}
+
+export class PipelineConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid pipeline configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'PipelineConfigError';
+  }
+}
+
+/**
+ * Validates the pipeline configuration, from cdk.json context or the local runtime's options. Like view
+ * declarations, a bad configuration fails at synth or start time.
+ */
+export function definePipelineConfig(input: unknown = {}): PipelineConfig {
+  const parsed = settingsSchema.safeParse(input);
+  if (!parsed.success) throw new PipelineConfigError(describeIssues(parsed.error.issues, 'config'));
+  const settings = parsed.data;
+  const config: PipelineConfig = {
+    views: defineViews(settings.views ?? DEFAULT_VIEW_DECLARATIONS),
+    epochLengthMs: settings.epochLengthMinutes * MINUTE_MS,
+    bufferIntervalMs: settings.firehoseBufferIntervalSeconds * 1000,
+    safetyMarginMs: settings.safetyMarginMinutes * MINUTE_MS,
+    batchIntervalMs: settings.batchScheduleMinutes * MINUTE_MS,
+    realtimeRetentionMs: settings.realtimeRetentionHours * 3_600_000,
+    architecture: settings.architecture,
+  };
+  // A realtime item must stay until the batch run that covers its epoch has flipped, even if one run is missed:
+  // the cutoff lags arrival by up to an epoch plus the buffer and margin, and a missed run adds an interval.
+  const needed = config.epochLengthMs + config.bufferIntervalMs + config.safetyMarginMs + 2 * config.batchIntervalMs;
+  if (config.architecture === 'lambda' && config.realtimeRetentionMs < needed) {
+    throw new PipelineConfigError([
+      `config.realtimeRetentionHours: ${settings.realtimeRetentionHours} h is too short: realtime items must ` +
+        `outlast a missed batch run (at least ${Math.ceil(needed / 3_600_000)} h with these settings)`,
+    ]);
+  }
+  return config;
+}
+
+/** The configuration as JSON, the form in which handlers receive it (environment variable PIPELINE_CONFIG). */
+export function serializePipelineConfig(config: PipelineConfig): string {
+  return JSON.stringify({ ...config });
+}
+
+/** Reads a serialized configuration back, validating the views again so a corrupted value fails loudly. */
+export function deserializePipelineConfig(json: string): PipelineConfig {
+  const raw = JSON.parse(json) as PipelineConfig;
+  return { ...raw, views: defineViews(raw.views) };
+}
