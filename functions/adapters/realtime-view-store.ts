@@ -1,0 +1,208 @@
+import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AggregateKey } from '../core/fold';
+import { EMPTY_MEASURES, mergeMeasures, type Measures } from '../core/measures';
+import {
+  extremeUpdatesFor,
+  readRealtimeItem,
+  realtimeExpiresAt,
+  realtimeUpdateRequest,
+  REALTIME_ATTRIBUTES,
+  type ExtremeUpdate,
+  type UpdateItemRequest,
+  type WatermarkCondition,
+} from '../core/realtime-update';
+import { realtimeItemKey } from '../core/storage-keys';
+import type { Measure } from '../core/view-declaration';
+import type { StoredAttributes } from '../core/aggregate-attributes';
+import { RealtimeExtremesHint } from './realtime-extremes-hint';
+import { retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
+
+/** Lambda mode serves generation 1; Kappa mode rebuilds views into later generations (DESIGN.md §1). */
+export const LAMBDA_MODE_GENERATION = 1;
+
+/** One record's part of a realtime item, with the record's position in its shard. */
+export interface Contribution {
+  readonly position: string;
+  readonly measures: Measures;
+}
+
+/** Everything one Lambda batch adds to one realtime item (view, dimension key, bucket, epoch). */
+export interface RealtimeItemWrite {
+  readonly key: AggregateKey;
+  /** The view's stored measures. */
+  readonly measures: readonly Measure[];
+  /** The shard the batch came from: its watermark is the one this write checks and moves. */
+  readonly shardId: string;
+  /** The lowest position in the Lambda batch: a first attempt applies only if the watermark is below it. */
+  readonly batchFirstPosition: string;
+  /** This batch's records in the item. On a failed condition only those above the stored watermark are written. */
+  readonly contributions: readonly Contribution[];
+  /** @default the store's generation */
+  readonly generation?: number;
+}
+
+export type RealtimeWriteResult =
+  /** Records of this batch were added to the item. */
+  | { readonly status: 'written'; readonly conditionalRetries: number }
+  /** A previous delivery had already added every record of this batch to the item. */
+  | { readonly status: 'already-applied'; readonly conditionalRetries: number }
+  /** Not written: the batch must report a failure at or below this item's lowest contribution. */
+  | { readonly status: 'failed'; readonly conditionalRetries: number; readonly error: unknown };
+
+export interface RealtimeViewStoreOptions {
+  /** Built with maxAttempts 1: the store's retry policy is the only one (see retry-policy.ts). */
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  readonly epochLengthMs: number;
+  readonly realtimeRetentionMs: number;
+  /** @default DEFAULT_RETRY_POLICY */
+  readonly retry?: Partial<RetryPolicy>;
+  /** Compare-and-set attempts after a failed condition, before the item is given up for the batch. @default 8 */
+  readonly maxConditionalAttempts?: number;
+  /** Items whose last-seen min and max are remembered (realtime-extremes-hint.ts). @default 100000 */
+  readonly extremesHintCapacity?: number;
+  /** @default LAMBDA_MODE_GENERATION */
+  readonly generation?: number;
+}
+
+/**
+ * Writes realtime items with the idempotent protocol of DESIGN.md §4. A first attempt adds the whole batch's delta
+ * on condition that the shard's watermark is below the batch's first position. If the condition fails (a
+ * redelivery overlaps work already applied, or the guessed min/max update does not hold), the item is read with a
+ * strongly consistent read, the delta is recomputed from only the records above the stored watermark, and written
+ * with a compare-and-set on that watermark, a bounded number of times. count and sum are ADDed, so other shards'
+ * concurrent writes to the same item commute with this one; only this shard's watermark is compared.
+ */
+export class RealtimeViewStore {
+  private readonly retry: RetryPolicy;
+  private readonly maxConditionalAttempts: number;
+  private readonly generation: number;
+  private readonly hint: RealtimeExtremesHint;
+
+  constructor(private readonly options: RealtimeViewStoreOptions) {
+    this.retry = retryPolicy(options.retry);
+    this.maxConditionalAttempts = options.maxConditionalAttempts ?? 8;
+    this.generation = options.generation ?? LAMBDA_MODE_GENERATION;
+    this.hint = new RealtimeExtremesHint(options.extremesHintCapacity ?? 100_000);
+  }
+
+  /** Never throws: a write that could not be completed is a value, so the caller can report it per item. */
+  async write(write: RealtimeItemWrite): Promise<RealtimeWriteResult> {
+    const generation = write.generation ?? this.generation;
+    const { pk, sk } = realtimeItemKey(write.key, generation);
+    const itemId = `${pk}\u0000${sk}`;
+    let conditionalRetries = 0;
+    try {
+      const whole = deltaAbove(write.contributions, null);
+      if (whole === undefined) return { status: 'already-applied', conditionalRetries };
+      let request = this.request(write, generation, whole, { below: write.batchFirstPosition }, (delta) =>
+        this.hint.guess(itemId, delta),
+      );
+      for (;;) {
+        const written = await this.conditionalUpdate(request);
+        if (written !== undefined) {
+          this.hint.remember(itemId, extremesOf(written));
+          return { status: 'written', conditionalRetries };
+        }
+        if (conditionalRetries >= this.maxConditionalAttempts) {
+          throw new Error(
+            `the item's condition still failed after ${conditionalRetries} compare-and-set attempts ` +
+              '(other shards keep moving its min or max)',
+          );
+        }
+        conditionalRetries += 1;
+        const item = await this.read(pk, sk);
+        const stored = readRealtimeItem(item, write.shardId);
+        this.hint.remember(itemId, extremesOf(item));
+        const delta = deltaAbove(write.contributions, stored.watermark);
+        if (delta === undefined) return { status: 'already-applied', conditionalRetries };
+        request = this.request(write, generation, delta, { equals: stored.watermark }, (measures) =>
+          extremeUpdatesFor(stored, measures),
+        );
+      }
+    } catch (error) {
+      return { status: 'failed', conditionalRetries, error };
+    }
+  }
+
+  private request(
+    write: RealtimeItemWrite,
+    generation: number,
+    delta: Delta,
+    condition: WatermarkCondition,
+    extremes: (delta: Measures) => { min: ExtremeUpdate; max: ExtremeUpdate },
+  ): UpdateItemRequest {
+    return realtimeUpdateRequest({
+      key: write.key,
+      generation,
+      measures: write.measures,
+      delta: delta.measures,
+      shardId: write.shardId,
+      watermark: delta.watermark,
+      condition,
+      ...extremes(delta.measures),
+      expiresAt: realtimeExpiresAt(write.key, this.options.epochLengthMs, this.options.realtimeRetentionMs),
+    });
+  }
+
+  /** The item's updated attributes, or undefined when the condition failed. */
+  private async conditionalUpdate(request: UpdateItemRequest): Promise<StoredAttributes | undefined> {
+    try {
+      const output = await withRetries(this.retry, (abortSignal) =>
+        this.options.client.send(
+          new UpdateItemCommand({ TableName: this.options.tableName, ...request, ReturnValues: 'UPDATED_NEW' }),
+          { abortSignal },
+        ),
+      );
+      return output.Attributes ?? {};
+    } catch (error) {
+      if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return undefined;
+      throw error;
+    }
+  }
+
+  private async read(pk: string, sk: string): Promise<StoredAttributes | undefined> {
+    const output = await withRetries(this.retry, (abortSignal) =>
+      this.options.client.send(
+        new GetItemCommand({
+          TableName: this.options.tableName,
+          Key: { pk: { S: pk }, sk: { S: sk } },
+          // A stale read could show a watermark older than the one the failed condition saw, and re-add records.
+          ConsistentRead: true,
+        }),
+        { abortSignal },
+      ),
+    );
+    return output.Item;
+  }
+}
+
+interface Delta {
+  readonly measures: Measures;
+  /** The highest position among the records in the delta: the item's new watermark for the shard. */
+  readonly watermark: string;
+}
+
+/**
+ * The delta of the contributions above a stored watermark (null: none stored), or undefined when there are none:
+ * everything at or below the watermark was applied by an earlier delivery, because a shard's records reach an
+ * item in position order and a watermark moves only with the records below it.
+ */
+export function deltaAbove(contributions: readonly Contribution[], watermark: string | null): Delta | undefined {
+  let measures = EMPTY_MEASURES;
+  let highest: string | undefined;
+  for (const contribution of contributions) {
+    if (watermark !== null && contribution.position <= watermark) continue;
+    measures = mergeMeasures(measures, contribution.measures);
+    if (highest === undefined || contribution.position > highest) highest = contribution.position;
+  }
+  return highest === undefined ? undefined : { measures, watermark: highest };
+}
+
+function extremesOf(item: StoredAttributes | undefined): { min?: number; max?: number } {
+  const numberAt = (name: string) => {
+    const text = item?.[name]?.N;
+    return text === undefined ? undefined : Number(text);
+  };
+  return { min: numberAt(REALTIME_ATTRIBUTES.min), max: numberAt(REALTIME_ATTRIBUTES.max) };
+}

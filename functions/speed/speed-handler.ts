@@ -1,0 +1,206 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { EventDedupStore } from '../adapters/event-dedup-store';
+import { LAMBDA_MODE_GENERATION, RealtimeViewStore, type RealtimeWriteResult } from '../adapters/realtime-view-store';
+import type { RetryPolicy } from '../adapters/retry-policy';
+import type { PipelineConfig } from '../core/pipeline-config';
+import { sequenceNumberOf } from '../core/sequence-position';
+import type { StreamRecord } from '../core/stream-record';
+import { mapConcurrently } from './concurrent-map';
+import { claimEvents, type EventClaims } from './event-claims';
+import { decodeKinesisRecord, positionOfLambdaRecord, type RejectedRecord } from './kinesis-record-decoder';
+import { lowestPositionOf, touchedItems, type TouchedItem } from './touched-items';
+
+/** The speed layer's metrics (service 'speed'); the monitoring construct alarms on these names. */
+export const SPEED_METRICS = {
+  recordsReceived: 'RecordsReceived',
+  recordsRejected: 'RecordsRejected',
+  itemsWritten: 'ItemsWritten',
+  itemWriteFailures: 'ItemWriteFailures',
+  conditionalRetries: 'ConditionalRetries',
+} as const;
+
+/** The part of Powertools Metrics the handler uses. */
+export interface SpeedMetrics {
+  addMetric(name: string, unit: typeof MetricUnit.Count, value: number): unknown;
+  publishStoredMetrics(): void;
+}
+
+export type SpeedLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+export interface SpeedHandlerDependencies {
+  readonly config: PipelineConfig;
+  /** Built with maxAttempts 1: the stores' retry policy is the only one (see retry-policy.ts). */
+  readonly dynamodb: DynamoDBClient;
+  readonly realtimeTable: string;
+  /** Required when a view de-duplicates by eventId. */
+  readonly dedupTable?: string;
+  readonly logger: SpeedLogger;
+  readonly metrics: SpeedMetrics;
+  /** DynamoDB requests in flight per batch. @default 16 */
+  readonly concurrency?: number;
+  /** The realtime generation written. @default LAMBDA_MODE_GENERATION */
+  readonly generation?: number;
+  /** @default DEFAULT_RETRY_POLICY */
+  readonly retry?: Partial<RetryPolicy>;
+  /** @default 100000 */
+  readonly extremesHintCapacity?: number;
+}
+
+export type SpeedHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
+
+/** Failed items logged one by one per batch; the rest are counted in the summary line. */
+const LOGGED_FAILURES = 5;
+
+/**
+ * The Kinesis consumer of the speed layer: decode → claim eventIds (if a view asks) → fold per realtime item →
+ * one conditional write per item → report. A batch is one shard's records in order (parallelization factor 1).
+ *
+ * Reporting: if any item was not written, the batch reports one failure, at the lowest position that went into any
+ * failed item. Every item's records below it are then applied, so the event source mapping may checkpoint there;
+ * records from it on are redelivered, and the watermarks skip what was already applied.
+ */
+export function createSpeedHandler(dependencies: SpeedHandlerDependencies): SpeedHandler {
+  const { config, logger, metrics } = dependencies;
+  const concurrency = dependencies.concurrency ?? 16;
+  const deduplicating = config.views.filter((view) => view.dedupeByEventId).map((view) => view.name);
+  if (deduplicating.length > 0 && dependencies.dedupTable === undefined) {
+    throw new Error(`eventId de-duplication (views ${deduplicating.join(', ')}) needs DEDUP_TABLE`);
+  }
+  const realtime = new RealtimeViewStore({
+    client: dependencies.dynamodb,
+    tableName: dependencies.realtimeTable,
+    epochLengthMs: config.epochLengthMs,
+    realtimeRetentionMs: config.realtimeRetentionMs,
+    retry: dependencies.retry,
+    extremesHintCapacity: dependencies.extremesHintCapacity,
+    generation: dependencies.generation ?? LAMBDA_MODE_GENERATION,
+  });
+  const dedup =
+    deduplicating.length > 0 && dependencies.dedupTable !== undefined
+      ? new EventDedupStore({
+          client: dependencies.dynamodb,
+          tableName: dependencies.dedupTable,
+          retry: dependencies.retry,
+        })
+      : undefined;
+
+  const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
+
+  async function processBatch(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
+    const received = event.Records;
+    count(SPEED_METRICS.recordsReceived, received.length);
+    if (received.length === 0) return { batchItemFailures: [] };
+
+    const records: StreamRecord[] = [];
+    const rejected: RejectedRecord[] = [];
+    for (const decoded of received.map(decodeKinesisRecord)) {
+      if (decoded.ok) records.push(decoded.record);
+      else rejected.push(decoded);
+    }
+    for (const { shardId, sequenceNumber, reason } of rejected) {
+      logger.warn('record rejected: skipped, not retried', { shardId, sequenceNumber, reason });
+    }
+    count(SPEED_METRICS.recordsRejected, rejected.length);
+
+    const shardIds = new Set([...records, ...rejected].map((record) => record.shardId));
+    if (shardIds.size > 1) {
+      throw new Error(`a Kinesis batch must come from one shard; this one mixes ${[...shardIds].join(', ')}`);
+    }
+    const [shardId] = shardIds;
+    // The first position of the batch, poison records included: the first attempt's condition (DESIGN.md §4).
+    const batchFirstPosition = received.map(positionOfLambdaRecord).reduce((a, b) => (a < b ? a : b));
+
+    const claims: EventClaims | undefined =
+      dedup === undefined
+        ? undefined
+        : await claimEvents(records, {
+            views: config.views,
+            epochLengthMs: config.epochLengthMs,
+            realtimeRetentionMs: config.realtimeRetentionMs,
+            store: dedup,
+            concurrency,
+          });
+    for (const { record, error } of claims?.failures ?? []) {
+      logger.error('eventId claim failed: its items are not written in this delivery', {
+        shardId,
+        sequenceNumber: record.sequenceNumber,
+        eventId: record.event.eventId,
+        error: describeError(error),
+      });
+    }
+
+    const items = touchedItems(records, config.views, config.epochLengthMs, claims?.claimOf);
+    const results = await mapConcurrently(items, concurrency, (item): Promise<RealtimeWriteResult> => {
+      if (item.undecided.length > 0) {
+        const error = new Error('an eventId claim of one of its records failed');
+        return Promise.resolve({ status: 'failed', conditionalRetries: 0, error });
+      }
+      return realtime.write({
+        key: item.key,
+        measures: item.view.measures,
+        shardId,
+        batchFirstPosition,
+        contributions: item.contributions,
+      });
+    });
+
+    let lowestFailed: string | undefined;
+    let failed = 0;
+    let written = 0;
+    let conditionalRetries = 0;
+    results.forEach((result, index) => {
+      conditionalRetries += result.conditionalRetries;
+      if (result.status === 'written') written += 1;
+      if (result.status !== 'failed') return;
+      failed += 1;
+      const item = items[index];
+      const lowest = lowestPositionOf(item);
+      if (lowestFailed === undefined || lowest < lowestFailed) lowestFailed = lowest;
+      if (failed <= LOGGED_FAILURES) logFailedItem(item, lowest, result.error);
+    });
+    count(SPEED_METRICS.itemsWritten, written);
+    count(SPEED_METRICS.itemWriteFailures, failed);
+    count(SPEED_METRICS.conditionalRetries, conditionalRetries);
+    logger.info('batch folded', {
+      shardId,
+      records: received.length,
+      rejected: rejected.length,
+      eventClaims: claims?.writes ?? 0,
+      items: items.length,
+      itemsWritten: written,
+      itemsAlreadyApplied: items.length - written - failed,
+      itemWriteFailures: failed,
+      conditionalRetries,
+      ...(lowestFailed === undefined ? {} : { reportedFailureAt: sequenceNumberOf(lowestFailed) }),
+    });
+    return {
+      batchItemFailures: lowestFailed === undefined ? [] : [{ itemIdentifier: sequenceNumberOf(lowestFailed) }],
+    };
+  }
+
+  function logFailedItem(item: TouchedItem, lowest: string, error: unknown) {
+    logger.error('realtime item not written: the batch reports a failure at or below its first record', {
+      view: item.key.view,
+      dimensionKey: item.key.dimensionKey,
+      bucket: item.key.bucket,
+      epoch: item.key.epoch,
+      lowestSequenceNumber: sequenceNumberOf(lowest),
+      error: describeError(error),
+    });
+  }
+
+  return async (event) => {
+    try {
+      return await processBatch(event);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,248 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { deltaAbove, RealtimeViewStore, type Contribution } from '../../functions/adapters/realtime-view-store';
+import type { AggregateKey } from '../../functions/core/fold';
+import { measuresOf } from '../../functions/core/measures';
+import { realtimeExpiresAt, watermarkAttribute } from '../../functions/core/realtime-update';
+import { recordPosition } from '../../functions/core/sequence-position';
+import { realtimeItemKey } from '../../functions/core/storage-keys';
+import { MEASURES, type Measure } from '../../functions/core/view-declaration';
+import { emulatorClientConfig, startDynamoDb, type RunningEmulator } from '../../local/emulators';
+import { ACCESS_DENIED, DynamoDbFaults } from '../speed/dynamodb-faults';
+import { createTable } from '../speed/realtime-table';
+
+const EPOCH_MS = 15 * 60_000;
+const RETENTION_MS = 48 * 3_600_000;
+const SHARD_A = 'shardId-000000000000';
+const SHARD_B = 'shardId-000000000001';
+
+let dynamo: RunningEmulator;
+let tables = 0;
+
+beforeAll(async () => {
+  dynamo = await startDynamoDb();
+});
+afterAll(async () => {
+  await dynamo.stop();
+});
+
+const position = (n: number) => recordPosition(String(49_680_507_356_827_391_140_529_022_913n + BigInt(n)), 0);
+const contributions = (values: Record<number, number>): Contribution[] =>
+  Object.entries(values).map(([n, value]) => ({ position: position(Number(n)), measures: measuresOf(value) }));
+
+let keys = 0;
+function freshKey(): AggregateKey {
+  keys += 1;
+  return {
+    view: 'device_metric_minute',
+    dimensionKey: `device-${keys}|temperature`,
+    bucket: 1_795_392_000_000,
+    epoch: 1_795_392_900_000,
+  };
+}
+
+async function setUp(options: { maxConditionalAttempts?: number } = {}) {
+  tables += 1;
+  const client = new DynamoDBClient({ ...emulatorClientConfig(dynamo.endpoint), maxAttempts: 1 });
+  const faults = new DynamoDbFaults().attachTo(client);
+  // The test reads through its own client, so that the counts are the store's requests alone.
+  const reader = new DynamoDBClient(emulatorClientConfig(dynamo.endpoint));
+  const tableName = `realtime-${tables}`;
+  await createTable(client, tableName);
+  const newStore = (generation?: number) =>
+    new RealtimeViewStore({
+      client,
+      tableName,
+      epochLengthMs: EPOCH_MS,
+      realtimeRetentionMs: RETENTION_MS,
+      retry: { sleep: async () => undefined },
+      generation,
+      ...options,
+    });
+  const read = async (key: AggregateKey, generation = 1) => {
+    const { pk, sk } = realtimeItemKey(key, generation);
+    const { Item } = await reader.send(
+      new GetItemCommand({ TableName: tableName, Key: { pk: { S: pk }, sk: { S: sk } }, ConsistentRead: true }),
+    );
+    return Item;
+  };
+  return { client, faults, newStore, read };
+}
+
+const write = (
+  key: AggregateKey,
+  shardId: string,
+  parts: Contribution[],
+  measures: readonly Measure[] = MEASURES,
+  batchFirstPosition = parts[0].position,
+) => ({ key, shardId, measures, contributions: parts, batchFirstPosition });
+
+describe('realtime view store against dynalite', () => {
+  it("a first write stores the measures, the shard's watermark, bucket, epoch and TTL under the generation's key", async () => {
+    const { newStore, read } = await setUp();
+    const key = freshKey();
+    const result = await newStore(3).write(write(key, SHARD_A, contributions({ 1: 4, 2: -1.5, 3: 10 })));
+    expect(result).toEqual({ status: 'written', conditionalRetries: 0 });
+    expect(await read(key, 1)).toBeUndefined();
+    expect(await read(key, 3)).toEqual({
+      ...Object.fromEntries(Object.entries(realtimeItemKey(key, 3)).map(([name, value]) => [name, { S: value }])),
+      count: { N: '3' },
+      sum: { N: '12.5' },
+      min: { N: '-1.5' },
+      max: { N: '10' },
+      [watermarkAttribute(SHARD_A)]: { S: position(3) },
+      bucket: { N: String(key.bucket) },
+      epoch: { N: String(key.epoch) },
+      expiresAt: { N: String(realtimeExpiresAt(key, EPOCH_MS, RETENTION_MS)) },
+    });
+  });
+
+  it('the generation can also be chosen per write', async () => {
+    const { newStore, read } = await setUp();
+    const key = freshKey();
+    await newStore().write({ ...write(key, SHARD_A, contributions({ 1: 1 })), generation: 2 });
+    expect(await read(key, 2)).toMatchObject({ count: { N: '1' } });
+    expect(await read(key, 1)).toBeUndefined();
+  });
+
+  it('a redelivered batch is found already applied and changes nothing', async () => {
+    const { newStore, read, faults } = await setUp();
+    const key = freshKey();
+    const store = newStore();
+    const batch = write(key, SHARD_A, contributions({ 1: 4, 2: 6 }));
+    await store.write(batch);
+    const before = await read(key);
+    expect(await store.write(batch)).toEqual({ status: 'already-applied', conditionalRetries: 1 });
+    expect(await read(key)).toEqual(before);
+    expect(faults.count('UpdateItemCommand')).toBe(2);
+    expect(faults.count('GetItemCommand')).toBe(1);
+  });
+
+  it('an overlapping redelivery adds only the records above the watermark, with a compare-and-set', async () => {
+    const { newStore, read, faults } = await setUp();
+    const key = freshKey();
+    const store = newStore();
+    await store.write(write(key, SHARD_A, contributions({ 1: 1, 2: 2 })));
+    const result = await store.write(write(key, SHARD_A, contributions({ 2: 2, 3: 3, 4: 4 })));
+    expect(result).toEqual({ status: 'written', conditionalRetries: 1 });
+    expect(await read(key)).toMatchObject({
+      count: { N: '4' },
+      sum: { N: '10' },
+      [watermarkAttribute(SHARD_A)]: { S: position(4) },
+    });
+    // The first write, the second's conditional attempt, then its compare-and-set after one read.
+    expect(faults.count('UpdateItemCommand')).toBe(3);
+    expect(faults.count('GetItemCommand')).toBe(1);
+  });
+
+  it('a batch with a new min and max replaces them after reading the item, when nothing predicted it', async () => {
+    const { newStore, read } = await setUp();
+    const key = freshKey();
+    await newStore().write(write(key, SHARD_A, contributions({ 1: 5, 2: 10 })));
+    // A new store: a cold container, which does not know the stored extremes.
+    const result = await newStore().write(write(key, SHARD_A, contributions({ 3: 1, 4: 20, 5: 7 })));
+    expect(result).toEqual({ status: 'written', conditionalRetries: 1 });
+    expect(await read(key)).toMatchObject({ count: { N: '5' }, sum: { N: '43' }, min: { N: '1' }, max: { N: '20' } });
+  });
+
+  it('a warm store predicts new extremes: one write per item and batch, no reads', async () => {
+    const { newStore, read, faults } = await setUp();
+    const key = freshKey();
+    const store = newStore();
+    const values = [5, 3, 8, 1, 12, -4, 30, 2];
+    for (const [index, value] of values.entries()) {
+      expect(await store.write(write(key, SHARD_A, contributions({ [index + 1]: value })))).toEqual({
+        status: 'written',
+        conditionalRetries: 0,
+      });
+    }
+    expect(faults.count('UpdateItemCommand')).toBe(values.length);
+    expect(faults.count('GetItemCommand')).toBe(0);
+    expect(await read(key)).toMatchObject({ count: { N: '8' }, min: { N: '-4' }, max: { N: '30' } });
+  });
+
+  it("two shards writing the same item concurrently commute: each shard's records count once", async () => {
+    const { newStore, read } = await setUp();
+    const key = freshKey();
+    const [storeA, storeB] = [newStore(), newStore()];
+    const batches = (shardId: string, offset: number) =>
+      Array.from({ length: 12 }, (_, batch) =>
+        write(
+          key,
+          shardId,
+          contributions({ [batch * 2 + 1]: offset + batch * 3 - 20, [batch * 2 + 2]: offset - batch * 5 + 11 }),
+        ),
+      );
+    const run = async (store: RealtimeViewStore, shardBatches: ReturnType<typeof batches>) => {
+      for (const batch of shardBatches) {
+        expect((await store.write(batch)).status).toBe('written');
+        // Each batch also redelivered once, as a retry would.
+        expect((await store.write(batch)).status).toBe('already-applied');
+      }
+    };
+    const [a, b] = [batches(SHARD_A, 0), batches(SHARD_B, 1000)];
+    await Promise.all([run(storeA, a), run(storeB, b)]);
+    const values = [...a, ...b].flatMap((batch) => batch.contributions.map((part) => part.measures.sum));
+    expect(await read(key)).toMatchObject({
+      count: { N: String(values.length) },
+      sum: { N: String(values.reduce((x, y) => x + y, 0)) },
+      min: { N: String(Math.min(...values)) },
+      max: { N: String(Math.max(...values)) },
+      [watermarkAttribute(SHARD_A)]: { S: position(24) },
+      [watermarkAttribute(SHARD_B)]: { S: position(24) },
+    });
+  });
+
+  it("a view's undeclared measures are not stored", async () => {
+    const { newStore, read } = await setUp();
+    const key = freshKey();
+    await newStore().write(write(key, SHARD_A, contributions({ 1: 3 }), ['count', 'max']));
+    const item = await read(key);
+    expect(item).toMatchObject({ count: { N: '1' }, max: { N: '3' } });
+    expect(item?.sum).toBeUndefined();
+    expect(item?.min).toBeUndefined();
+  });
+
+  it('a non-retryable error is returned as a failed write after one request, never thrown', async () => {
+    const { newStore, faults, read } = await setUp();
+    const key = freshKey();
+    faults.failWhen(({ command }) => (command === 'UpdateItemCommand' ? ACCESS_DENIED : undefined));
+    const result = await newStore().write(write(key, SHARD_A, contributions({ 1: 3 })));
+    expect(result.status).toBe('failed');
+    expect(result.status === 'failed' && (result.error as Error).name).toBe('AccessDeniedException');
+    expect(faults.count('UpdateItemCommand')).toBe(1);
+    faults.heal();
+    expect(await read(key)).toBeUndefined();
+  });
+
+  it('an item whose condition keeps failing is given up after the bounded compare-and-set attempts', async () => {
+    const { newStore, faults } = await setUp({ maxConditionalAttempts: 3 });
+    const key = freshKey();
+    faults.failWhen(({ command }) =>
+      command === 'UpdateItemCommand' ? { statusCode: 400, type: 'ConditionalCheckFailedException' } : undefined,
+    );
+    const result = await newStore().write(write(key, SHARD_A, contributions({ 1: 3 })));
+    expect(result).toMatchObject({ status: 'failed', conditionalRetries: 3 });
+    expect(faults.count('UpdateItemCommand')).toBe(4);
+    expect(faults.count('GetItemCommand')).toBe(3);
+  });
+});
+
+describe('delta above a watermark', () => {
+  const parts = contributions({ 1: 1, 2: 2, 3: 3 });
+
+  it('with no watermark, is every contribution, up to the highest position', () => {
+    expect(deltaAbove(parts, null)).toEqual({ measures: { count: 3, sum: 6, min: 1, max: 3 }, watermark: position(3) });
+  });
+
+  it('keeps only the contributions strictly above the watermark, in any order', () => {
+    expect(deltaAbove([...parts].reverse(), position(1))).toEqual({
+      measures: { count: 2, sum: 5, min: 2, max: 3 },
+      watermark: position(3),
+    });
+  });
+
+  it('is undefined when the watermark covers every contribution', () => {
+    expect(deltaAbove(parts, position(3))).toBeUndefined();
+    expect(deltaAbove([], null)).toBeUndefined();
+  });
+});

@@ -1,0 +1,53 @@
+import { definePipelineConfig, serializePipelineConfig } from '../../functions/core/pipeline-config';
+import type { SpeedHandler } from '../../functions/speed/speed-handler';
+
+const defaults = serializePipelineConfig(definePipelineConfig());
+const deduplicating = serializePipelineConfig(
+  definePipelineConfig({
+    views: [{ name: 'device_once', dimensions: ['deviceId'], granularity: 'minute', dedupeByEventId: true }],
+  }),
+);
+
+/** Loads the Lambda entry module afresh with this environment, as a cold start would. */
+function coldStart(environment: Record<string, string>): { handler: SpeedHandler } {
+  const saved = process.env;
+  process.env = {
+    ...saved,
+    AWS_REGION: 'us-east-1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    ...environment,
+  };
+  try {
+    let loaded: { handler: SpeedHandler } | undefined;
+    jest.isolateModules(() => {
+      loaded = jest.requireActual<{ handler: SpeedHandler }>('../../functions/speed/handler');
+    });
+    return loaded as { handler: SpeedHandler };
+  } finally {
+    process.env = saved;
+  }
+}
+
+describe('speed Lambda entry', () => {
+  it('builds the handler at cold start from PIPELINE_CONFIG and REALTIME_TABLE', async () => {
+    const { handler } = coldStart({ PIPELINE_CONFIG: defaults, REALTIME_TABLE: 'realtime' });
+    expect(await handler({ Records: [] })).toEqual({ batchItemFailures: [] });
+  });
+
+  it('fails loudly at cold start, naming the variable, when one is missing or malformed', () => {
+    expect(() => coldStart({ PIPELINE_CONFIG: defaults })).toThrow(/REALTIME_TABLE: required/);
+    expect(() => coldStart({ REALTIME_TABLE: 'realtime' })).toThrow(/PIPELINE_CONFIG: required/);
+    expect(() => coldStart({ PIPELINE_CONFIG: '{"views": []}', REALTIME_TABLE: 'realtime' })).toThrow(
+      /PIPELINE_CONFIG: not a valid pipeline configuration/,
+    );
+  });
+
+  it('refuses to start without DEDUP_TABLE when a view de-duplicates by eventId', () => {
+    expect(() => coldStart({ PIPELINE_CONFIG: deduplicating, REALTIME_TABLE: 'realtime' })).toThrow(
+      /eventId de-duplication \(views device_once\) needs DEDUP_TABLE/,
+    );
+    const { handler } = coldStart({ PIPELINE_CONFIG: deduplicating, REALTIME_TABLE: 'realtime', DEDUP_TABLE: 'dedup' });
+    expect(typeof handler).toBe('function');
+  });
+});

@@ -1,0 +1,89 @@
+import { CreateTableCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { StoredAttributes } from '../../functions/core/aggregate-attributes';
+import { realtimeAggregateFromItem } from '../../functions/core/realtime-update';
+import type { StreamRecord } from '../../functions/core/stream-record';
+import type { ViewDefinition } from '../../functions/core/view-declaration';
+import { bruteForce, type ExpectedBucket } from '../support/brute-force';
+
+/** A table with the pipeline's key schema (pk, sk), on demand. */
+export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}
+
+export async function scanTable(client: DynamoDBClient, tableName: string): Promise<StoredAttributes[]> {
+  const items: StoredAttributes[] = [];
+  let startKey: Record<string, never> | undefined;
+  do {
+    const page = await client.send(
+      new ScanCommand({ TableName: tableName, ConsistentRead: true, ExclusiveStartKey: startKey }),
+    );
+    items.push(...((page.Items ?? []) as StoredAttributes[]));
+    startKey = page.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (startKey !== undefined);
+  return items;
+}
+
+/** `view|epoch|dimension key@bucket` → the view's declared measures. */
+export type EpochAnswers = Map<string, Partial<ExpectedBucket>>;
+
+function declaredOnly(view: ViewDefinition, measures: ExpectedBucket): Partial<ExpectedBucket> {
+  return Object.fromEntries(view.measures.map((measure) => [measure, measures[measure]]));
+}
+
+/** The realtime items of a generation, read back the way the serving layer reads them. */
+export async function realtimeAnswers(
+  client: DynamoDBClient,
+  tableName: string,
+  views: readonly ViewDefinition[],
+  generation = 1,
+): Promise<EpochAnswers> {
+  const answers: EpochAnswers = new Map();
+  for (const item of await scanTable(client, tableName)) {
+    const pk = item.pk?.S ?? '';
+    const view = views.find((candidate) => pk.startsWith(`${candidate.name}@${generation}#`));
+    if (view === undefined) throw new Error(`unexpected realtime item ${pk}`);
+    const dimensionKey = pk.slice(`${view.name}@${generation}#`.length);
+    const { bucket, epoch, measures } = realtimeAggregateFromItem(dimensionKey, item);
+    answers.set(`${view.name}|${epoch}|${dimensionKey}@${bucket}`, declaredOnly(view, measures));
+  }
+  return answers;
+}
+
+/**
+ * The brute-force answer per (view, epoch, key, bucket) over the distinct records: test/support's brute force,
+ * restricted to each arrival epoch in turn (it has no epochs of its own).
+ */
+export function expectedAnswers(
+  views: readonly ViewDefinition[],
+  records: readonly StreamRecord[],
+  epochLengthMs: number,
+): EpochAnswers {
+  const epochOf = (record: StreamRecord) => record.arrivalMs - (record.arrivalMs % epochLengthMs);
+  const epochs = [...new Set(records.map(epochOf))];
+  const answers: EpochAnswers = new Map();
+  for (const view of views) {
+    for (const epoch of epochs) {
+      const buckets = bruteForce(view, records, view.granularity, (record) => epochOf(record) === epoch);
+      for (const [key, measures] of buckets) answers.set(`${view.name}|${epoch}|${key}`, declaredOnly(view, measures));
+    }
+  }
+  return answers;
+}
+
+/** Sorted entries, so that a failed toEqual shows the differing keys side by side. */
+export function sortedEntries(answers: EpochAnswers): [string, Partial<ExpectedBucket>][] {
+  return [...answers.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
