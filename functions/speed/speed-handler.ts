@@ -1,8 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { EventDedupStore } from '../adapters/event-dedup-store';
+import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
 import { LAMBDA_MODE_GENERATION, RealtimeViewStore, type RealtimeWriteResult } from '../adapters/realtime-view-store';
 import type { RetryPolicy } from '../adapters/retry-policy';
 import type { PipelineConfig } from '../core/pipeline-config';
@@ -22,13 +22,8 @@ export const SPEED_METRICS = {
   conditionalRetries: 'ConditionalRetries',
 } as const;
 
-/** The part of Powertools Metrics the handler uses. */
-export interface SpeedMetrics {
-  addMetric(name: string, unit: typeof MetricUnit.Count, value: number): unknown;
-  publishStoredMetrics(): void;
-}
-
-export type SpeedLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+export type SpeedMetrics = CountMetrics;
+export type SpeedLogger = HandlerLogger;
 
 export interface SpeedHandlerDependencies {
   readonly config: PipelineConfig;

@@ -10,7 +10,7 @@ import { createActiveStream, FIRST_SHARD_HASH_KEY, LAST_SHARD_HASH_KEY } from '.
 import { DynamoDbFaults } from './dynamodb-faults';
 import { putPayloads, readShard, ShardLog, SHARD_0, SHARD_1 } from './kinesis-batches';
 import { createTable, expectedAnswers, realtimeAnswers, sortedEntries } from './realtime-table';
-import { RecordingLogger, RecordingMetrics } from './recording-telemetry';
+import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 
 export interface SpeedFixture {
   readonly dynamodb: DynamoDBClient;

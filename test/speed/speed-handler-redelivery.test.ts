@@ -11,7 +11,7 @@ import { streamArbitrary } from '../support/stream-arbitraries';
 import { ACCESS_DENIED, DynamoDbFaults, THROTTLED, type DynamoDbFault } from './dynamodb-faults';
 import { reportedFailure } from './kinesis-batches';
 import { createTable, expectedAnswers, realtimeAnswers, sortedEntries } from './realtime-table';
-import { RecordingLogger, RecordingMetrics } from './recording-telemetry';
+import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 
 const config = definePipelineConfig({
   views: [
