@@ -6,7 +6,7 @@ import { aggregateKeyOf, foldRecords } from '../functions/core/fold';
 import { definePipelineConfig, type PipelineConfig } from '../functions/core/pipeline-config';
 import { realtimeItemKey } from '../functions/core/storage-keys';
 import type { StreamRecord } from '../functions/core/stream-record';
-import { mapConcurrently } from '../functions/speed/concurrent-map';
+import { mapConcurrently } from '../functions/adapters/concurrent-map';
 import { decodeKinesisRecord } from '../functions/speed/kinesis-record-decoder';
 import { createSpeedHandler } from '../functions/speed/speed-handler';
 import { emulatorClientConfig, startDynamoDb } from '../local/emulators';

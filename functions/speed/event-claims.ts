@@ -3,7 +3,7 @@ import { aggregateKeyOf, type AggregateKey } from '../core/fold';
 import { realtimeExpiresAt } from '../core/realtime-update';
 import { positionOf, recordIdentity, type StreamRecord } from '../core/stream-record';
 import type { ViewDefinition } from '../core/view-declaration';
-import { mapConcurrently } from './concurrent-map';
+import { mapConcurrently } from '../adapters/concurrent-map';
 import type { ClaimStatus } from './touched-items';
 
 export interface EventClaims {

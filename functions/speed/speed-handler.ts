@@ -8,7 +8,7 @@ import type { RetryPolicy } from '../adapters/retry-policy';
 import type { PipelineConfig } from '../core/pipeline-config';
 import { sequenceNumberOf } from '../core/sequence-position';
 import type { StreamRecord } from '../core/stream-record';
-import { mapConcurrently } from './concurrent-map';
+import { mapConcurrently } from '../adapters/concurrent-map';
 import { claimEvents, type EventClaims } from './event-claims';
 import { decodeKinesisRecord, positionOfLambdaRecord, type RejectedRecord } from './kinesis-record-decoder';
 import { lowestPositionOf, touchedItems, type TouchedItem } from './touched-items';

@@ -1,4 +1,4 @@
-import { mapConcurrently } from '../../functions/speed/concurrent-map';
+import { mapConcurrently } from '../../functions/adapters/concurrent-map';
 
 describe('bounded concurrency', () => {
   it('never has more than the limit in flight, and returns results in input order', async () => {

@@ -1,0 +1,144 @@
+import { encodeDimensionKey } from './dimension-key';
+import { bucketStart, canRollUp, GRANULARITIES, GRANULARITY_MS, isGranularity, type Granularity } from './granularity';
+import type { ViewDefinition } from './view-declaration';
+
+/** Hard limits of one query: each bounds the DynamoDB reads a request can cause. */
+export interface QueryLimits {
+  /** Dimension keys (the product of the values given per dimension). @default 50 */
+  readonly maxKeys: number;
+  /** Buckets at the view's own granularity per key: 50,000 allows 30 days at minute granularity. @default 50000 */
+  readonly maxBucketsPerKey: number;
+  /** Keys × buckets. @default 200000 */
+  readonly maxBuckets: number;
+}
+
+export const DEFAULT_QUERY_LIMITS: QueryLimits = { maxKeys: 50, maxBucketsPerKey: 50_000, maxBuckets: 200_000 };
+
+/** How far back a query without `from` reaches. */
+export const DEFAULT_RANGE_MS = 86_400_000;
+
+/** A validated query of one view. */
+export interface ViewQuery {
+  readonly view: ViewDefinition;
+  readonly granularity: Granularity;
+  /** Start of the first answered bucket (inclusive), aligned to the requested granularity. */
+  readonly from: number;
+  /** End of the range (exclusive): buckets that start before it are answered. */
+  readonly to: number;
+  readonly dimensionKeys: readonly string[];
+  /** The view-granularity buckets to read, inclusive. */
+  readonly firstBucket: number;
+  readonly lastBucket: number;
+}
+
+export type QueryParseResult = { ok: true; query: ViewQuery } | { ok: false; status: 400; errors: string[] };
+
+const RESERVED = ['from', 'to', 'granularity'] as const;
+
+/**
+ * Parses `GET /views/{view}` parameters. Every dimension of the view must be given (comma-separated values allowed)
+ * so that every read is a DynamoDB Query on a known partition key, never a scan. Errors name the parameter.
+ */
+export function parseViewQuery(
+  view: ViewDefinition,
+  parameters: Readonly<Record<string, readonly string[] | undefined>>,
+  nowMs: number,
+  limits: QueryLimits = DEFAULT_QUERY_LIMITS,
+): QueryParseResult {
+  const errors: string[] = [];
+  const single = (name: string): string | undefined => {
+    const values = parameters[name];
+    if (values !== undefined && values.length > 1) errors.push(`${name}: give it once`);
+    return values?.[0];
+  };
+
+  for (const name of Object.keys(parameters)) {
+    if (!(RESERVED as readonly string[]).includes(name) && !(view.dimensions as readonly string[]).includes(name)) {
+      errors.push(
+        `${name}: unknown dimension of view ${view.name} (its dimensions are ${view.dimensions.join(', ')}; ` +
+          `other parameters are ${RESERVED.join(', ')})`,
+      );
+    }
+  }
+  const valuesPerDimension = view.dimensions.map((field) => {
+    const values = (parameters[field] ?? []).flatMap((value) => value.split(',')).map((value) => value.trim());
+    if (values.length === 0 || values.some((value) => value === '')) {
+      errors.push(
+        `${field}: required, one or more comma-separated values (every dimension of ${view.name} must be given)`,
+      );
+    }
+    return [...new Set(values)];
+  });
+
+  const granularityText = single('granularity') ?? view.granularity;
+  const allowed = GRANULARITIES.filter((g) => canRollUp(view.granularity, g));
+  let granularity: Granularity = view.granularity;
+  if (!isGranularity(granularityText) || !canRollUp(view.granularity, granularityText)) {
+    errors.push(
+      `granularity: expected one of ${allowed.join(', ')} for view ${view.name}, got ${JSON.stringify(granularityText)}`,
+    );
+  } else {
+    granularity = granularityText;
+  }
+
+  const to = parseTime('to', single('to'), nowMs, errors);
+  const fromRaw = parseTime('from', single('from'), to - DEFAULT_RANGE_MS, errors);
+  if (errors.length > 0) return { ok: false, status: 400, errors };
+  if (fromRaw >= to)
+    return { ok: false, status: 400, errors: [`from: must be before to (from ${iso(fromRaw)}, to ${iso(to)})`] };
+
+  const from = bucketStart(fromRaw, granularity);
+  const firstBucket = bucketStart(from, view.granularity);
+  const lastBucket = bucketStart(to - 1, view.granularity);
+  const bucketsPerKey = (lastBucket - firstBucket) / GRANULARITY_MS[view.granularity] + 1;
+  const keyCount = valuesPerDimension.reduce((product, values) => product * values.length, 1);
+  if (keyCount > limits.maxKeys) {
+    errors.push(`dimensions: ${keyCount} keys requested, above the limit of ${limits.maxKeys} per request`);
+  }
+  if (bucketsPerKey > limits.maxBucketsPerKey) {
+    errors.push(
+      `from/to: the range covers ${bucketsPerKey} ${view.granularity} buckets, above the limit of ` +
+        `${limits.maxBucketsPerKey} per key`,
+    );
+  }
+  if (keyCount * bucketsPerKey > limits.maxBuckets) {
+    errors.push(
+      `from/to: ${keyCount} keys × ${bucketsPerKey} buckets is above the limit of ${limits.maxBuckets} per request`,
+    );
+  }
+  if (errors.length > 0) return { ok: false, status: 400, errors };
+
+  return {
+    ok: true,
+    query: {
+      view,
+      granularity,
+      from,
+      to,
+      dimensionKeys: cartesian(valuesPerDimension).map(encodeDimensionKey),
+      firstBucket,
+      lastBucket,
+    },
+  };
+}
+
+/** A time parameter: epoch milliseconds or an ISO-8601 date-time with a zone. */
+function parseTime(name: string, text: string | undefined, fallback: number, errors: string[]): number {
+  if (text === undefined) return fallback;
+  if (/^\d{1,16}$/.test(text)) return Number(text);
+  if (/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(text) && Number.isFinite(Date.parse(text)))
+    return Date.parse(text);
+  errors.push(`${name}: expected epoch milliseconds or an ISO-8601 date-time with a zone, got ${JSON.stringify(text)}`);
+  return fallback;
+}
+
+function cartesian(lists: readonly (readonly string[])[]): string[][] {
+  return lists.reduce<string[][]>(
+    (combinations, list) => combinations.flatMap((prefix) => list.map((value) => [...prefix, value])),
+    [[]],
+  );
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,89 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { EventStreamWriter, PutOutcome } from '../adapters/event-stream-writer';
+import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
+import { MAX_RECORD_BYTES, parseEvent } from '../core/event-schema';
+import { clientError, jsonResponse } from '../adapters/api-response';
+
+/** Events one request may carry: PutRecords' limit, so that one request is at most one stream write. */
+export const MAX_EVENTS_PER_REQUEST = 500;
+
+export const INGEST_METRICS = { accepted: 'EventsAccepted', rejected: 'EventsRejected' } as const;
+
+export type RecordAnswer =
+  | ({ readonly index: number } & PutOutcome)
+  | { readonly index: number; readonly status: 'rejected'; readonly errors: readonly string[] };
+
+export interface IngestHandlerDependencies {
+  readonly writer: EventStreamWriter;
+  readonly logger: HandlerLogger;
+  readonly metrics: CountMetrics;
+}
+
+/**
+ * POST /events: one event or an array of up to 500. Each is validated with the event schema; the valid ones go to
+ * the stream with the device id as partition key (a device's events stay in order on one shard), as the producer
+ * sent them. The answer is per record, in order: accepted with its sequence number, rejected with the reasons, or
+ * failed if the stream still refused it after retries. 200 when all were accepted, 207 otherwise; a body that is
+ * not events at all is a 400 or 413.
+ */
+export function createIngestHandler({ writer, logger, metrics }: IngestHandlerDependencies) {
+  async function ingest(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    if (event.httpMethod !== 'POST') return clientError(405, [`${event.httpMethod}: POST events here`]);
+    const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      return clientError(400, [`body: malformed JSON (${(error as Error).message})`]);
+    }
+    const inputs = Array.isArray(body) ? body : [body];
+    if (inputs.length === 0) return clientError(400, ['body: expected an event or a non-empty array of events']);
+    if (inputs.length > MAX_EVENTS_PER_REQUEST) {
+      return clientError(413, [
+        `body: ${inputs.length} events, above the limit of ${MAX_EVENTS_PER_REQUEST} per request`,
+      ]);
+    }
+
+    const answers = new Array<RecordAnswer>(inputs.length);
+    const valid: { index: number; data: Buffer; partitionKey: string }[] = [];
+    inputs.forEach((input, index) => {
+      const parsed = parseEvent(input);
+      if (!parsed.ok) {
+        answers[index] = { index, status: 'rejected', errors: parsed.errors };
+        return;
+      }
+      const data = Buffer.from(JSON.stringify(input));
+      const bytes = data.length + Buffer.byteLength(parsed.event.deviceId);
+      if (bytes > MAX_RECORD_BYTES) {
+        answers[index] = {
+          index,
+          status: 'rejected',
+          errors: [
+            `event: ${bytes} bytes (data and partition key), above the Kinesis record limit of ${MAX_RECORD_BYTES}`,
+          ],
+        };
+        return;
+      }
+      valid.push({ index, data, partitionKey: parsed.event.deviceId });
+    });
+    const outcomes = await writer.put(valid);
+    valid.forEach(({ index }, position) => (answers[index] = { index, ...outcomes[position] }));
+
+    const accepted = answers.filter((answer) => answer.status === 'accepted').length;
+    const rejected = answers.filter((answer) => answer.status === 'rejected').length;
+    const failed = answers.length - accepted - rejected;
+    metrics.addMetric(INGEST_METRICS.accepted, MetricUnit.Count, accepted);
+    metrics.addMetric(INGEST_METRICS.rejected, MetricUnit.Count, rejected);
+    if (failed > 0) logger.error('events not written after retries', { failed });
+    return jsonResponse(accepted === answers.length ? 200 : 207, { accepted, rejected, failed, results: answers });
+  }
+
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    try {
+      return await ingest(event);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,33 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { createDynamoDbClient } from '../adapters/aws-clients';
+import { pipelineConfigVariable, readEnvironment, requiredVariable } from '../adapters/handler-environment';
+import { ViewReader } from '../adapters/view-reader';
+import { openApiDocument } from './openapi-document';
+import { createQueryHandler } from './query-handler';
+
+const environment = readEnvironment(
+  z.object({
+    PIPELINE_CONFIG: pipelineConfigVariable,
+    REALTIME_TABLE: requiredVariable('the realtime views table name'),
+    BATCH_TABLE: requiredVariable('the batch views table name'),
+    MANIFEST_TABLE: requiredVariable('the manifest table name'),
+  }),
+);
+const config = environment.PIPELINE_CONFIG;
+const document = openApiDocument(config.views);
+
+/** The serving layer's Lambda: GET /views, GET /views/{view}, GET /openapi.json. */
+export const handler = createQueryHandler({
+  config,
+  reader: new ViewReader({
+    client: createDynamoDbClient(),
+    realtimeTable: environment.REALTIME_TABLE,
+    batchTable: environment.BATCH_TABLE,
+    manifestTable: environment.MANIFEST_TABLE,
+  }),
+  logger: new Logger({ serviceName: 'serving' }),
+  metrics: new Metrics({ serviceName: 'serving', namespace: 'LambdaArchitecture' }),
+  openApiDocument: () => document,
+});

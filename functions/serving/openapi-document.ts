@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { extendZodWithOpenApi, OpenApiGeneratorV3, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { iotEventSchema } from '../core/event-schema';
+import { GRANULARITIES, canRollUp } from '../core/granularity';
+import type { ViewDefinition } from '../core/view-declaration';
+import { MAX_EVENTS_PER_REQUEST } from '../ingest/ingest-handler';
+
+extendZodWithOpenApi(z);
+
+const errorSchema = z.object({ message: z.string(), errors: z.array(z.string()) });
+const measuresSchema = z.record(z.string(), z.number().nullable());
+const bucketSchema = z.object({
+  start: z.string().openapi({ format: 'date-time' }),
+  startMs: z.number().int(),
+  count: z.number(),
+  sum: z.number().optional(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  avg: z.number().nullable().optional(),
+  batch: measuresSchema.nullable().openapi({ description: 'The part that came from the batch view.' }),
+  realtime: measuresSchema.nullable().openapi({ description: 'The part that came from the speed layer.' }),
+});
+const viewAnswerSchema = z.object({
+  view: z.string(),
+  granularity: z.enum(GRANULARITIES),
+  from: z.string(),
+  to: z.string(),
+  provenance: z
+    .object({ batchVersion: z.string(), cutoff: z.string(), cutoffMs: z.number(), computedAt: z.string() })
+    .nullable()
+    .openapi({ description: 'The batch version served and its cutoff; null before the first batch run.' }),
+  series: z.array(z.object({ key: z.record(z.string(), z.string()), buckets: z.array(bucketSchema) })),
+});
+const ingestAnswerSchema = z.object({
+  accepted: z.number().int(),
+  rejected: z.number().int(),
+  failed: z.number().int(),
+  results: z.array(
+    z.object({
+      index: z.number().int(),
+      status: z.enum(['accepted', 'rejected', 'failed']),
+      sequenceNumber: z.string().optional(),
+      shardId: z.string().optional(),
+      errors: z.array(z.string()).optional(),
+      error: z.string().optional(),
+    }),
+  ),
+});
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+/**
+ * The API's OpenAPI 3 document, generated from the event schema the ingest handler validates with and from the view
+ * declarations the query handler checks parameters against: one path per view, with its dimensions as parameters.
+ */
+export function openApiDocument(views: readonly ViewDefinition[]) {
+  const registry = new OpenAPIRegistry();
+  const apiKey = registry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'x-api-key',
+  });
+  const security = [{ [apiKey.name]: [] }];
+  // Inline, not registry.register(): the core's schemas exist before extendZodWithOpenApi, without .openapi().
+  const event = iotEventSchema;
+
+  registry.registerPath({
+    method: 'post',
+    path: '/events',
+    summary: `Send one event or up to ${MAX_EVENTS_PER_REQUEST}`,
+    security,
+    request: {
+      body: {
+        content: {
+          'application/json': { schema: z.union([event, z.array(event).min(1).max(MAX_EVENTS_PER_REQUEST)]) },
+        },
+      },
+    },
+    responses: {
+      200: json(ingestAnswerSchema, 'Every event was accepted.'),
+      207: json(ingestAnswerSchema, 'Some events were rejected or not written: see each result.'),
+      400: json(errorSchema, 'The body is not JSON, or not events.'),
+      413: json(errorSchema, `More than ${MAX_EVENTS_PER_REQUEST} events.`),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/views',
+    summary: 'The views, with their dimensions, measures and granularity',
+    security,
+    responses: { 200: json(z.object({ views: z.array(z.object({ name: z.string() }).loose()) }), 'The views.') },
+  });
+  for (const view of views) {
+    const query = z.object({
+      ...Object.fromEntries(
+        view.dimensions.map((field) => [
+          field,
+          z.string().openapi({ description: `One or more comma-separated ${field} values.` }),
+        ]),
+      ),
+      from: z
+        .string()
+        .optional()
+        .openapi({ description: 'Epoch ms or ISO-8601 with a zone. Default: a day before `to`.' }),
+      to: z.string().optional().openapi({ description: 'Epoch ms or ISO-8601 with a zone, exclusive. Default: now.' }),
+      granularity: z
+        .enum(GRANULARITIES.filter((g) => canRollUp(view.granularity, g)) as [string, ...string[]])
+        .optional(),
+    });
+    registry.registerPath({
+      method: 'get',
+      path: `/views/${view.name}`,
+      summary: view.description || `Query ${view.name}`,
+      security,
+      request: { query },
+      responses: {
+        200: json(viewAnswerSchema, 'Buckets of batch ⊕ realtime, with provenance.'),
+        400: json(errorSchema, 'A parameter is missing, unknown, malformed or above a limit.'),
+        404: json(errorSchema, 'Unknown view.'),
+      },
+    });
+  }
+  return new OpenApiGeneratorV3(registry.definitions).generateDocument({
+    openapi: '3.0.3',
+    info: {
+      title: 'Lambda architecture API',
+      version: '1.0.0',
+      description: 'Ingest events; query views that merge the batch and speed layers.',
+    },
+  });
+}

@@ -1,0 +1,99 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
+import type { ViewReader } from '../adapters/view-reader';
+import { mapConcurrently } from '../adapters/concurrent-map';
+import type { PipelineConfig } from '../core/pipeline-config';
+import { DEFAULT_QUERY_LIMITS, parseViewQuery, type QueryLimits } from '../core/query-request';
+import { applyServingRule } from '../core/serving-rule';
+import { findView } from '../core/view-declaration';
+import { clientError, jsonResponse } from '../adapters/api-response';
+import { viewAnswer, viewListing } from './view-answer';
+
+export const SERVING_METRICS = { answered: 'QueriesAnswered', rejected: 'QueriesRejected' } as const;
+
+export interface QueryHandlerDependencies {
+  readonly config: PipelineConfig;
+  readonly reader: ViewReader;
+  readonly logger: HandlerLogger;
+  readonly metrics: CountMetrics;
+  /** The OpenAPI document served at GET /openapi.json. */
+  readonly openApiDocument: () => unknown;
+  readonly limits?: QueryLimits;
+  /** The realtime generation served. @default 1 (Lambda mode) */
+  readonly generation?: number;
+  /** Keys read in parallel per request. @default 8 */
+  readonly concurrency?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * The serving layer's Lambda behind API Gateway: GET /views, GET /views/{view} and GET /openapi.json. Per query it
+ * takes the served batch version once, reads that version's rows and the realtime items of each key, and applies
+ * the serving rule (DESIGN.md §3). Bad input gets a 4xx naming the problem; only a fault of ours is a 5xx.
+ */
+export function createQueryHandler(dependencies: QueryHandlerDependencies) {
+  const { config, reader, logger, metrics } = dependencies;
+  const limits = dependencies.limits ?? DEFAULT_QUERY_LIMITS;
+  const now = dependencies.now ?? Date.now;
+
+  async function answer(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    if (event.httpMethod !== 'GET') return clientError(405, [`${event.httpMethod}: only GET is served here`]);
+    if (event.resource === '/openapi.json') return jsonResponse(200, dependencies.openApiDocument());
+    if (event.resource === '/views') return jsonResponse(200, viewListing(config.views));
+
+    const name = event.pathParameters?.view ?? '';
+    const view = findView(config.views, name);
+    if (view === undefined) {
+      return clientError(404, [
+        `view: unknown view ${JSON.stringify(name)} (known: ${config.views.map((v) => v.name).join(', ')})`,
+      ]);
+    }
+    const parameters = event.multiValueQueryStringParameters ?? {};
+    const parsed = parseViewQuery(view, parameters, now(), limits);
+    if (!parsed.ok) return clientError(parsed.status, parsed.errors);
+    const { query } = parsed;
+
+    const manifest = config.architecture === 'lambda' ? await reader.servedBatch(view.name) : null;
+    const cutoff = manifest?.cutoff ?? null;
+    const parts = await mapConcurrently(query.dimensionKeys, dependencies.concurrency ?? 8, async (dimensionKey) => {
+      const [batch, realtime] = await Promise.all([
+        manifest === null
+          ? []
+          : reader.batchRows(view.name, manifest.version, dimensionKey, query.firstBucket, query.lastBucket),
+        reader.realtimeRows(
+          view.name,
+          dependencies.generation ?? 1,
+          dimensionKey,
+          query.firstBucket,
+          query.lastBucket,
+          cutoff,
+        ),
+      ]);
+      return { batch, realtime };
+    });
+    const buckets = applyServingRule({
+      batch: parts.flatMap((part) => part.batch),
+      realtime: parts.flatMap((part) => part.realtime),
+      cutoff,
+      granularity: query.granularity,
+    });
+    return jsonResponse(200, viewAnswer(query, manifest, buckets));
+  }
+
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    try {
+      const response = await answer(event);
+      metrics.addMetric(
+        response.statusCode < 400 ? SERVING_METRICS.answered : SERVING_METRICS.rejected,
+        MetricUnit.Count,
+        1,
+      );
+      if (response.statusCode >= 400)
+        logger.info('query rejected', { path: event.path, status: response.statusCode, body: response.body });
+      return response;
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,85 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { BatchViewStore } from '../functions/adapters/batch-view-store';
+import { DuckDbEngine } from '../functions/adapters/duckdb/duckdb-engine';
+import { EventStreamWriter } from '../functions/adapters/event-stream-writer';
+import type { CountMetrics, HandlerLogger } from '../functions/adapters/telemetry';
+import { ViewReader } from '../functions/adapters/view-reader';
+import { runBatchJob, type BatchRunSummary } from '../functions/batch/batch-job';
+import { createFirehoseTransformHandler } from '../functions/firehose-transform/firehose-transform-handler';
+import { createIngestHandler } from '../functions/ingest/ingest-handler';
+import { openApiDocument } from '../functions/serving/openapi-document';
+import { createQueryHandler } from '../functions/serving/query-handler';
+import { createSpeedHandler } from '../functions/speed/speed-handler';
+import type { LocalEnvironment, LocalHandlers } from './local-runtime';
+
+/** Counts what the handlers report, instead of printing CloudWatch EMF to the terminal. */
+export class LocalMetrics implements CountMetrics {
+  readonly totals = new Map<string, number>();
+
+  addMetric(name: string, _unit: string, value: number): void {
+    this.totals.set(name, (this.totals.get(name) ?? 0) + value);
+  }
+
+  publishStoredMetrics(): void {}
+}
+
+export type LocalLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+
+/** The real handlers, built from their factories with clients pointed at the local emulators. */
+export function buildLocalHandlers(
+  environment: LocalEnvironment,
+  options: { logLevel?: LocalLogLevel; metrics?: LocalMetrics } = {},
+): LocalHandlers<BatchRunSummary> {
+  const { config, dynamodb, kinesis, s3, resources } = environment;
+  const metrics = options.metrics ?? new LocalMetrics();
+  const logger = (serviceName: string): HandlerLogger =>
+    new Logger({ serviceName, logLevel: options.logLevel ?? 'ERROR' });
+  return {
+    speed: createSpeedHandler({
+      config,
+      dynamodb,
+      realtimeTable: resources.realtimeTable,
+      dedupTable: resources.dedupTable,
+      logger: logger('speed'),
+      metrics,
+    }),
+    firehoseTransform: createFirehoseTransformHandler({ logger: logger('firehose-transform'), metrics }),
+    batchJob: () =>
+      runBatchJob({
+        config,
+        engine: new DuckDbEngine({
+          s3,
+          bucket: resources.bucket,
+          prefix: resources.masterPrefix,
+          errorPrefix: resources.errorPrefix,
+        }),
+        store: new BatchViewStore({
+          client: dynamodb,
+          batchTable: resources.batchTable,
+          manifestTable: resources.manifestTable,
+        }),
+        logger: logger('batch'),
+        metrics,
+        now: environment.now,
+      }),
+    query: createQueryHandler({
+      config,
+      reader: new ViewReader({
+        client: dynamodb,
+        realtimeTable: resources.realtimeTable,
+        batchTable: resources.batchTable,
+        manifestTable: resources.manifestTable,
+        // Locally a person presses "run batch" and looks at once: no manifest caching.
+        manifestCacheMs: 0,
+      }),
+      logger: logger('serving'),
+      metrics,
+      openApiDocument: () => openApiDocument(config.views),
+    }),
+    ingest: createIngestHandler({
+      writer: new EventStreamWriter({ client: kinesis, streamName: resources.stream }),
+      logger: logger('ingest'),
+      metrics,
+    }),
+  };
+}

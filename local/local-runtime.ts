@@ -1,0 +1,244 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import type {
+  FirehoseTransformationEvent,
+  FirehoseTransformationResult,
+  KinesisStreamBatchResponse,
+  KinesisStreamEvent,
+} from 'aws-lambda';
+import type { PipelineConfig } from '../functions/core/pipeline-config';
+import { AdjustableClock } from './adjustable-clock';
+import { BatchScheduler } from './batch-scheduler';
+import { FileCheckpointStore } from './checkpoint-store';
+import { emulatorClientConfig, startEmulators, type Emulators } from './emulators';
+import { KinesisEventSourceMapping, type DiscardedBatch } from './event-source-mapping';
+import { FirehoseStandIn } from './firehose';
+import { HttpGateway, type GatewayRoute, type LocalRoute, type ProxyHandler } from './http-gateway';
+import { ensureBucket, ensureStream, ensureTable } from './provision';
+
+/** Resource names of the local pipeline: one of each, as the CDK stack creates them. */
+export const LOCAL_RESOURCES = {
+  stream: 'events',
+  realtimeTable: 'realtime-views',
+  batchTable: 'batch-views',
+  manifestTable: 'view-manifest',
+  dedupTable: 'event-dedup',
+  bucket: 'master-dataset',
+  masterPrefix: 'events/',
+  errorPrefix: 'errors/',
+} as const;
+
+/** The clients and names a local handler is built from. */
+export interface LocalEnvironment {
+  readonly config: PipelineConfig;
+  readonly dynamodb: DynamoDBClient;
+  readonly kinesis: KinesisClient;
+  readonly s3: S3Client;
+  readonly resources: typeof LOCAL_RESOURCES;
+  /** The batch job's clock: the local runtime lets tests move it on to stand for time passing. */
+  readonly now: () => number;
+}
+
+/** The real handlers, built for the local environment by local/local-handlers.ts. */
+export interface LocalHandlers<BatchResult> {
+  readonly speed: (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse | void>;
+  readonly firehoseTransform: (event: FirehoseTransformationEvent) => Promise<FirehoseTransformationResult>;
+  readonly batchJob: () => Promise<BatchResult>;
+  readonly query: ProxyHandler;
+  readonly ingest: ProxyHandler;
+}
+
+export interface LocalRuntimeOptions<BatchResult> {
+  readonly config: PipelineConfig;
+  readonly buildHandlers: (
+    environment: LocalEnvironment,
+  ) => LocalHandlers<BatchResult> | Promise<LocalHandlers<BatchResult>>;
+  /** Where emulator state and checkpoints live between runs. */
+  readonly dataDir: string;
+  /** Start from empty state. @default false */
+  readonly reset?: boolean;
+  /** @default 0 (a free port) */
+  readonly port?: number;
+  /** @default 2 */
+  readonly shardCount?: number;
+  /** How often the scheduler runs the batch job. @default config.batchIntervalMs */
+  readonly batchIntervalMs?: number;
+  /** @default config.bufferIntervalMs */
+  readonly firehoseBufferIntervalMs?: number;
+  /** Event source mapping batching window. @default 500 */
+  readonly batchingWindowMs?: number;
+  /** Extra HTTP routes (the dashboard). */
+  readonly localRoutes?: (runtime: LocalRuntime<BatchResult>) => readonly LocalRoute[];
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * The whole Lambda architecture on this machine: kinesis-local, dynalite and s3rver, provisioned with the
+ * pipeline's resources, and the real handlers run by faithful stand-ins for the event source mapping, Firehose,
+ * the batch schedule and API Gateway. Used by `npm start` and by the end-to-end test.
+ */
+export class LocalRuntime<BatchResult = unknown> {
+  private constructor(
+    readonly apiUrl: string,
+    readonly dataDir: string,
+    readonly emulators: Emulators,
+    readonly environment: LocalEnvironment,
+    private readonly mapping: KinesisEventSourceMapping,
+    private readonly firehose: FirehoseStandIn,
+    private readonly scheduler: BatchScheduler<BatchResult>,
+    private readonly gateway: HttpGateway,
+    private readonly clients: { destroy(): void }[],
+    private readonly clock: AdjustableClock,
+    /** What the event source mapping sent to its on-failure destination. */
+    readonly discarded: readonly DiscardedBatch[],
+  ) {}
+
+  static async start<BatchResult>(options: LocalRuntimeOptions<BatchResult>): Promise<LocalRuntime<BatchResult>> {
+    const log = options.log ?? (() => undefined);
+    if (options.reset) rmSync(options.dataDir, { recursive: true, force: true });
+    const emulators = await startEmulators({ dataDir: join(options.dataDir, 'emulators') });
+    const dynamodb = new DynamoDBClient(emulatorClientConfig(emulators.dynamodb.endpoint));
+    const kinesis = new KinesisClient(emulatorClientConfig(emulators.kinesis.endpoint));
+    const s3 = new S3Client(emulatorClientConfig(emulators.s3.endpoint));
+    const clients = [dynamodb, kinesis, s3];
+    try {
+      const streamArn = await ensureStream(kinesis, LOCAL_RESOURCES.stream, options.shardCount ?? 2);
+      for (const table of [
+        LOCAL_RESOURCES.realtimeTable,
+        LOCAL_RESOURCES.batchTable,
+        LOCAL_RESOURCES.manifestTable,
+        LOCAL_RESOURCES.dedupTable,
+      ]) {
+        await ensureTable(dynamodb, table);
+      }
+      await ensureBucket(s3, LOCAL_RESOURCES.bucket);
+
+      const clock = new AdjustableClock();
+      const environment: LocalEnvironment = {
+        config: options.config,
+        dynamodb,
+        kinesis,
+        s3,
+        resources: LOCAL_RESOURCES,
+        now: clock.now,
+      };
+      const handlers = await options.buildHandlers(environment);
+      const reportError = (what: string) => (error: unknown) =>
+        log(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      const discarded: DiscardedBatch[] = [];
+      const mapping = new KinesisEventSourceMapping({
+        kinesis,
+        streamName: LOCAL_RESOURCES.stream,
+        streamArn,
+        handler: handlers.speed,
+        batchSize: 500,
+        batchingWindowMs: options.batchingWindowMs ?? 500,
+        checkpoints: new FileCheckpointStore(join(options.dataDir, 'checkpoints', 'speed-layer.json')),
+        onFailure: (batch) => {
+          discarded.push(batch);
+          log(`speed layer discarded a batch (${batch.condition}): ${JSON.stringify(batch)}`);
+        },
+        onError: reportError('speed layer'),
+      });
+      const firehose = new FirehoseStandIn({
+        kinesis,
+        streamName: LOCAL_RESOURCES.stream,
+        streamArn,
+        s3,
+        bucket: LOCAL_RESOURCES.bucket,
+        transform: handlers.firehoseTransform,
+        prefix: `${LOCAL_RESOURCES.masterPrefix}dt={dt}/hour={hour}/`,
+        errorPrefix: LOCAL_RESOURCES.errorPrefix,
+        bufferIntervalMs: options.firehoseBufferIntervalMs ?? options.config.bufferIntervalMs,
+        checkpoints: new FileCheckpointStore(join(options.dataDir, 'checkpoints', 'firehose.json')),
+        onError: reportError('firehose'),
+      });
+      const scheduler = new BatchScheduler<BatchResult>({
+        job: handlers.batchJob,
+        intervalMs: options.batchIntervalMs ?? options.config.batchIntervalMs,
+        onError: reportError('batch job'),
+      });
+      // The local routes (the dashboard) need the runtime, which needs the gateway's URL: they are added below.
+      const localRoutes: LocalRoute[] = [];
+      const gateway = new HttpGateway({
+        port: options.port ?? 0,
+        routes: apiRoutes(handlers),
+        localRoutes: [
+          async (request, response, url) => {
+            for (const route of localRoutes) if (await route(request, response, url)) return true;
+            return false;
+          },
+        ],
+        onHandlerError: (route, error) => log(`${route.method} ${route.resource} failed: ${String(error)}`),
+      });
+      const apiUrl = await gateway.start();
+      const runtime = new LocalRuntime(
+        apiUrl,
+        options.dataDir,
+        emulators,
+        environment,
+        mapping,
+        firehose,
+        scheduler,
+        gateway,
+        clients,
+        clock,
+        discarded,
+      );
+      localRoutes.push(...(options.localRoutes?.(runtime) ?? []));
+      mapping.start();
+      firehose.start();
+      scheduler.start();
+      return runtime;
+    } catch (error) {
+      for (const client of clients) client.destroy();
+      await emulators.stop();
+      throw error;
+    }
+  }
+
+  /**
+   * Runs the batch job now (after Firehose has delivered what it holds), as the schedule would. `advanceClockMs`
+   * moves the batch job's clock on first, standing for time passing, so that a test need not wait out the buffer
+   * interval, the safety margin and the epoch.
+   */
+  async runBatchNow(advanceClockMs = 0): Promise<BatchResult> {
+    this.clock.advance(advanceClockMs);
+    await this.firehose.drain();
+    return this.scheduler.runNow();
+  }
+
+  /** Delivers what Firehose holds, now. */
+  drainArchive(): Promise<number> {
+    return this.firehose.drain();
+  }
+
+  get speedInvocations(): number {
+    return this.mapping.invocationCount;
+  }
+
+  get batchRuns(): number {
+    return this.scheduler.runCount;
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway.stop();
+    await this.scheduler.stop();
+    await this.mapping.stop();
+    await this.firehose.stop();
+    for (const client of this.clients) client.destroy();
+    await this.emulators.stop();
+  }
+}
+
+function apiRoutes<BatchResult>(handlers: LocalHandlers<BatchResult>): GatewayRoute[] {
+  return [
+    { method: 'POST', resource: '/events', handler: handlers.ingest },
+    { method: 'GET', resource: '/views', handler: handlers.query },
+    { method: 'GET', resource: '/views/{view}', handler: handlers.query },
+    { method: 'GET', resource: '/openapi.json', handler: handlers.query },
+  ];
+}

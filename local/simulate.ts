@@ -1,0 +1,99 @@
+/**
+ * `npm run simulate -- [--url URL] [--devices N] [--rate EVENTS_PER_S] [--late SHARE] [--invalid SHARE]
+ * [--duration SECONDS] [--api-key KEY]`: IoT traffic through the ingest API (POST /events), locally or against a
+ * deployed stack, with a progress line every second.
+ */
+import { parseArgs } from 'node:util';
+import { IotTraffic } from './iot-traffic';
+
+const { values } = parseArgs({
+  options: {
+    url: { type: 'string', default: process.env.API_URL ?? 'http://127.0.0.1:3000' },
+    devices: { type: 'string', default: '20' },
+    rate: { type: 'string', default: '50' },
+    late: { type: 'string', default: '0.1' },
+    invalid: { type: 'string', default: '0.05' },
+    duration: { type: 'string', default: '30' },
+    'api-key': { type: 'string', default: process.env.API_KEY },
+  },
+});
+
+function numberOption(name: string, text: string | undefined, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`--${name}: expected a number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+interface RecordAnswer {
+  readonly status?: string;
+}
+
+async function main(): Promise<void> {
+  const devices = numberOption('devices', values.devices, 1, 100_000);
+  const rate = numberOption('rate', values.rate, 1, 100_000);
+  const duration = numberOption('duration', values.duration, 1, 86_400);
+  const traffic = new IotTraffic({
+    devices,
+    lateShare: numberOption('late', values.late, 0, 1),
+    invalidShare: numberOption('invalid', values.invalid, 0, 1),
+  });
+  const endpoint = `${values.url.replace(/\/$/, '')}/events`;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (values['api-key'] !== undefined) headers['x-api-key'] = values['api-key'];
+
+  // Five posts a second, each at most 500 events (the API's limit).
+  const tickMs = 200;
+  const perTick = rate / (1000 / tickMs);
+  const totals = { sent: 0, accepted: 0, rejected: 0, failed: 0, httpErrors: 0 };
+  const started = Date.now();
+  let owed = 0;
+  let lastReport = started;
+  const report = (final: boolean) => {
+    const seconds = (Date.now() - started) / 1000;
+    const line =
+      `sent ${totals.sent}  accepted ${totals.accepted}  rejected ${totals.rejected}  failed ${totals.failed}` +
+      `  http errors ${totals.httpErrors}  rate ${(totals.sent / Math.max(seconds, 0.001)).toFixed(1)}/s`;
+    if (process.stdout.isTTY && !final) process.stdout.write(`\r${line}`);
+    else console.log(line);
+  };
+
+  console.log(`posting to ${endpoint}: ${devices} devices, ${rate} events/s for ${duration} s`);
+  while (Date.now() - started < duration * 1000) {
+    const tick = Date.now();
+    owed += perTick;
+    const size = Math.min(500, Math.floor(owed));
+    owed -= size;
+    if (size > 0) {
+      const events = traffic.batch(size);
+      totals.sent += size;
+      try {
+        const response = await fetch(endpoint, { method: 'POST', headers, body: JSON.stringify(events) });
+        const body = (await response.json()) as { results?: RecordAnswer[] };
+        if (response.status >= 500 || !Array.isArray(body.results)) totals.httpErrors += 1;
+        for (const answer of body.results ?? []) {
+          if (answer.status === 'accepted') totals.accepted += 1;
+          else if (answer.status === 'rejected') totals.rejected += 1;
+          else totals.failed += 1;
+        }
+      } catch (error) {
+        totals.httpErrors += 1;
+        if (totals.httpErrors === 1) console.error(`\ncannot reach ${endpoint}: ${(error as Error).message}`);
+      }
+    }
+    if (Date.now() - lastReport >= 1000) {
+      report(false);
+      lastReport = Date.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, tickMs - (Date.now() - tick))));
+  }
+  if (process.stdout.isTTY) process.stdout.write('\n');
+  report(true);
+  if (totals.httpErrors > 0) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
