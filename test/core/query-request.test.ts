@@ -1,0 +1,96 @@
+import { defineViews } from '../../functions/core/view-declaration';
+import { DEFAULT_QUERY_LIMITS, parseViewQuery } from '../../functions/core/query-request';
+
+const [view] = defineViews([
+  { name: 'device_metric_minute', dimensions: ['deviceId', 'metric'], granularity: 'minute' },
+]);
+const now = Date.UTC(2026, 10, 24, 12, 30, 15);
+
+describe('view query parameters', () => {
+  it('expands comma-separated values into every dimension key, and aligns from down to the granularity', () => {
+    const result = parseViewQuery(
+      view,
+      { deviceId: ['a,b'], metric: ['t'], from: ['2026-11-24T10:17:30Z'], to: [String(now)], granularity: ['hour'] },
+      now,
+    );
+    expect(result).toEqual({
+      ok: true,
+      query: expect.objectContaining({
+        granularity: 'hour',
+        from: Date.UTC(2026, 10, 24, 10),
+        to: now,
+        dimensionKeys: ['a|t', 'b|t'],
+        firstBucket: Date.UTC(2026, 10, 24, 10),
+        lastBucket: Date.UTC(2026, 10, 24, 12, 30),
+      }),
+    });
+  });
+
+  it('defaults to the last day at the view granularity', () => {
+    const result = parseViewQuery(view, { deviceId: ['a'], metric: ['t'] }, now);
+    expect(result.ok && [result.query.from, result.query.to, result.query.granularity]).toEqual([
+      Date.UTC(2026, 10, 23, 12, 30),
+      now,
+      'minute',
+    ]);
+  });
+
+  it('allows 30 days at minute granularity for one key, and refuses more with the limit and the amount', () => {
+    const thirtyDays = parseViewQuery(
+      view,
+      { deviceId: ['a'], metric: ['t'], from: [String(now - 30 * 86_400_000)], to: [String(now)] },
+      now,
+    );
+    expect(thirtyDays.ok).toBe(true);
+    const tooLong = parseViewQuery(
+      view,
+      { deviceId: ['a'], metric: ['t'], from: [String(now - 40 * 86_400_000)], to: [String(now)] },
+      now,
+    );
+    expect(tooLong).toEqual({
+      ok: false,
+      status: 400,
+      errors: [
+        `from/to: the range covers 57601 minute buckets, above the limit of ${DEFAULT_QUERY_LIMITS.maxBucketsPerKey} per key`,
+      ],
+    });
+  });
+
+  it('refuses keys × buckets above the request limit', () => {
+    const keys = Array.from({ length: 10 }, (_, i) => `d${i}`).join(',');
+    const result = parseViewQuery(
+      view,
+      { deviceId: [keys], metric: ['t'], from: [String(now - 20 * 86_400_000)], to: [String(now)] },
+      now,
+    );
+    expect(!result.ok && result.errors).toEqual([
+      'from/to: 10 keys × 28801 buckets is above the limit of 200000 per request',
+    ]);
+  });
+
+  it('reports every problem of a request at once, each naming its parameter', () => {
+    const result = parseViewQuery(
+      view,
+      { deviceId: ['a', 'b'], colour: ['red'], granularity: ['second'], to: ['soon'] },
+      now,
+    );
+    expect(!result.ok && result.errors).toEqual([
+      'colour: unknown dimension of view device_metric_minute (its dimensions are deviceId, metric; other parameters are from, to, granularity)',
+      'metric: required, one or more comma-separated values (every dimension of device_metric_minute must be given)',
+      'granularity: expected one of minute, hour, day for view device_metric_minute, got "second"',
+      'to: expected epoch milliseconds or an ISO-8601 date-time with a zone, got "soon"',
+    ]);
+  });
+
+  it('refuses a range that ends before it starts, and a repeated time parameter', () => {
+    expect(parseViewQuery(view, { deviceId: ['a'], metric: ['t'], from: ['2000'], to: ['1000'] }, now)).toEqual({
+      ok: false,
+      status: 400,
+      errors: ['from: must be before to (from 1970-01-01T00:00:02.000Z, to 1970-01-01T00:00:01.000Z)'],
+    });
+    expect(parseViewQuery(view, { deviceId: ['a'], metric: ['t'], from: ['1', '2'] }, now)).toMatchObject({
+      ok: false,
+      errors: ['from: give it once'],
+    });
+  });
+});
