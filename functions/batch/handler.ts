@@ -1,23 +1,37 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { createDynamoDbClient, createS3Client } from '../adapters/aws-clients';
+import { AthenaEngine } from '../adapters/athena-engine';
+import { createAthenaClient, createDynamoDbClient, createS3Client } from '../adapters/aws-clients';
 import { BatchViewStore } from '../adapters/batch-view-store';
 import { pipelineConfigVariable, readEnvironment, requiredVariable } from '../adapters/handler-environment';
 import type { BatchEngine } from './batch-engine';
 import { runBatchJob } from './batch-job';
 
+const common = z.object({
+  PIPELINE_CONFIG: pipelineConfigVariable,
+  BATCH_TABLE: requiredVariable('the batch views table name'),
+  MANIFEST_TABLE: requiredVariable('the manifest table name'),
+});
 const environment = readEnvironment(
-  z.object({
-    PIPELINE_CONFIG: pipelineConfigVariable,
-    BATCH_TABLE: requiredVariable('the batch views table name'),
-    MANIFEST_TABLE: requiredVariable('the manifest table name'),
-    // Only DuckDB exists so far; an Athena deployment must fail at cold start, not pretend to run.
-    BATCH_ENGINE: z.enum(['duckdb'], { error: 'expected duckdb (the Athena engine is not implemented yet)' }),
-    MASTER_BUCKET: requiredVariable('the master dataset bucket'),
-    MASTER_PREFIX: z.string().default('events/'),
-    ERROR_PREFIX: z.string().default('errors/'),
-  }),
+  z.discriminatedUnion(
+    'BATCH_ENGINE',
+    [
+      common.extend({
+        BATCH_ENGINE: z.literal('athena'),
+        ATHENA_WORKGROUP: requiredVariable('the Athena workgroup'),
+        ATHENA_DATABASE: requiredVariable('the Glue database'),
+        ATHENA_TABLE: requiredVariable('the master dataset Glue table'),
+      }),
+      common.extend({
+        BATCH_ENGINE: z.literal('duckdb'),
+        MASTER_BUCKET: requiredVariable('the master dataset bucket'),
+        MASTER_PREFIX: z.string().default('events/'),
+        ERROR_PREFIX: z.string().default('errors/'),
+      }),
+    ],
+    { error: 'BATCH_ENGINE: expected athena or duckdb' },
+  ),
 );
 
 const logger = new Logger({ serviceName: 'batch' });
@@ -28,8 +42,16 @@ const store = new BatchViewStore({
   manifestTable: environment.MANIFEST_TABLE,
 });
 
-/** DuckDB is a native module: it is loaded only when the DuckDB engine is configured. */
+/** DuckDB is a native module left out of the AWS bundle: it is loaded only when the DuckDB engine is configured. */
 async function engine(): Promise<BatchEngine> {
+  if (environment.BATCH_ENGINE === 'athena') {
+    return new AthenaEngine({
+      client: createAthenaClient(),
+      workgroup: environment.ATHENA_WORKGROUP,
+      database: environment.ATHENA_DATABASE,
+      table: environment.ATHENA_TABLE,
+    });
+  }
   const { DuckDbEngine } = await import('../adapters/duckdb/duckdb-engine');
   return new DuckDbEngine({
     s3: createS3Client(),
