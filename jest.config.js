@@ -3,8 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  // The deployed-emulator tier (test/e2e) needs a deployed stack: it runs with `npm run test:e2e`.
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
+  // test/e2e needs a deployed stack (`npm run test:e2e`); test/browser needs Chromium (`npm run test:browser`).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/', '<rootDir>/test/browser/'],
   transform: {
     // Type checking is `npm run build`; the test transform only strips types, which keeps the suite fast on 2 cores.
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
