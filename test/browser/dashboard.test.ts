@@ -1,38 +1,21 @@
 /// <reference lib="dom" />
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { BatchRunSummary } from '../../functions/batch/batch-job';
-import type { PipelineConfig } from '../../functions/core/pipeline-config';
-import { dashboardRoutes } from '../../local/dashboard-routes';
-import { localPipelineConfig } from '../../local/local-config';
-import { buildLocalHandlers } from '../../local/local-handlers';
-import { LocalRuntime } from '../../local/local-runtime';
+import type { LocalRuntime } from '../../local/local-runtime';
+import { EPOCH_WAIT_MS, startTestRuntime, testRuntimeConfig } from '../support/test-runtime';
 
-// Five-second epochs, as in the end-to-end test, so a batch run covers what was sent a few seconds before.
-const config: PipelineConfig = {
-  ...localPipelineConfig({ batchScheduleMinutes: 60 }),
-  epochLengthMs: 5_000,
-  bufferIntervalMs: 1_000,
-  safetyMarginMs: 0,
-};
+const config = testRuntimeConfig;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let runtime: LocalRuntime<BatchRunSummary>;
-let dataDir: string;
+let stop: () => Promise<void>;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'dashboard-'));
-  runtime = await LocalRuntime.start({
-    config,
-    dataDir,
-    batchingWindowMs: 100,
-    buildHandlers: (environment) => buildLocalHandlers(environment, { logLevel: 'SILENT' }),
-    localRoutes: (started) => dashboardRoutes(started),
-  });
+  ({ runtime, stop } = await startTestRuntime());
   // The flags keep Chromium off the network it cannot reach here, and sandbox-free as root.
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -52,8 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop?.();
 });
 
 const total = (selector: string) =>
@@ -94,7 +76,7 @@ describe('local dashboard in headless Chromium', () => {
   });
 
   it('changes after a batch flip: the counts move to the batch part and the version and cutoff appear', async () => {
-    await new Promise((resolve) => setTimeout(resolve, config.epochLengthMs + config.bufferIntervalMs + 200));
+    await new Promise((resolve) => setTimeout(resolve, EPOCH_WAIT_MS));
     await page.click('#run-batch');
     await page.waitForFunction(() => document.querySelector('#batch-version')?.textContent !== 'none yet', undefined, {
       timeout: 20_000,

@@ -1,32 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { BatchRunSummary } from '../../functions/batch/batch-job';
 import { parseEvent, type IotEvent } from '../../functions/core/event-schema';
-import type { PipelineConfig } from '../../functions/core/pipeline-config';
 import { GRANULARITIES, canRollUp, type Granularity } from '../../functions/core/granularity';
 import type { StreamRecord } from '../../functions/core/stream-record';
-import { dashboardRoutes } from '../../local/dashboard-routes';
 import { IotTraffic } from '../../local/iot-traffic';
-import { localPipelineConfig } from '../../local/local-config';
-import { buildLocalHandlers } from '../../local/local-handlers';
-import { LocalRuntime } from '../../local/local-runtime';
+import type { LocalRuntime } from '../../local/local-runtime';
 import { bruteForce, type ExpectedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
+import { EPOCH_WAIT_MS, startTestRuntime, testRuntimeConfig } from '../support/test-runtime';
 
-// Five-second epochs (the configuration is milliseconds underneath; only its input is in minutes), so the test
-// waits for real epoch boundaries instead of moving a clock, which would put a cutoff ahead of real arrivals.
-const config: PipelineConfig = {
-  ...localPipelineConfig({ batchScheduleMinutes: 60 }),
-  epochLengthMs: 5_000,
-  bufferIntervalMs: 1_000,
-  safetyMarginMs: 0,
-};
-const EPOCH_WAIT_MS = config.epochLengthMs + config.bufferIntervalMs + 200;
+const config = testRuntimeConfig;
 const [deviceView] = config.views;
 let runtime: LocalRuntime<BatchRunSummary>;
-let dataDir: string;
+let stop: () => Promise<void>;
 /** Every record the stream accepted, as the brute force counts them: distinct by shard and sequence number. */
 const accepted: StreamRecord[] = [];
 
@@ -110,19 +96,11 @@ async function answerAll(
 const granularities = GRANULARITIES.filter((g) => canRollUp(deviceView.granularity, g));
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'local-runtime-'));
-  runtime = await LocalRuntime.start({
-    config,
-    dataDir,
-    batchingWindowMs: 100,
-    buildHandlers: (environment) => buildLocalHandlers(environment, { logLevel: 'SILENT' }),
-    localRoutes: (started) => dashboardRoutes(started),
-  });
+  ({ runtime, stop } = await startTestRuntime());
 });
 
 afterAll(async () => {
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop?.();
 });
 
 describe('npm start: the whole Lambda architecture on local emulators', () => {
