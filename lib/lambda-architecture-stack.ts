@@ -1,20 +1,58 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AppSettings } from './app-context';
+import { IngestLayer } from './ingest-layer';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { ServingLayer } from './serving-layer';
+import { SpeedLayer } from './speed-layer';
+import { ViewTables } from './view-tables';
 
 export interface LambdaArchitectureStackProps extends StackProps {
   readonly settings: AppSettings;
 }
 
 /**
- * The whole pipeline in one stack. The layers' constructs are composed here as they land; until then the stack
- * only states the configuration it was synthesized with.
+ * The pipeline in one stack: the message, speed and serving layers over shared view tables. The batch layer
+ * (Firehose, master dataset, Athena, schedule) and monitoring are composed here as they land.
  */
 export class LambdaArchitectureStack extends Stack {
   constructor(scope: Construct, id: string, props: LambdaArchitectureStackProps) {
     super(scope, id, props);
-    const { pipeline } = props.settings;
+    const { pipeline, stage } = props.settings;
+    const removalPolicy = stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    const tables = new ViewTables(this, 'Views', {
+      removalPolicy,
+      deduplication: pipeline.views.some((view) => view.dedupeByEventId),
+    });
+    const ingest = new IngestLayer(this, 'Ingest', { pipeline, removalPolicy });
+    const speed = new SpeedLayer(this, 'Speed', {
+      pipeline,
+      stream: ingest.stream,
+      realtimeTable: tables.realtime,
+      dedupTable: tables.dedup,
+    });
+    const serving = new ServingLayer(this, 'Serving', {
+      pipeline,
+      realtimeTable: tables.realtime,
+      batchTable: tables.batch,
+      manifestTable: tables.manifest,
+      ingestFunction: ingest.ingestFunction,
+      removalPolicy,
+    });
+
+    acknowledgeNagFindings(this);
+
     new CfnOutput(this, 'Architecture', { value: pipeline.architecture });
-    new CfnOutput(this, 'Views', { value: pipeline.views.map((view) => view.name).join(',') });
+    new CfnOutput(this, 'ApiUrl', { value: serving.api.url });
+    new CfnOutput(this, 'ApiKeyId', { value: serving.apiKey.keyId });
+    new CfnOutput(this, 'ApiKeyValueCommand', {
+      value: `aws apigateway get-api-key --api-key ${serving.apiKey.keyId} --include-value --query value --output text`,
+    });
+    new CfnOutput(this, 'StreamName', { value: ingest.stream.streamName });
+    new CfnOutput(this, 'RealtimeTableName', { value: tables.realtime.tableName });
+    new CfnOutput(this, 'BatchTableName', { value: tables.batch.tableName });
+    new CfnOutput(this, 'ManifestTableName', { value: tables.manifest.tableName });
+    new CfnOutput(this, 'OnFailureQueueUrl', { value: speed.onFailureQueue.queueUrl });
   }
 }

@@ -1,0 +1,65 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IStream } from 'aws-cdk-lib/aws-kinesis';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { PipelineConfig } from '../functions/core/pipeline-config';
+import { PipelineFunction } from './pipeline-function';
+
+export interface SpeedLayerProps {
+  readonly pipeline: PipelineConfig;
+  readonly stream: IStream;
+  readonly realtimeTable: ITable;
+  readonly dedupTable?: ITable;
+  /** Records per invocation. @default 500 */
+  readonly batchSize?: number;
+  /** How long to gather a batch. @default 1 second */
+  readonly maxBatchingWindow?: Duration;
+  /** Retries of a failing batch before it is sent to the on-failure queue. @default 10 */
+  readonly retryAttempts?: number;
+  /** Records older than this are sent to the on-failure queue unprocessed. @default 1 day */
+  readonly maxRecordAge?: Duration;
+}
+
+/** The speed layer: the consumer function on the stream, writing realtime views, and its on-failure queue. */
+export class SpeedLayer extends Construct {
+  readonly consumer: PipelineFunction;
+  readonly onFailureQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: SpeedLayerProps) {
+    super(scope, id);
+    this.consumer = new PipelineFunction(this, 'Consumer', {
+      entry: 'speed/handler.ts',
+      service: 'speed',
+      pipeline: props.pipeline,
+      timeout: Duration.minutes(1),
+      environment: {
+        REALTIME_TABLE: props.realtimeTable.tableName,
+        ...(props.dedupTable === undefined ? {} : { DEDUP_TABLE: props.dedupTable.tableName }),
+      },
+    });
+    props.realtimeTable.grantReadWriteData(this.consumer);
+    props.dedupTable?.grantReadWriteData(this.consumer);
+    this.onFailureQueue = new Queue(this, 'OnFailure', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.consumer.addEventSource(
+      new KinesisEventSource(props.stream, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: props.batchSize ?? 500,
+        maxBatchingWindow: props.maxBatchingWindow ?? Duration.seconds(1),
+        reportBatchItemFailures: true,
+        bisectBatchOnError: true,
+        retryAttempts: props.retryAttempts ?? 10,
+        maxRecordAge: props.maxRecordAge ?? Duration.days(1),
+        onFailure: new SqsDlq(this.onFailureQueue),
+        // One batch in flight per shard: the watermark protocol (DESIGN.md §4) is exact with one writer per shard.
+        parallelizationFactor: 1,
+      }),
+    );
+  }
+}

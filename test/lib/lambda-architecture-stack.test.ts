@@ -1,0 +1,146 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { NAG_ACKNOWLEDGEMENTS } from '../../lib/nag-acknowledgements';
+import { synthesize, type ValidationReport } from './stack-fixture';
+
+let template: Template;
+let report: ValidationReport;
+let prod: Template;
+
+beforeAll(() => {
+  ({ template, report } = synthesize());
+  prod = synthesize({ stage: 'prod' }).template;
+});
+
+describe('the stack passes cdk-nag', () => {
+  it('leaves no AwsSolutions finding unacknowledged', () => {
+    const [plugin] = report.pluginReports;
+    expect(plugin).toMatchObject({ pluginName: 'AwsSolutions', conclusion: 'success', violations: [] });
+  });
+
+  it('acknowledges only findings that occur, so no acknowledgement is stale', () => {
+    const suppressed = new Set(
+      report.pluginReports[0].suppressedViolations.map((violation) => `AwsSolutions::${violation.ruleName}`),
+    );
+    for (const { id, reason } of NAG_ACKNOWLEDGEMENTS) {
+      expect(suppressed).toContain(id);
+      expect(reason).toMatch(new RegExp(`^${id.split('-')[1].split('[')[0]}: `));
+    }
+  });
+});
+
+describe('message layer defaults', () => {
+  it('encrypts the stream with KMS', () => {
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+    });
+  });
+});
+
+describe('speed layer defaults', () => {
+  it('maps the stream to the consumer from TRIM_HORIZON, reporting item failures, bisecting, with bounded retries and age, one batch per shard', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 500,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 86400,
+      ParallelizationFactor: 1,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+
+  it('sends discarded batches to an encrypted, TLS-only queue', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('table defaults', () => {
+  it('gives the realtime, batch and manifest tables on-demand capacity, TTL, point-in-time recovery and encryption', () => {
+    const tables = template.findResources('AWS::DynamoDB::Table');
+    expect(Object.keys(tables)).toHaveLength(3);
+    for (const table of Object.values(tables)) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      });
+    }
+  });
+
+  it('adds the eventId de-dup table only when a view asks for it', () => {
+    const withDedup = synthesize({
+      pipeline: { views: [{ name: 'once', dimensions: ['deviceId'], granularity: 'minute', dedupeByEventId: true }] },
+    }).template;
+    expect(Object.keys(withDedup.findResources('AWS::DynamoDB::Table'))).toHaveLength(4);
+  });
+
+  it('retains the tables in production and destroys them in dev', () => {
+    for (const table of Object.values(prod.findResources('AWS::DynamoDB::Table')))
+      expect(table.DeletionPolicy).toBe('Retain');
+    for (const table of Object.values(template.findResources('AWS::DynamoDB::Table')))
+      expect(table.DeletionPolicy).toBe('Delete');
+  });
+});
+
+describe('function defaults', () => {
+  it('runs every handler on nodejs22.x with active tracing and the Powertools settings', () => {
+    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } });
+    const services = Object.values(functions).map((fn) => {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', TracingConfig: { Mode: 'Active' } });
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        POWERTOOLS_METRICS_NAMESPACE: 'LambdaArchitecture',
+        PIPELINE_CONFIG: expect.any(String),
+      });
+      return fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME;
+    });
+    expect(services.sort()).toEqual(['ingest', 'serving', 'speed']);
+  });
+});
+
+describe('API defaults', () => {
+  it('requires an API key on every method and validates requests', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
+    expect(methods.length).toBe(4);
+    for (const method of methods) {
+      expect(method.Properties).toMatchObject({ ApiKeyRequired: true, RequestValidatorId: expect.anything() });
+    }
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+  });
+
+  it('throttles with a usage plan bound to the key, logs access, and traces with X-Ray', () => {
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', { Throttle: { RateLimit: 100, BurstLimit: 200 } });
+    template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ LoggingLevel: 'ERROR', ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 }),
+      ]),
+    });
+  });
+
+  it('outputs the API URL, the key id with the command that fetches its value, and the stream name', () => {
+    const outputs = template.findOutputs('*');
+    expect(Object.keys(outputs)).toEqual(
+      expect.arrayContaining(['ApiUrl', 'ApiKeyId', 'ApiKeyValueCommand', 'StreamName']),
+    );
+  });
+});
