@@ -1,6 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { AppSettings } from './app-context';
+import { BatchLayer } from './batch-layer';
 import { IngestLayer } from './ingest-layer';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { ServingLayer } from './serving-layer';
@@ -12,13 +13,13 @@ export interface LambdaArchitectureStackProps extends StackProps {
 }
 
 /**
- * The pipeline in one stack: the message, speed and serving layers over shared view tables. The batch layer
- * (Firehose, master dataset, Athena, schedule) and monitoring are composed here as they land.
+ * The pipeline in one stack: the message, speed, batch and serving layers over shared view tables. Monitoring is
+ * composed here when it lands.
  */
 export class LambdaArchitectureStack extends Stack {
   constructor(scope: Construct, id: string, props: LambdaArchitectureStackProps) {
     super(scope, id, props);
-    const { pipeline, stage } = props.settings;
+    const { pipeline, stage, target } = props.settings;
     const removalPolicy = stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     const tables = new ViewTables(this, 'Views', {
@@ -41,6 +42,14 @@ export class LambdaArchitectureStack extends Stack {
       removalPolicy,
     });
 
+    const batch = new BatchLayer(this, 'Batch', {
+      pipeline,
+      stream: ingest.stream,
+      batchTable: tables.batch,
+      manifestTable: tables.manifest,
+      stage,
+      target,
+    });
     acknowledgeNagFindings(this);
 
     new CfnOutput(this, 'Architecture', { value: pipeline.architecture });
@@ -54,5 +63,8 @@ export class LambdaArchitectureStack extends Stack {
     new CfnOutput(this, 'BatchTableName', { value: tables.batch.tableName });
     new CfnOutput(this, 'ManifestTableName', { value: tables.manifest.tableName });
     new CfnOutput(this, 'OnFailureQueueUrl', { value: speed.onFailureQueue.queueUrl });
+    new CfnOutput(this, 'MasterBucketName', { value: batch.masterBucket.bucketName });
+    if (batch.batchFunction !== undefined)
+      new CfnOutput(this, 'BatchFunctionName', { value: batch.batchFunction.functionName });
   }
 }

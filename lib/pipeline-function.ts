@@ -22,6 +22,8 @@ export interface PipelineFunctionProps {
   /** Modules left out of the bundle. @default none: the SDK is bundled */
   readonly externalModules?: string[];
   readonly reservedConcurrentExecutions?: number;
+  /** Installed packages copied next to the bundle (native modules that esbuild cannot bundle). @default none */
+  readonly copyModules?: string[];
 }
 
 /**
@@ -60,6 +62,16 @@ export class PipelineFunction extends NodejsFunction {
         minify: true,
         sourceMap: true,
         target: 'node22',
+        // A plain copy from the project's node_modules: synth stays offline.
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (inputDir: string, outputDir: string) =>
+            (props.copyModules ?? []).map(
+              (module) =>
+                `mkdir -p "${outputDir}/node_modules" && cp -R "${inputDir}/node_modules/${module}" "${outputDir}/node_modules/"`,
+            ),
+        },
       },
     });
   }

@@ -98,8 +98,11 @@ describe('table defaults', () => {
 
 describe('function defaults', () => {
   it('runs every handler on nodejs22.x with active tracing and the Powertools settings', () => {
-    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler' } });
-    const services = Object.values(functions).map((fn) => {
+    // The pipeline's own functions; CDK adds provider functions of its own (bucket auto-delete, API account role).
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME !== undefined,
+    );
+    const services = functions.map((fn) => {
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', TracingConfig: { Mode: 'Active' } });
       expect(fn.Properties.Environment.Variables).toMatchObject({
         POWERTOOLS_METRICS_NAMESPACE: 'LambdaArchitecture',
@@ -107,7 +110,7 @@ describe('function defaults', () => {
       });
       return fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME;
     });
-    expect(services.sort()).toEqual(['ingest', 'serving', 'speed']);
+    expect(services.sort()).toEqual(['batch', 'firehose-transform', 'ingest', 'serving', 'speed']);
   });
 });
 

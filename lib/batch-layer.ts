@@ -1,0 +1,284 @@
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
+import { Effect, PolicyStatement, Role, ServicePrincipal, AnyPrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IStream } from 'aws-cdk-lib/aws-kinesis';
+import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
+import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
+import { Construct } from 'constructs';
+import { masterDatasetGlueTable } from '../functions/core/glue-table';
+import type { PipelineConfig } from '../functions/core/pipeline-config';
+import { PipelineFunction } from './pipeline-function';
+
+const MASTER_PREFIX = 'events/';
+const ERROR_PREFIX = 'errors/';
+
+export interface BatchLayerProps {
+  readonly pipeline: PipelineConfig;
+  readonly stream: IStream;
+  readonly batchTable: ITable;
+  readonly manifestTable: ITable;
+  readonly stage: 'dev' | 'prod';
+  /** `local` leaves out what LocalStack and MiniStack cannot create (Glue, Athena, Firehose log streams) and runs DuckDB. */
+  readonly target: 'aws' | 'local';
+  /** Firehose buffer size; dynamic partitioning needs at least 64. @default 64 */
+  readonly bufferSizeMiB?: number;
+  /** Firehose CloudWatch error logging. @default true */
+  readonly firehoseLogging?: boolean;
+  /** Athena stops a query that scans more than this. @default 10 GiB */
+  readonly bytesScannedCutoffPerQuery?: number;
+}
+
+/**
+ * The batch layer: Firehose archives the stream through the transform into the append-only master dataset, and
+ * (in the Lambda architecture) a scheduled batch job recomputes the views from all of it with Athena over the Glue
+ * table. In Kappa mode only the archive is built: it is the log that replays read.
+ */
+export class BatchLayer extends Construct {
+  readonly masterBucket: Bucket;
+  readonly accessLogsBucket: Bucket;
+  readonly transformFunction: PipelineFunction;
+  readonly deliveryStream: CfnDeliveryStream;
+  readonly batchFunction?: PipelineFunction;
+
+  constructor(scope: Construct, id: string, props: BatchLayerProps) {
+    super(scope, id);
+    const production = props.stage === 'prod';
+    const removal = production ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const bucketDefaults = {
+      // S3-managed keys: Firehose, Athena and the batch job read and write without key grants or per-request KMS cost.
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      removalPolicy: removal,
+      autoDeleteObjects: !production,
+    };
+    this.accessLogsBucket = new Bucket(this, 'AccessLogs', {
+      ...bucketDefaults,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+    });
+    this.masterBucket = new Bucket(this, 'MasterDataset', {
+      ...bucketDefaults,
+      versioned: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'master-dataset/',
+    });
+
+    this.transformFunction = new PipelineFunction(this, 'Transform', {
+      entry: 'firehose-transform/handler.ts',
+      service: 'firehose-transform',
+      pipeline: props.pipeline,
+      timeout: Duration.minutes(1),
+    });
+    const firehoseRole = new Role(this, 'FirehoseRole', { assumedBy: new ServicePrincipal('firehose.amazonaws.com') });
+    props.stream.grantRead(firehoseRole);
+    // Firehose puts and lists objects; it never deletes.
+    this.masterBucket.grantPut(firehoseRole);
+    this.masterBucket.grantRead(firehoseRole);
+    this.transformFunction.grantInvoke(firehoseRole);
+
+    // The master dataset is append-only: nobody but Firehose writes to it, and in production nobody deletes from it.
+    // (In dev the bucket is destroyable by design, so the delete deny would only block its own teardown.)
+    this.masterBucket.addToResourcePolicy(
+      new PolicyStatement({
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.masterBucket.arnForObjects('*')],
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': firehoseRole.roleArn } },
+      }),
+    );
+    if (production) {
+      this.masterBucket.addToResourcePolicy(
+        new PolicyStatement({
+          effect: Effect.DENY,
+          principals: [new AnyPrincipal()],
+          actions: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutLifecycleConfiguration'],
+          resources: [this.masterBucket.bucketArn, this.masterBucket.arnForObjects('*')],
+        }),
+      );
+    }
+
+    const logging = (props.firehoseLogging ?? true) && props.target === 'aws';
+    const logGroup = logging
+      ? new LogGroup(this, 'FirehoseLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: removal })
+      : undefined;
+    const logStream =
+      logGroup === undefined
+        ? undefined
+        : new LogStream(this, 'FirehoseLogStream', { logGroup, removalPolicy: removal });
+    logGroup?.grantWrite(firehoseRole);
+    const bufferInterval = Math.max(0, Math.min(900, Math.round(props.pipeline.bufferIntervalMs / 1000)));
+    this.deliveryStream = new CfnDeliveryStream(this, 'Archive', {
+      deliveryStreamType: 'KinesisStreamAsSource',
+      kinesisStreamSourceConfiguration: { kinesisStreamArn: props.stream.streamArn, roleArn: firehoseRole.roleArn },
+      extendedS3DestinationConfiguration: {
+        bucketArn: this.masterBucket.bucketArn,
+        roleArn: firehoseRole.roleArn,
+        prefix: `${MASTER_PREFIX}dt=!{partitionKeyFromLambda:dt}/hour=!{partitionKeyFromLambda:hour}/`,
+        errorOutputPrefix: `${ERROR_PREFIX}!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/`,
+        compressionFormat: 'GZIP',
+        bufferingHints: { intervalInSeconds: bufferInterval, sizeInMBs: Math.max(64, props.bufferSizeMiB ?? 64) },
+        dynamicPartitioningConfiguration: { enabled: true, retryOptions: { durationInSeconds: 300 } },
+        processingConfiguration: {
+          enabled: true,
+          processors: [
+            {
+              type: 'Lambda',
+              parameters: [
+                { parameterName: 'LambdaArn', parameterValue: this.transformFunction.functionArn },
+                { parameterName: 'BufferSizeInMBs', parameterValue: '1' },
+                { parameterName: 'BufferIntervalInSeconds', parameterValue: String(Math.max(bufferInterval, 60)) },
+              ],
+            },
+          ],
+        },
+        cloudWatchLoggingOptions:
+          logGroup === undefined || logStream === undefined
+            ? { enabled: false }
+            : { enabled: true, logGroupName: logGroup.logGroupName, logStreamName: logStream.logStreamName },
+      },
+    });
+    // Firehose checks its permissions when the stream is created: the role's policy must exist first.
+    this.deliveryStream.node.addDependency(firehoseRole);
+
+    if (props.pipeline.architecture === 'lambda') this.batchFunction = this.batchJob(props, removal, bucketDefaults);
+  }
+
+  private batchJob(props: BatchLayerProps, removal: RemovalPolicy, bucketDefaults: object): PipelineFunction {
+    const athena = props.target === 'aws' ? this.athena(props, removal, bucketDefaults) : undefined;
+    const batchFunction = new PipelineFunction(this, 'BatchJob', {
+      entry: 'batch/handler.ts',
+      service: 'batch',
+      pipeline: props.pipeline,
+      timeout: Duration.minutes(15),
+      memorySize: 2048,
+      // Runs must not overlap: the schedule may fire again while a slow run is still writing.
+      reservedConcurrentExecutions: 1,
+      // DuckDB is native: never bundled; on emulators (its only use) the installed package is copied in.
+      externalModules: ['@duckdb/node-api', '@duckdb/node-bindings', '@duckdb/node-bindings-linux-x64'],
+      copyModules: athena === undefined ? ['@duckdb'] : [],
+      environment: {
+        BATCH_TABLE: props.batchTable.tableName,
+        MANIFEST_TABLE: props.manifestTable.tableName,
+        ...(athena === undefined
+          ? { BATCH_ENGINE: 'duckdb', MASTER_BUCKET: this.masterBucket.bucketName, MASTER_PREFIX, ERROR_PREFIX }
+          : {
+              BATCH_ENGINE: 'athena',
+              ATHENA_WORKGROUP: athena.workgroup.name,
+              ATHENA_DATABASE: athena.database.ref,
+              ATHENA_TABLE: 'events',
+            }),
+      },
+    });
+    props.batchTable.grantWriteData(batchFunction);
+    props.manifestTable.grantReadWriteData(batchFunction);
+    this.masterBucket.grantRead(batchFunction);
+    if (athena !== undefined) {
+      athena.results.grantReadWrite(batchFunction);
+      // Athena and Glue have no grant methods: these statements are scoped to the workgroup, database and table.
+      const stack = Stack.of(this);
+      batchFunction.addToRolePolicy(
+        new PolicyStatement({
+          actions: [
+            'athena:StartQueryExecution',
+            'athena:GetQueryExecution',
+            'athena:GetQueryResults',
+            'athena:StopQueryExecution',
+          ],
+          resources: [
+            stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: athena.workgroup.name }),
+          ],
+        }),
+      );
+      batchFunction.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+          resources: [
+            stack.formatArn({ service: 'glue', resource: 'catalog' }),
+            stack.formatArn({ service: 'glue', resource: 'database', resourceName: athena.database.ref }),
+            stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${athena.database.ref}/events` }),
+          ],
+        }),
+      );
+    }
+
+    const schedulerRole = new Role(this, 'SchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
+    });
+    batchFunction.grantInvoke(schedulerRole);
+    new CfnSchedule(this, 'Schedule', {
+      description: 'Recomputes the batch views from the master dataset',
+      scheduleExpression: `rate(${Math.max(1, Math.round(props.pipeline.batchIntervalMs / 60_000))} minutes)`,
+      flexibleTimeWindow: { mode: 'OFF' },
+      target: {
+        arn: batchFunction.functionArn,
+        roleArn: schedulerRole.roleArn,
+        retryPolicy: { maximumRetryAttempts: 0 },
+      },
+    });
+    return batchFunction;
+  }
+
+  /** The Glue table of the master dataset (partition projection, no crawler) and the Athena workgroup. */
+  private athena(props: BatchLayerProps, removal: RemovalPolicy, bucketDefaults: object) {
+    const stack = Stack.of(this);
+    const database = new CfnDatabase(this, 'Database', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseInput: { name: `${stack.stackName.toLowerCase().replace(/[^a-z0-9_]/g, '_')}_master` },
+    });
+    const input = masterDatasetGlueTable({
+      name: 'events',
+      bucket: this.masterBucket.bucketName,
+      prefix: MASTER_PREFIX,
+    });
+    const table = new CfnTable(this, 'EventsTable', {
+      catalogId: Aws.ACCOUNT_ID,
+      databaseName: database.ref,
+      tableInput: {
+        name: input.Name,
+        tableType: input.TableType,
+        parameters: input.Parameters,
+        partitionKeys: input.PartitionKeys.map(toGlueColumn),
+        storageDescriptor: {
+          columns: input.StorageDescriptor.Columns.map(toGlueColumn),
+          location: input.StorageDescriptor.Location,
+          inputFormat: input.StorageDescriptor.InputFormat,
+          outputFormat: input.StorageDescriptor.OutputFormat,
+          serdeInfo: {
+            serializationLibrary: input.StorageDescriptor.SerdeInfo.SerializationLibrary,
+            parameters: input.StorageDescriptor.SerdeInfo.Parameters,
+          },
+        },
+      },
+    });
+    table.addDependency(database);
+    const results = new Bucket(this, 'AthenaResults', {
+      ...bucketDefaults,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'athena-results/',
+      lifecycleRules: [{ expiration: Duration.days(7) }],
+    });
+    const workgroup = new CfnWorkGroup(this, 'WorkGroup', {
+      name: `${stack.stackName}-batch`,
+      recursiveDeleteOption: removal === RemovalPolicy.DESTROY,
+      workGroupConfiguration: {
+        enforceWorkGroupConfiguration: true,
+        publishCloudWatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery ?? 10 * 1024 ** 3,
+        resultConfiguration: {
+          outputLocation: `s3://${results.bucketName}/`,
+          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+        },
+      },
+    });
+    return { database, workgroup, results };
+  }
+}
+
+function toGlueColumn(column: { readonly Name: string; readonly Type: string }) {
+  return { name: column.Name, type: column.Type };
+}
