@@ -255,7 +255,7 @@ export class BatchLayer extends Construct {
         },
       },
     });
-    table.addDependency(database);
+    table.addResourceDependency(database);
     const results = new Bucket(this, 'AthenaResults', {
       ...bucketDefaults,
       serverAccessLogsBucket: this.accessLogsBucket,

@@ -1,8 +1,11 @@
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { AppSettings } from './app-context';
 import { BatchLayer } from './batch-layer';
 import { IngestLayer } from './ingest-layer';
+import { Monitoring } from './monitoring';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { ServingLayer } from './serving-layer';
 import { SpeedLayer } from './speed-layer';
@@ -10,13 +13,17 @@ import { ViewTables } from './view-tables';
 
 export interface LambdaArchitectureStackProps extends StackProps {
   readonly settings: AppSettings;
+  /** An SNS topic that receives every alarm. @default no alarm actions */
+  readonly alarmTopic?: ITopic;
 }
 
 /**
- * The pipeline in one stack: the message, speed, batch and serving layers over shared view tables. Monitoring is
- * composed here when it lands.
+ * The pipeline in one stack: the message, speed, batch and serving layers over shared view tables, and the alarms
+ * and dashboard over them.
  */
 export class LambdaArchitectureStack extends Stack {
+  readonly monitoring: Monitoring;
+
   constructor(scope: Construct, id: string, props: LambdaArchitectureStackProps) {
     super(scope, id, props);
     const { pipeline, stage, target } = props.settings;
@@ -50,9 +57,26 @@ export class LambdaArchitectureStack extends Stack {
       stage,
       target,
     });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      pipeline,
+      consumer: speed.consumer,
+      functions: {
+        ingest: ingest.ingestFunction,
+        speed: speed.consumer,
+        transform: batch.transformFunction,
+        serving: serving.queryFunction,
+        ...(batch.batchFunction === undefined ? {} : { batch: batch.batchFunction }),
+      },
+      onFailureQueue: speed.onFailureQueue,
+      deliveryStream: batch.deliveryStream,
+      api: serving.api,
+      batchFunction: batch.batchFunction,
+    });
+    if (props.alarmTopic !== undefined) this.addAlarmTopic(props.alarmTopic);
     acknowledgeNagFindings(this);
 
     new CfnOutput(this, 'Architecture', { value: pipeline.architecture });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, 'ApiUrl', { value: serving.api.url });
     new CfnOutput(this, 'ApiKeyId', { value: serving.apiKey.keyId });
     new CfnOutput(this, 'ApiKeyValueCommand', {
@@ -66,5 +90,10 @@ export class LambdaArchitectureStack extends Stack {
     new CfnOutput(this, 'MasterBucketName', { value: batch.masterBucket.bucketName });
     if (batch.batchFunction !== undefined)
       new CfnOutput(this, 'BatchFunctionName', { value: batch.batchFunction.functionName });
+  }
+
+  /** Sends every alarm of the pipeline to the topic. */
+  addAlarmTopic(topic: ITopic): void {
+    for (const alarm of this.monitoring.alarms) alarm.addAlarmAction(new SnsAction(topic));
   }
 }

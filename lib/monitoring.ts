@@ -1,0 +1,144 @@
+import { Duration } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  Metric,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import type { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { PipelineConfig } from '../functions/core/pipeline-config';
+
+export interface MonitoringProps {
+  readonly pipeline: PipelineConfig;
+  readonly consumer: IFunction;
+  /** Every function of the pipeline, by service name: an errors alarm each. */
+  readonly functions: Readonly<Record<string, IFunction>>;
+  readonly onFailureQueue: IQueue;
+  readonly deliveryStream: CfnDeliveryStream;
+  readonly api: RestApi;
+  /** The batch job, when the architecture has one. */
+  readonly batchFunction?: IFunction;
+  /** How far behind the stream the speed layer may fall. @default 5 minutes */
+  readonly maxIteratorAge?: Duration;
+}
+
+/**
+ * Alarms and a dashboard over what the layers expose. The batch-age alarm is the one DESIGN.md §3 asks for: if no
+ * batch run has succeeded within half the realtime retention, realtime items would expire before a batch version
+ * covers them, so it fires while there is still time to act.
+ */
+export class Monitoring extends Construct {
+  readonly alarms: Alarm[] = [];
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const alarm = (
+      name: string,
+      metric: IMetric,
+      threshold: number,
+      description: string,
+      options: { comparison?: ComparisonOperator; periods?: number; missing?: TreatMissingData } = {},
+    ) => {
+      const created = new Alarm(this, name, {
+        metric,
+        threshold,
+        evaluationPeriods: options.periods ?? 1,
+        comparisonOperator: options.comparison ?? ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: options.missing ?? TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      this.alarms.push(created);
+      return created;
+    };
+
+    const iteratorAge = props.consumer.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) });
+    alarm(
+      'IteratorAge',
+      iteratorAge,
+      (props.maxIteratorAge ?? Duration.minutes(5)).toMilliseconds(),
+      'The speed layer is falling behind the stream.',
+      { periods: 3 },
+    );
+    for (const [service, fn] of Object.entries(props.functions)) {
+      alarm(
+        `${service}Errors`,
+        fn.metricErrors({ period: Duration.minutes(5) }),
+        0,
+        `The ${service} function is failing.`,
+      );
+    }
+    const queueDepth = props.onFailureQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) });
+    alarm('DiscardedBatches', queueDepth, 0, 'The speed layer discarded batches to its on-failure queue: replay them.');
+    const freshness = new Metric({
+      namespace: 'AWS/Firehose',
+      metricName: 'DeliveryToS3.DataFreshness',
+      dimensionsMap: { DeliveryStreamName: props.deliveryStream.ref },
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+    });
+    const freshnessLimit = props.pipeline.bufferIntervalMs / 1000 + props.pipeline.safetyMarginMs / 1000;
+    alarm(
+      'ArchiveFreshness',
+      freshness,
+      freshnessLimit,
+      'Firehose is archiving later than the batch cutoff allows for.',
+      { periods: 3 },
+    );
+    alarm(
+      'Api5xx',
+      props.api.metricServerError({ period: Duration.minutes(5) }),
+      0,
+      'The API answered with 5xx: a 5xx is a bug.',
+    );
+
+    if (props.batchFunction !== undefined) {
+      const succeeded = new Metric({
+        namespace: 'LambdaArchitecture',
+        metricName: 'BatchRunSucceeded',
+        dimensionsMap: { service: 'batch' },
+        statistic: 'Sum',
+        period: Duration.hours(1),
+      });
+      const hours = Math.max(1, Math.min(24, Math.floor(props.pipeline.realtimeRetentionMs / 3_600_000 / 2)));
+      alarm(
+        'BatchViewAge',
+        succeeded,
+        1,
+        `No batch run has succeeded for ${hours} h: realtime items may expire before a batch covers them.`,
+        {
+          comparison: ComparisonOperator.LESS_THAN_THRESHOLD,
+          periods: hours,
+          missing: TreatMissingData.BREACHING,
+        },
+      );
+    }
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      widgets: [
+        [
+          new GraphWidget({ title: 'Speed layer iterator age (ms)', left: [iteratorAge] }),
+          new GraphWidget({
+            title: 'Function errors',
+            left: Object.values(props.functions).map((fn) => fn.metricErrors()),
+          }),
+        ],
+        [
+          new GraphWidget({ title: 'Discarded batches', left: [queueDepth] }),
+          new GraphWidget({ title: 'Archive freshness (s)', left: [freshness] }),
+          new GraphWidget({
+            title: 'API 4xx / 5xx',
+            left: [props.api.metricClientError(), props.api.metricServerError()],
+          }),
+        ],
+      ],
+    });
+  }
+}

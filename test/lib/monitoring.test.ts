@@ -1,0 +1,56 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { definePipelineConfig } from '../../functions/core/pipeline-config';
+import { LambdaArchitectureStack } from '../../lib/lambda-architecture-stack';
+import { synthesize } from './stack-fixture';
+
+let template: Template;
+let kappa: Template;
+
+beforeAll(() => {
+  template = synthesize().template;
+  kappa = synthesize({ pipeline: { architecture: 'kappa' } }).template;
+});
+
+const alarmsNamed = (stack: Template, metricName: string) =>
+  Object.values(stack.findResources('AWS::CloudWatch::Alarm')).filter(
+    (alarm) => alarm.Properties.MetricName === metricName,
+  );
+
+describe('alarms and dashboard', () => {
+  it("alarms on iterator age, on each function's errors, on discarded batches, on archive freshness and on API 5xx", () => {
+    expect(alarmsNamed(template, 'IteratorAge')).toHaveLength(1);
+    expect(alarmsNamed(template, 'Errors')).toHaveLength(5);
+    expect(alarmsNamed(template, 'ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+    expect(alarmsNamed(template, 'DeliveryToS3.DataFreshness')).toHaveLength(1);
+    expect(alarmsNamed(template, '5XXError')).toHaveLength(1);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('alarms when no batch run succeeded for half the realtime retention, counting missing data as breaching', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'LambdaArchitecture',
+      MetricName: 'BatchRunSucceeded',
+      Dimensions: [{ Name: 'service', Value: 'batch' }],
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      Period: 3600,
+      EvaluationPeriods: 24,
+      TreatMissingData: 'breaching',
+    });
+    expect(alarmsNamed(kappa, 'BatchRunSucceeded')).toHaveLength(0);
+  });
+
+  it('sends every alarm to the SNS topic when one is given', () => {
+    const app = new App();
+    const stack = new LambdaArchitectureStack(app, 'WithTopic', {
+      settings: { stage: 'dev', target: 'aws', pipeline: definePipelineConfig() },
+    });
+    stack.addAlarmTopic(Topic.fromTopicArn(stack, 'Topic', 'arn:aws:sns:us-east-1:111111111111:alarms'));
+    const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms)
+      expect(alarm.Properties.AlarmActions).toEqual(['arn:aws:sns:us-east-1:111111111111:alarms']);
+  });
+});
