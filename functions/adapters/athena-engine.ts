@@ -1,15 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import {
   GetQueryExecutionCommand,
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
   StopQueryExecutionCommand,
   type AthenaClient,
+  type QueryExecution,
 } from '@aws-sdk/client-athena';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { SqlCell } from '../core/batch-sql';
 import type { BatchEngine, BatchQuerySession, QueryResult } from '../batch/batch-engine';
 
 export interface AthenaEngineOptions {
+  /** Its own retries (throttling, 5xx) cover each request; the engine adds polling on top. */
   readonly client: AthenaClient;
   readonly workgroup: string;
   readonly database: string;
@@ -19,16 +22,36 @@ export interface AthenaEngineOptions {
   readonly firstPollMs?: number;
   /** @default 5000 */
   readonly maxPollMs?: number;
-  /** How long one query may run before it is stopped. @default 10 minutes */
+  /** How long one query may take, queueing included, before it is stopped. @default 10 minutes */
   readonly deadlineMs?: number;
+  /** Rows per GetQueryResults page (Athena's maximum is 1000). @default 1000 */
+  readonly pageSize?: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly now?: () => number;
+}
+
+/** An Athena query that ended in FAILED or CANCELLED, with Athena's own reason and error classification. */
+export class AthenaQueryError extends Error {
+  constructor(
+    readonly queryExecutionId: string,
+    readonly state: string,
+    readonly reason: string | undefined,
+    readonly errorType?: number,
+    readonly errorCategory?: number,
+  ) {
+    const details =
+      errorType === undefined && errorCategory === undefined
+        ? ''
+        : ` (error type ${errorType ?? 'unknown'}, category ${errorCategory ?? 'unknown'})`;
+    super(`Athena query ${queryExecutionId} ${state.toLowerCase()}: ${reason ?? 'no reason given'}${details}`);
+    this.name = 'AthenaQueryError';
+  }
 }
 
 /**
  * Athena over the Glue table of the master dataset, running the generated SQL in the configured workgroup (which
  * enforces the result location, encryption and the bytes-scanned cutoff). Failures and cancellations surface
- * Athena's own reason; a query past the deadline is stopped, so it stops costing.
+ * Athena's own reason; a query past the deadline, or whose polling fails, is stopped, so it stops costing.
  */
 export class AthenaEngine implements BatchEngine {
   constructor(private readonly options: AthenaEngineOptions) {}
@@ -43,7 +66,6 @@ export class AthenaEngine implements BatchEngine {
 
   private async run(sql: string): Promise<QueryResult> {
     const { client, workgroup, database } = this.options;
-    const sleep = this.options.sleep ?? ((ms: number) => sleepFor(ms));
     const now = this.options.now ?? Date.now;
     const started = now();
     const { QueryExecutionId: id } = await client.send(
@@ -51,56 +73,89 @@ export class AthenaEngine implements BatchEngine {
         QueryString: sql,
         WorkGroup: workgroup,
         QueryExecutionContext: { Database: database },
+        // The SDK retries a start that timed out; the token makes Athena run it once, not twice.
+        ClientRequestToken: randomUUID(),
       }),
     );
     if (id === undefined) throw new Error('Athena returned no QueryExecutionId');
 
+    let execution: QueryExecution;
+    try {
+      execution = await this.untilDone(id, started);
+    } catch (error) {
+      if (!(error instanceof AthenaQueryError)) await this.stop(id);
+      throw error;
+    }
+    const rows = await this.results(id);
+    return { rows, bytesScanned: execution.Statistics?.DataScannedInBytes ?? 0, seconds: (now() - started) / 1000 };
+  }
+
+  /** Polls with exponential backoff until the query succeeds; throws on failure, cancellation or the deadline. */
+  private async untilDone(id: string, started: number): Promise<QueryExecution> {
+    const sleep = this.options.sleep ?? ((ms: number) => sleepFor(ms));
+    const now = this.options.now ?? Date.now;
+    const deadlineMs = this.options.deadlineMs ?? 600_000;
     let pause = this.options.firstPollMs ?? 500;
     for (;;) {
-      const { QueryExecution: execution } = await client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+      const { QueryExecution: execution } = await this.options.client.send(
+        new GetQueryExecutionCommand({ QueryExecutionId: id }),
+      );
       const state = execution?.Status?.State;
-      if (state === 'SUCCEEDED') {
-        const rows = await this.results(id);
-        const statistics = execution?.Statistics;
-        return {
-          rows,
-          bytesScanned: statistics?.DataScannedInBytes ?? 0,
-          seconds: (statistics?.EngineExecutionTimeInMillis ?? now() - started) / 1000,
-        };
-      }
+      if (state === 'SUCCEEDED' && execution !== undefined) return execution;
       if (state === 'FAILED' || state === 'CANCELLED') {
-        const error = execution?.Status?.AthenaError;
-        const details = error === undefined ? '' : ` (error type ${error.ErrorType}, category ${error.ErrorCategory})`;
-        throw new Error(
-          `Athena query ${id} ${state.toLowerCase()}: ${execution?.Status?.StateChangeReason ?? 'no reason given'}${details}`,
+        const athenaError = execution?.Status?.AthenaError;
+        throw new AthenaQueryError(
+          id,
+          state,
+          execution?.Status?.StateChangeReason ?? athenaError?.ErrorMessage,
+          athenaError?.ErrorType,
+          athenaError?.ErrorCategory,
         );
       }
-      if (now() - started + pause > (this.options.deadlineMs ?? 600_000)) {
-        await client.send(new StopQueryExecutionCommand({ QueryExecutionId: id }));
-        throw new Error(
-          `Athena query ${id} did not finish within ${this.options.deadlineMs ?? 600_000} ms and was stopped`,
-        );
+      if (now() - started + pause > deadlineMs) {
+        throw new Error(`Athena query ${id} did not finish within ${deadlineMs} ms (last state ${state ?? 'unknown'})`);
       }
       await sleep(pause);
       pause = Math.min(pause * 2, this.options.maxPollMs ?? 5_000);
     }
   }
 
-  /** Every result row by column name; the first row of the first page is the header. */
+  /** Best effort: the error that led here is the one worth reporting. */
+  private async stop(id: string): Promise<void> {
+    try {
+      await this.options.client.send(new StopQueryExecutionCommand({ QueryExecutionId: id }));
+    } catch {
+      // Already finished, or Athena unreachable: the workgroup's bytes-scanned cutoff still bounds its cost.
+    }
+  }
+
+  /**
+   * Every result row by column name, over all pages. The first row of the first page is the header; the column
+   * names come from the first page's metadata, which later pages may omit.
+   */
   private async results(id: string): Promise<Record<string, SqlCell>[]> {
     const rows: Record<string, SqlCell>[] = [];
+    let columns: string[] | undefined;
     let nextToken: string | undefined;
-    let first = true;
     do {
       const page = await this.options.client.send(
-        new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: nextToken }),
+        new GetQueryResultsCommand({
+          QueryExecutionId: id,
+          NextToken: nextToken,
+          MaxResults: this.options.pageSize ?? 1000,
+        }),
       );
-      const columns = (page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((column) => column.Name ?? '');
-      const data = page.ResultSet?.Rows ?? [];
-      for (const row of first ? data.slice(1) : data) {
-        rows.push(Object.fromEntries(columns.map((name, index) => [name, row.Data?.[index]?.VarCharValue ?? null])));
+      let data = page.ResultSet?.Rows ?? [];
+      if (columns === undefined) {
+        const header = data[0]?.Data?.map((cell) => cell.VarCharValue ?? '') ?? [];
+        const described = page.ResultSet?.ResultSetMetadata?.ColumnInfo?.map((column) => column.Name ?? '');
+        columns = described !== undefined && described.length > 0 ? described : header;
+        data = data.slice(1);
       }
-      first = false;
+      const names = columns;
+      for (const row of data) {
+        rows.push(Object.fromEntries(names.map((name, index) => [name, row.Data?.[index]?.VarCharValue ?? null])));
+      }
       nextToken = page.NextToken;
     } while (nextToken !== undefined);
     return rows;

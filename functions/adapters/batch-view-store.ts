@@ -1,66 +1,117 @@
 import {
   BatchWriteItemCommand,
-  ConditionalCheckFailedException,
+  GetItemCommand,
   UpdateItemCommand,
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '../core/aggregate-attributes';
-import { batchManifestFlip, type BatchManifest } from '../core/manifest';
+import {
+  batchManifestFlip,
+  batchManifestFromItem,
+  manifestKey,
+  MANIFEST_KINDS,
+  type BatchManifest,
+} from '../core/manifest';
 import { backoffDelayMs, retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
 
 /** BatchWriteItem's limit of items per request. */
-const BATCH_WRITE_LIMIT = 25;
+export const BATCH_WRITE_LIMIT = 25;
 
 export interface BatchViewStoreOptions {
   readonly client: DynamoDBClient;
   readonly batchTable: string;
   readonly manifestTable: string;
+  /**
+   * Retries of throttled and transient requests, and the bound on rounds of UnprocessedItems per request.
+   * @default 8 attempts, backoff from 100 ms up to 5 s
+   */
   readonly retry?: Partial<RetryPolicy>;
+  /** BatchWriteItem requests in flight. @default 8 */
+  readonly concurrency?: number;
+}
+
+export interface FlipResult {
+  /** 'superseded': a newer version was already served, which is not an error (see flip). */
+  readonly outcome: 'flipped' | 'superseded';
+  /** The version served after the flip attempt. */
+  readonly servedVersion: string | null;
 }
 
 /**
- * Writes batch view versions and flips the manifest. A version's items are written under their own keys before
- * the flip, so readers keep seeing the previous version until the conditional flip makes the new one served.
+ * Writes batch view versions and flips the manifest. A version's items live under their own keys, written before
+ * the flip, so readers keep seeing the previous version until the conditional flip makes the new one served; a
+ * version that never flips (a failed or superseded run) is left to expire by TTL.
  */
 export class BatchViewStore {
   private readonly retry: RetryPolicy;
+  private readonly concurrency: number;
 
   constructor(private readonly options: BatchViewStoreOptions) {
-    this.retry = retryPolicy(options.retry);
-  }
-
-  /** Writes items with BatchWriteItem, 25 at a time, retrying unprocessed items with backoff until a bound. */
-  async writeItems(items: readonly Record<string, AttributeValue>[]): Promise<void> {
-    for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
-      let pending: WriteRequest[] = items
-        .slice(start, start + BATCH_WRITE_LIMIT)
-        .map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 1; pending.length > 0; attempt += 1) {
-        const requests = pending;
-        const response = await withRetries(this.retry, (abortSignal) =>
-          this.options.client.send(
-            new BatchWriteItemCommand({ RequestItems: { [this.options.batchTable]: requests } }),
-            {
-              abortSignal,
-            },
-          ),
-        );
-        pending = response.UnprocessedItems?.[this.options.batchTable] ?? [];
-        if (pending.length === 0) break;
-        if (attempt >= this.retry.maxAttempts) {
-          throw new Error(`BatchWriteItem left ${pending.length} items unprocessed after ${attempt} attempts`);
-        }
-        await this.retry.sleep(backoffDelayMs(this.retry, attempt));
-      }
+    // A batch job can wait for capacity longer than a speed-layer batch can: it has minutes, not seconds.
+    const overrides = Object.fromEntries(
+      Object.entries(options.retry ?? {}).filter(([, value]) => value !== undefined),
+    );
+    this.retry = retryPolicy({ maxAttempts: 8, baseDelayMs: 100, maxDelayMs: 5_000, ...overrides });
+    this.concurrency = options.concurrency ?? 8;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new Error('batch view store: concurrency must be a positive integer');
     }
   }
 
   /**
-   * Flips the view's manifest to this version unless a newer one is already served: 'superseded' means a run that
-   * started later (or has a later cutoff) got there first, which is not an error.
+   * Writes items with BatchWriteItem, 25 per request and `concurrency` requests at a time, retrying unprocessed
+   * items with backoff up to the retry bound. On the first failure no further request starts; the ones in flight
+   * finish, and the error is thrown.
    */
-  async flip(manifest: BatchManifest): Promise<'flipped' | 'superseded'> {
+  async writeItems(items: readonly Record<string, AttributeValue>[]): Promise<void> {
+    const chunks: (readonly Record<string, AttributeValue>[])[] = [];
+    for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
+      chunks.push(items.slice(start, start + BATCH_WRITE_LIMIT));
+    }
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const worker = async () => {
+      while (failure === undefined && next < chunks.length) {
+        const chunk = chunks[next];
+        next += 1;
+        try {
+          await this.writeChunk(chunk);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, chunks.length) }, worker));
+    if (failure !== undefined) throw failure.error;
+  }
+
+  private async writeChunk(items: readonly Record<string, AttributeValue>[]): Promise<void> {
+    const table = this.options.batchTable;
+    let pending: WriteRequest[] = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let round = 1; ; round += 1) {
+      const requests = pending;
+      const response = await withRetries(this.retry, (abortSignal) =>
+        this.options.client.send(new BatchWriteItemCommand({ RequestItems: { [table]: requests } }), { abortSignal }),
+      );
+      pending = response.UnprocessedItems?.[table] ?? [];
+      if (pending.length === 0) return;
+      if (round >= this.retry.maxAttempts) {
+        throw new Error(
+          `BatchWriteItem left ${pending.length} of ${items.length} items unprocessed after ${round} attempts`,
+        );
+      }
+      await this.retry.sleep(backoffDelayMs(this.retry, round));
+    }
+  }
+
+  /**
+   * Flips the view's manifest to this version unless a newer one is already served. The condition failing means
+   * a run that started later (or has a later cutoff) got there first: that run's version is the better one, so
+   * this is reported, not thrown. A retried flip whose first attempt was applied also fails its condition, which
+   * is why the served version is read back before calling it superseded.
+   */
+  async flip(manifest: BatchManifest): Promise<FlipResult> {
     try {
       await withRetries(this.retry, (abortSignal) =>
         this.options.client.send(
@@ -68,10 +119,27 @@ export class BatchViewStore {
           { abortSignal },
         ),
       );
-      return 'flipped';
+      return { outcome: 'flipped', servedVersion: manifest.version };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'superseded';
-      throw error;
+      if ((error as { name?: unknown } | null)?.name !== 'ConditionalCheckFailedException') throw error;
     }
+    const served = await this.servedManifest(manifest.view);
+    const servedVersion = served?.version ?? null;
+    return { outcome: servedVersion === manifest.version ? 'flipped' : 'superseded', servedVersion };
+  }
+
+  /** The view's served batch version, read consistently. */
+  async servedManifest(view: string): Promise<BatchManifest | null> {
+    const { Item } = await withRetries(this.retry, (abortSignal) =>
+      this.options.client.send(
+        new GetItemCommand({
+          TableName: this.options.manifestTable,
+          Key: manifestKey(view, MANIFEST_KINDS.batch),
+          ConsistentRead: true,
+        }),
+        { abortSignal },
+      ),
+    );
+    return batchManifestFromItem(Item);
   }
 }

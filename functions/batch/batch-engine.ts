@@ -3,8 +3,16 @@ import type { SqlCell } from '../core/batch-sql';
 /** One query's result: rows keyed by column name, and what it cost. */
 export interface QueryResult {
   readonly rows: readonly Readonly<Record<string, SqlCell>>[];
-  /** Bytes the engine read: Athena's DataScannedInBytes, or the bytes DuckDB downloaded. */
+  /** Bytes of the master dataset the query read: Athena's DataScannedInBytes, or the files DuckDB scanned. */
   readonly bytesScanned: number;
+  /** Wall-clock time of the query, queueing included. */
+  readonly seconds: number;
+}
+
+/** Work an engine does once per run before any query, such as DuckDB gathering the objects from S3. */
+export interface SessionPreparation {
+  readonly objects: number;
+  readonly bytes: number;
   readonly seconds: number;
 }
 
@@ -19,6 +27,7 @@ export interface BatchEngine {
 export interface BatchQuerySession {
   /** The relation the SQL reads the master dataset from. */
   readonly source: string;
+  readonly preparation?: SessionPreparation;
   run(sql: string): Promise<QueryResult>;
   close(): Promise<void>;
 }

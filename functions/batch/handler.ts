@@ -6,7 +6,7 @@ import { createAthenaClient, createDynamoDbClient, createS3Client } from '../ada
 import { BatchViewStore } from '../adapters/batch-view-store';
 import { pipelineConfigVariable, readEnvironment, requiredVariable } from '../adapters/handler-environment';
 import type { BatchEngine } from './batch-engine';
-import { runBatchJob } from './batch-job';
+import { createBatchJobHandler } from './batch-job';
 
 const common = z.object({
   PIPELINE_CONFIG: pipelineConfigVariable,
@@ -30,37 +30,55 @@ const environment = readEnvironment(
         ERROR_PREFIX: z.string().default('errors/'),
       }),
     ],
-    { error: 'BATCH_ENGINE: expected athena or duckdb' },
+    { error: 'expected athena or duckdb' },
   ),
 );
 
 const logger = new Logger({ serviceName: 'batch' });
 const metrics = new Metrics({ serviceName: 'batch', namespace: 'LambdaArchitecture' });
-const store = new BatchViewStore({
-  client: createDynamoDbClient({ maxAttempts: 1 }),
-  batchTable: environment.BATCH_TABLE,
-  manifestTable: environment.MANIFEST_TABLE,
-});
 
-/** DuckDB is a native module left out of the AWS bundle: it is loaded only when the DuckDB engine is configured. */
-async function engine(): Promise<BatchEngine> {
+/**
+ * The engine, from clients made here at cold start. DuckDB is a native module that the AWS bundle leaves out: it is
+ * imported only when it is the configured engine, on the first run, and kept for the next ones (a failed import is
+ * tried again on the next run).
+ */
+function engineLoader(): () => Promise<BatchEngine> {
   if (environment.BATCH_ENGINE === 'athena') {
-    return new AthenaEngine({
-      client: createAthenaClient(),
+    const athena = new AthenaEngine({
+      client: createAthenaClient({ maxAttempts: 5 }),
       workgroup: environment.ATHENA_WORKGROUP,
       database: environment.ATHENA_DATABASE,
       table: environment.ATHENA_TABLE,
     });
+    return async () => athena;
   }
-  const { DuckDbEngine } = await import('../adapters/duckdb/duckdb-engine');
-  return new DuckDbEngine({
+  const options = {
     s3: createS3Client(),
     bucket: environment.MASTER_BUCKET,
     prefix: environment.MASTER_PREFIX,
     errorPrefix: environment.ERROR_PREFIX,
-  });
+  };
+  let loading: Promise<BatchEngine> | undefined;
+  return () =>
+    (loading ??= import('../adapters/duckdb/duckdb-engine').then(
+      ({ DuckDbEngine }) => new DuckDbEngine(options),
+      (error: unknown) => {
+        loading = undefined;
+        throw error;
+      },
+    ));
 }
 
-/** The scheduled batch job: recompute every view from the master dataset, then flip. */
-export const handler = async () =>
-  runBatchJob({ config: environment.PIPELINE_CONFIG, engine: await engine(), store, logger, metrics });
+/** The scheduled batch job: recompute every view from the master dataset, write new versions, then flip. */
+export const handler = createBatchJobHandler({
+  config: environment.PIPELINE_CONFIG,
+  engine: engineLoader(),
+  store: new BatchViewStore({
+    // The store retries throttling and transient errors itself; SDK retries on top would multiply attempts.
+    client: createDynamoDbClient({ maxAttempts: 1 }),
+    batchTable: environment.BATCH_TABLE,
+    manifestTable: environment.MANIFEST_TABLE,
+  }),
+  logger,
+  metrics,
+});

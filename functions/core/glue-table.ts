@@ -3,6 +3,7 @@ import { MASTER_DATASET_COLUMNS, PARTITION_KEYS } from './master-dataset-columns
 /** The shape of CloudFormation's AWS::Glue::Table TableInput that the master dataset needs. */
 export interface GlueTableInput {
   readonly Name: string;
+  readonly Description: string;
   readonly TableType: 'EXTERNAL_TABLE';
   readonly Parameters: Record<string, string>;
   readonly PartitionKeys: readonly { Name: string; Type: string }[];
@@ -26,17 +27,23 @@ export function masterDatasetGlueTable(options: {
   prefix?: string;
   firstDay?: string;
 }): GlueTableInput {
-  const prefix = options.prefix ?? 'events/';
+  const given = options.prefix ?? 'events/';
+  // Firehose's prefix names a folder: without the slash, `events` would also match `events-old/`.
+  const prefix = given === '' || given.endsWith('/') ? given : `${given}/`;
+  const firstDay = options.firstDay ?? '2020-01-01';
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(firstDay)) throw new Error(`firstDay: expected yyyy-MM-dd, got ${firstDay}`);
   const location = `s3://${options.bucket}/${prefix}`;
   return {
     Name: options.name,
+    Description: 'The master dataset: every archived event, one JSON object per line, by arrival dt and hour.',
     TableType: 'EXTERNAL_TABLE',
     Parameters: {
+      EXTERNAL: 'TRUE',
       classification: 'json',
       'projection.enabled': 'true',
       'projection.dt.type': 'date',
       'projection.dt.format': 'yyyy-MM-dd',
-      'projection.dt.range': `${options.firstDay ?? '2020-01-01'},NOW`,
+      'projection.dt.range': `${firstDay},NOW`,
       'projection.dt.interval': '1',
       'projection.dt.interval.unit': 'DAYS',
       'projection.hour.type': 'integer',

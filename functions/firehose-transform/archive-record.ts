@@ -1,44 +1,143 @@
 import { parseEventJson } from '../core/event-schema';
-import { partitionKeysOf } from '../core/master-dataset-columns';
+import { MASTER_DATASET_COLUMNS, partitionKeysOf } from '../core/master-dataset-columns';
+import { recordPosition } from '../core/sequence-position';
 import { toArchivedEvent } from '../core/stream-record';
 
-/** A record of the Firehose transformation event, with the metadata Firehose adds for a Kinesis source. */
+/**
+ * A record of the Firehose data-transformation event for a Kinesis-stream source. Firehose sends the subsequence
+ * number as a number or a numeric string depending on the path the record took, so both are accepted.
+ */
 export interface TransformInput {
   readonly recordId: string;
   readonly data: string;
-  readonly approximateArrivalTimestamp: number;
+  readonly approximateArrivalTimestamp?: number;
   readonly kinesisRecordMetadata?: {
     readonly shardId: string;
+    readonly partitionKey?: string;
     readonly sequenceNumber: string;
-    readonly subsequenceNumber?: string | number;
-    readonly approximateArrivalTimestamp: number;
+    readonly subsequenceNumber?: string | number | null;
+    readonly approximateArrivalTimestamp?: number;
   };
 }
 
+export interface PartitionKeys {
+  readonly dt: string;
+  readonly hour: string;
+}
+
 export type ArchiveDecision =
-  | { readonly ok: true; readonly line: string; readonly partitionKeys: { dt: string; hour: string } }
+  | {
+      readonly ok: true;
+      readonly line: string;
+      readonly partitionKeys: PartitionKeys;
+      /** Extra fields left out of the line: see withoutCaseCollisions. */
+      readonly droppedFields: readonly string[];
+    }
   | { readonly ok: false; readonly reason: string };
+
+/** The first bytes of a KPL aggregated record. The speed layer rejects these, so the archive must too. */
+const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const DIGITS = /^\d+$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Turns one Kinesis record into a line of the master dataset: the validated event (ts as epoch ms) with the
  * envelope that makes records distinct and places them in time (arrival, shard, sequence, subsequence), a
- * trailing newline, and Hive partition keys from the arrival time. Anything else is a reason to reject.
+ * trailing newline, and Hive partition keys from the arrival time.
+ *
+ * A record is rejected for exactly the reasons the speed layer skips one (bad base64, a KPL aggregate, invalid
+ * UTF-8, JSON or schema), so that both layers count the same records; and for metadata that would make its
+ * identity or epoch wrong, since the batch layer de-duplicates and cuts off by them.
  */
 export function archiveRecord(input: TransformInput): ArchiveDecision {
   const metadata = input.kinesisRecordMetadata;
-  if (metadata === undefined)
-    return { ok: false, reason: 'no kinesisRecordMetadata: the source is not a Kinesis stream' };
-  const text = Buffer.from(input.data, 'base64').toString('utf8');
+  if (metadata === undefined) {
+    return reject('no kinesisRecordMetadata: the delivery stream source is not a Kinesis stream');
+  }
+  if (typeof metadata.shardId !== 'string' || metadata.shardId === '') {
+    return reject('kinesisRecordMetadata.shardId: expected a shard id');
+  }
+  const subSequenceNumber = subsequenceOf(metadata.subsequenceNumber);
+  if (subSequenceNumber === undefined) {
+    return reject('kinesisRecordMetadata.subsequenceNumber: expected a non-negative integer');
+  }
+  try {
+    // What the batch SQL's de-duplication and ordering assume a sequence number is: at most 129 decimal digits.
+    recordPosition(metadata.sequenceNumber, subSequenceNumber);
+  } catch (error) {
+    return reject(`kinesisRecordMetadata.${(error as Error).message}`);
+  }
+  const arrival = metadata.approximateArrivalTimestamp ?? input.approximateArrivalTimestamp;
+  if (typeof arrival !== 'number' || !Number.isFinite(arrival) || arrival < 0) {
+    return reject('kinesisRecordMetadata.approximateArrivalTimestamp: expected epoch milliseconds');
+  }
+  const arrivalMs = Math.round(arrival);
+
+  if (typeof input.data !== 'string' || !BASE64.test(input.data)) return reject('data: not valid base64');
+  const bytes = Buffer.from(input.data, 'base64');
+  if (bytes.subarray(0, KPL_MAGIC.length).equals(KPL_MAGIC)) {
+    return reject('KPL aggregated records are not supported');
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return reject('data: not valid UTF-8');
+  }
   const parsed = parseEventJson(text);
-  if (!parsed.ok) return { ok: false, reason: parsed.errors.join('; ') };
-  const subSequenceNumber = Number(metadata.subsequenceNumber ?? 0);
-  const arrivalMs = metadata.approximateArrivalTimestamp ?? input.approximateArrivalTimestamp;
-  const archived = toArchivedEvent({
-    event: parsed.event,
-    shardId: metadata.shardId,
-    sequenceNumber: metadata.sequenceNumber,
-    subSequenceNumber: Number.isSafeInteger(subSequenceNumber) ? subSequenceNumber : 0,
-    arrivalMs,
-  });
-  return { ok: true, line: `${JSON.stringify(archived)}\n`, partitionKeys: partitionKeysOf(arrivalMs) };
+  if (!parsed.ok) return reject(parsed.errors.join('; '));
+  const { kept, dropped } = withoutCaseCollisions(
+    toArchivedEvent({
+      event: parsed.event,
+      shardId: metadata.shardId,
+      sequenceNumber: metadata.sequenceNumber,
+      subSequenceNumber,
+      arrivalMs,
+    }),
+  );
+  return {
+    ok: true,
+    line: `${JSON.stringify(kept)}\n`,
+    partitionKeys: partitionKeysOf(arrivalMs),
+    droppedFields: dropped,
+  };
+}
+
+const COLUMN_KEYS = new Set(MASTER_DATASET_COLUMNS.map((column) => column.jsonKey));
+
+/**
+ * Leaves out extra fields whose names equal another field's but for case (`Site` beside `site`). Athena's JSON SerDe
+ * matches keys case-insensitively and fails the whole query on an object with such a pair (`Duplicate key`), so one
+ * such event would fail every batch run; the columns themselves and the first of each clashing name are kept.
+ */
+function withoutCaseCollisions(archived: object): { kept: Record<string, unknown>; dropped: string[] } {
+  const taken = new Set([...COLUMN_KEYS].map((key) => key.toLowerCase()));
+  const kept: Record<string, unknown> = {};
+  const dropped: string[] = [];
+  for (const [key, value] of Object.entries(archived)) {
+    if (!COLUMN_KEYS.has(key)) {
+      const lower = key.toLowerCase();
+      if (taken.has(lower)) {
+        dropped.push(key);
+        continue;
+      }
+      taken.add(lower);
+    }
+    kept[key] = value;
+  }
+  return { kept, dropped };
+}
+
+function reject(reason: string): ArchiveDecision {
+  return { ok: false, reason };
+}
+
+/** Absent for records that were not KPL-aggregated: those are subsequence 0, as the speed layer assumes. */
+function subsequenceOf(value: string | number | null | undefined): number | undefined {
+  if (value === undefined || value === null || value === '') return 0;
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string' || !DIGITS.test(value)) return undefined;
+  const parsed = Number(value);
+  return Number.isSafeInteger(parsed) ? parsed : undefined;
 }

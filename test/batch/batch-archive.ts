@@ -6,15 +6,16 @@ import type { StreamRecord } from '../../functions/core/stream-record';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 
 const transform = createFirehoseTransformHandler({ logger: new RecordingLogger(), metrics: new RecordingMetrics() });
-let objectCounter = 0;
+let deliveryCounter = 0;
 
 /** A delivery as Firehose hands it to the transform: the producer's payload and the Kinesis metadata. */
 export function firehoseRecord(
   record: StreamRecord,
   payload: string = JSON.stringify(record.event),
 ): FirehoseTransformationEventRecord {
+  deliveryCounter += 1;
   return {
-    recordId: `${record.shardId}-${record.sequenceNumber}-${objectCounter++}`,
+    recordId: `${record.sequenceNumber}${String(deliveryCounter).padStart(8, '0')}`,
     approximateArrivalTimestamp: record.arrivalMs,
     data: Buffer.from(payload).toString('base64'),
     kinesisRecordMetadata: {
@@ -27,51 +28,83 @@ export function firehoseRecord(
   };
 }
 
+export interface ArchiveOptions {
+  /** Records per transform invocation; each invocation's output becomes its own objects. @default 7 */
+  readonly invocationSize?: number;
+  /** @default 'events/' */
+  readonly prefix?: string;
+  /** @default 'errors/' */
+  readonly errorPrefix?: string;
+}
+
 /**
- * Archives deliveries exactly as Firehose does with dynamic partitioning: the transform decides, `Ok` records
- * go into one GZIP object per partition it names, `ProcessingFailed` ones under the error prefix.
+ * Archives deliveries as Firehose does with dynamic partitioning and a transform Lambda: it invokes the transform
+ * with a batch at a time, writes the `Ok` records of each batch as one GZIP object per partition the transform
+ * named (`events/dt=.../hour=.../`, as lib/batch-layer.ts configures the prefix), and the `ProcessingFailed` ones
+ * as Firehose's error records (JSON lines with errorCode and the raw data) under the error prefix.
  */
 export async function archiveThroughTransform(
   s3: S3Client,
   bucket: string,
   records: readonly FirehoseTransformationEventRecord[],
+  options: ArchiveOptions = {},
 ): Promise<{ archived: number; failed: number }> {
-  const result = await transform({
-    invocationId: 'test',
-    deliveryStreamArn: 'arn:aws:firehose:us-east-1:000000000000:deliverystream/archive',
-    region: 'us-east-1',
-    records: [...records],
-  });
-  const partitions = new Map<string, Buffer[]>();
-  const failed: string[] = [];
-  for (const outcome of result.records) {
-    if (outcome.result === 'Ok') {
-      const { dt, hour } = outcome.metadata?.partitionKeys ?? {};
-      const prefix = `events/dt=${dt}/hour=${hour}/`;
-      partitions.set(prefix, [...(partitions.get(prefix) ?? []), Buffer.from(outcome.data ?? '', 'base64')]);
-    } else {
-      failed.push(JSON.stringify({ errorCode: 'Lambda.ProcessingFailed', rawData: outcome.data }));
+  const size = options.invocationSize ?? 7;
+  const prefix = options.prefix ?? 'events/';
+  const errorPrefix = options.errorPrefix ?? 'errors/';
+  let archived = 0;
+  let failed = 0;
+  for (let start = 0; start < records.length; start += size) {
+    deliveryCounter += 1;
+    const batch = records.slice(start, start + size);
+    const result = await transform({
+      invocationId: `invocation-${deliveryCounter}`,
+      deliveryStreamArn: 'arn:aws:firehose:us-east-1:000000000000:deliverystream/archive',
+      sourceKinesisStreamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',
+      region: 'us-east-1',
+      records: [...batch],
+    });
+    expect(result.records.map((answer) => answer.recordId)).toEqual(batch.map((record) => record.recordId));
+    const partitions = new Map<string, Buffer[]>();
+    const errors: string[] = [];
+    for (const [index, answer] of result.records.entries()) {
+      if (answer.result === 'Ok') {
+        const { dt, hour } = answer.metadata?.partitionKeys ?? {};
+        const partition = `${prefix}dt=${dt}/hour=${hour}/`;
+        partitions.set(partition, [...(partitions.get(partition) ?? []), Buffer.from(answer.data ?? '', 'base64')]);
+      } else {
+        const now = Date.now();
+        errors.push(
+          JSON.stringify({
+            attemptsMade: 1,
+            arrivalTimestamp: batch[index].approximateArrivalTimestamp,
+            errorCode: 'Lambda.ProcessingFailed',
+            errorMessage: 'The Lambda function was successfully invoked but it returned an error result.',
+            attemptEndingTimestamp: now,
+            rawData: batch[index].data,
+            lambdaArn: 'arn:aws:lambda:us-east-1:000000000000:function:transform',
+          }),
+        );
+      }
+    }
+    for (const [partition, lines] of partitions) {
+      await put(s3, bucket, `${partition}archive-${deliveryCounter}.gz`, gzipSync(Buffer.concat(lines)));
+      archived += lines.length;
+    }
+    if (errors.length > 0) {
+      const day = new Date().toISOString().slice(0, 10);
+      await put(
+        s3,
+        bucket,
+        `${errorPrefix}processing-failed/dt=${day}/archive-${deliveryCounter}.gz`,
+        gzipSync(errors.join('\n')),
+      );
+      failed += errors.length;
     }
   }
-  for (const [prefix, lines] of partitions) {
-    objectCounter += 1;
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: `${prefix}archive-${objectCounter}.gz`,
-        Body: gzipSync(Buffer.concat(lines)),
-      }),
-    );
-  }
-  if (failed.length > 0) {
-    objectCounter += 1;
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: `errors/processing-failed/archive-${objectCounter}`,
-        Body: failed.join('\n'),
-      }),
-    );
-  }
-  return { archived: result.records.length - failed.length, failed: failed.length };
+  return { archived, failed };
+}
+
+async function put(s3: S3Client, bucket: string, key: string, body: Buffer): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
 }

@@ -1,309 +1,411 @@
 import fc from 'fast-check';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { BatchViewStore } from '../../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
-import { runBatchJob, type BatchRunSummary } from '../../functions/batch/batch-job';
-import { createFirehoseTransformHandler } from '../../functions/firehose-transform/firehose-transform-handler';
-import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
-import { foldRecords } from '../../functions/core/fold';
-import { toArchivedEvent, type StreamRecord } from '../../functions/core/stream-record';
+import type { BatchEngine } from '../../functions/batch/batch-engine';
 import {
-  emulatorClientConfig,
-  startDynamoDb,
-  startKinesis,
-  startS3,
-  type KinesisEmulator,
-  type RunningEmulator,
-} from '../../local/emulators';
-import { MemoryCheckpointStore } from '../../local/checkpoint-store';
-import { FirehoseStandIn } from '../../local/firehose';
-import { ensureBucket, ensureStream, ensureTable } from '../../local/provision';
-import { asExpected, bruteForce } from '../support/brute-force';
+  BatchRunError,
+  runBatchJob,
+  type BatchJobDependencies,
+  type BatchRunSummary,
+  type BatchViewWriter,
+} from '../../functions/batch/batch-job';
+import type { BatchManifest } from '../../functions/core/manifest';
+import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
+import type { StreamRecord } from '../../functions/core/stream-record';
+import type { ViewDefinition } from '../../functions/core/view-declaration';
+import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
+import { ensureBucket, ensureTable } from '../../local/provision';
+import { asExpected, bruteForce, type ExpectedBucket } from '../support/brute-force';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
-import { cutoffArbitrary, streamArbitrary } from '../support/stream-arbitraries';
+import { BASE_TIME_MS, cutoffArbitrary, streamArbitrary } from '../support/stream-arbitraries';
 import { archiveThroughTransform, firehoseRecord } from './batch-archive';
 import { readBatchVersion, servedManifest } from './batch-views';
+import { ACCESS_DENIED, DynamoDbWriteFaults } from './dynamodb-write-faults';
 
-const EPOCH_MINUTES = 15;
 const config: PipelineConfig = definePipelineConfig({
-  epochLengthMinutes: EPOCH_MINUTES,
-  firehoseBufferIntervalSeconds: 0,
-  safetyMarginMinutes: 0,
+  epochLengthMinutes: 15,
+  firehoseBufferIntervalSeconds: 60,
+  safetyMarginMinutes: 5,
   views: [
     { name: 'device_metric_minute', dimensions: ['deviceId', 'metric'], granularity: 'minute' },
     { name: 'site_metric_hour', dimensions: ['site', 'metric'], granularity: 'hour' },
     { name: 'device_once_per_event', dimensions: ['deviceId'], granularity: 'minute', dedupeByEventId: true },
+    {
+      name: 'warm_sites_day',
+      dimensions: ['site'],
+      granularity: 'day',
+      measures: ['count', 'max'],
+      filter: [
+        { field: 'metric', op: 'in', value: ['temperature', 'humidity'] },
+        { field: 'value', op: 'gte', value: 0 },
+      ],
+    },
   ],
 });
 const EPOCH_MS = config.epochLengthMs;
+const view = (name: string) => config.views.find((candidate) => candidate.name === name) as ViewDefinition;
+/** A batch clock at which the cutoff is `cutoff`: the buffer interval and the margin past it, plus `into`. */
+const nowFor = (cutoff: number, into = 0) => cutoff + config.bufferIntervalMs + config.safetyMarginMs + into;
+/** Late enough that every generated record is below the cutoff. */
+const LATE_CUTOFF = BASE_TIME_MS + 10 * 86_400_000;
 
 let dynamoEmulator: RunningEmulator;
 let s3Emulator: RunningEmulator;
-let kinesisEmulator: KinesisEmulator;
-let dynamodb: DynamoDBClient;
 let s3: S3Client;
-let kinesis: KinesisClient;
-let tableCounter = 0;
+let fixtureCounter = 0;
 
 beforeAll(async () => {
-  [dynamoEmulator, s3Emulator, kinesisEmulator] = await Promise.all([startDynamoDb(), startS3(), startKinesis()]);
-  dynamodb = new DynamoDBClient({ ...emulatorClientConfig(dynamoEmulator.endpoint), maxAttempts: 1 });
+  [dynamoEmulator, s3Emulator] = await Promise.all([startDynamoDb(), startS3()]);
   s3 = new S3Client(emulatorClientConfig(s3Emulator.endpoint));
-  kinesis = new KinesisClient(emulatorClientConfig(kinesisEmulator.endpoint));
 });
 afterAll(async () => {
-  for (const client of [dynamodb, s3, kinesis]) client.destroy();
-  await Promise.all([dynamoEmulator.stop(), s3Emulator.stop(), kinesisEmulator.stop()]);
+  s3.destroy();
+  await Promise.all([dynamoEmulator.stop(), s3Emulator.stop()]);
 });
 
-/** A fresh bucket and tables, and a job over them whose clock is the test's. */
-async function setUp(store?: (client: DynamoDBClient) => BatchViewStore) {
-  tableCounter += 1;
+interface RunOutcome {
+  readonly summary: BatchRunSummary;
+  readonly failed: boolean;
+  readonly logger: RecordingLogger;
+  readonly metrics: RecordingMetrics;
+}
+
+/** A fresh bucket and tables, a DynamoDB client whose faults the test chooses, and batch runs over them. */
+async function fixture() {
+  fixtureCounter += 1;
   const names = {
-    bucket: `master-${tableCounter}`,
-    batchTable: `batch-${tableCounter}`,
-    manifestTable: `manifest-${tableCounter}`,
+    bucket: `master-${fixtureCounter}`,
+    batchTable: `batch-${fixtureCounter}`,
+    manifestTable: `manifest-${fixtureCounter}`,
   };
+  const dynamodb = new DynamoDBClient({ ...emulatorClientConfig(dynamoEmulator.endpoint), maxAttempts: 1 });
   await ensureBucket(s3, names.bucket);
   await ensureTable(dynamodb, names.batchTable);
   await ensureTable(dynamodb, names.manifestTable);
-  const viewStore =
-    store?.(dynamodb) ??
-    new BatchViewStore({
-      client: dynamodb,
-      batchTable: names.batchTable,
-      manifestTable: names.manifestTable,
-      retry: { sleep: async () => undefined },
-    });
-  const run = (nowMs: number) =>
-    runBatchJob({
-      config,
-      engine: new DuckDbEngine({ s3, bucket: names.bucket }),
-      store: viewStore,
-      logger: new RecordingLogger(),
-      metrics: new RecordingMetrics(),
-      now: () => nowMs,
-    });
-  return { ...names, run };
+  const faults = new DynamoDbWriteFaults().attachTo(dynamodb);
+  const store = new BatchViewStore({
+    client: dynamodb,
+    batchTable: names.batchTable,
+    manifestTable: names.manifestTable,
+    retry: { sleep: async () => undefined },
+  });
+  const run = async (nowMs: number, overrides: Partial<BatchJobDependencies> = {}): Promise<RunOutcome> => {
+    const logger = new RecordingLogger();
+    const metrics = new RecordingMetrics();
+    try {
+      const summary = await runBatchJob({
+        config,
+        engine: new DuckDbEngine({ s3, bucket: names.bucket }),
+        store,
+        logger,
+        metrics,
+        now: () => nowMs,
+        ...overrides,
+      });
+      return { summary, failed: false, logger, metrics };
+    } catch (error) {
+      if (!(error instanceof BatchRunError)) throw error;
+      return { summary: error.summary, failed: true, logger, metrics };
+    }
+  };
+  const archive = (records: readonly StreamRecord[], invalid: readonly StreamRecord[] = []) =>
+    archiveThroughTransform(s3, names.bucket, [
+      ...records.map((record) => firehoseRecord(record)),
+      ...invalid.map((record) => firehoseRecord(record, '{"deviceId": "d", "value": "hot"}')),
+    ]);
+  const served = (name: string) => servedManifest(dynamodb, names.manifestTable, name);
+  const version = (name: string, id: string) => readBatchVersion(dynamodb, names.batchTable, name, id);
+  return { ...names, dynamodb, faults, store, run, archive, served, version };
 }
 
-async function expectExact(
-  names: { batchTable: string; manifestTable: string },
-  summary: BatchRunSummary,
+/** Brute force with the measures a view does not store at their identity, as the store reads them back. */
+function expected(definition: ViewDefinition, deliveries: readonly StreamRecord[], cutoff: number) {
+  const buckets = bruteForce(definition, deliveries, definition.granularity, (record) => record.arrivalMs < cutoff);
+  const identity: ExpectedBucket = { count: 0, sum: 0, min: Infinity, max: -Infinity };
+  for (const bucket of buckets.values()) {
+    for (const measure of ['sum', 'min', 'max'] as const) {
+      if (!definition.measures.includes(measure)) bucket[measure] = identity[measure];
+    }
+  }
+  return buckets;
+}
+
+async function expectVersionExact(
+  setup: Awaited<ReturnType<typeof fixture>>,
+  name: string,
+  version: string,
+  cutoff: number,
   deliveries: readonly StreamRecord[],
 ) {
-  for (const view of config.views) {
-    const manifest = await servedManifest(dynamodb, names.manifestTable, view.name);
-    expect(manifest).toMatchObject({ version: summary.views[0].version, cutoff: summary.cutoff });
-    const rows = await readBatchVersion(dynamodb, names.batchTable, view.name, manifest!.version);
-    expect(manifest!.rowCount).toBe(rows.length);
-    expect(asExpected(rows)).toEqual(
-      bruteForce(view, deliveries, view.granularity, (record) => record.arrivalMs < summary.cutoff),
-    );
-  }
+  expect(asExpected(await setup.version(name, version))).toEqual(expected(view(name), deliveries, cutoff));
 }
 
 describe('batch job with the DuckDB engine, over s3rver and dynalite', () => {
-  // 20 runs, each a full archive + batch run over 3 views (about 0.2 s each): the cases that matter (records on both
-  // sides of the cutoff, duplicate deliveries, producer retries, invalid records) occur in every run.
+  // Law: after a run at any moment, every view's served version equals brute force over the distinct valid records
+  // that arrived before the run's cutoff. 15 runs, each a full archive (several transform invocations, GZIP
+  // objects per arrival hour, error objects) and a run over four views (about 0.3 s each): duplicate deliveries,
+  // producer retries, late events, invalid records and records on both sides of the cutoff occur in most runs, and
+  // the views cover every granularity, eventId de-duplication, a filter and undeclared measures.
   it('each view version equals brute force over the distinct valid records that arrived before the cutoff', async () => {
     await fc.assert(
-      fc.asyncProperty(streamArbitrary({ minLength: 5 }), cutoffArbitrary(EPOCH_MS), async ({ deliveries }, cutoff) => {
-        const names = await setUp();
-        const invalid = deliveries
-          .slice(0, 3)
-          .map((record) =>
-            firehoseRecord({ ...record, sequenceNumber: `9${record.sequenceNumber}` }, '{"value": "hot"}'),
-          );
-        await archiveThroughTransform(s3, names.bucket, [
-          ...deliveries.map((record) => firehoseRecord(record)),
-          ...invalid,
-        ]);
-        const summary = await names.run(cutoff + config.bufferIntervalMs + config.safetyMarginMs + 1);
-        expect(summary.cutoff).toBe(cutoff);
-        expect(summary.views.map((view) => view.outcome)).toEqual(['flipped', 'flipped', 'flipped']);
-        await expectExact(names, summary, deliveries);
-      }),
-      { numRuns: 20 },
+      fc.asyncProperty(
+        streamArbitrary({ minLength: 5 }),
+        cutoffArbitrary(EPOCH_MS),
+        fc.nat(EPOCH_MS - 1),
+        fc.array(fc.nat(), { maxLength: 3 }),
+        async ({ records, deliveries }, cutoff, into, invalidPicks) => {
+          const setup = await fixture();
+          const invalid = invalidPicks.map((pick) => ({
+            ...records[pick % records.length],
+            sequenceNumber: `9${records[pick % records.length].sequenceNumber}`,
+          }));
+          await setup.archive(deliveries, invalid);
+          const nowMs = nowFor(cutoff, into);
+          const { summary, failed, metrics } = await setup.run(nowMs);
+          expect(failed).toBe(false);
+          expect(summary.cutoff).toBe(cutoff);
+          for (const definition of config.views) {
+            const outcome = summary.views.find((candidate) => candidate.view === definition.name);
+            expect(outcome).toMatchObject({ outcome: 'flipped', version: summary.version });
+            expect(await setup.served(definition.name)).toEqual({
+              view: definition.name,
+              version: summary.version,
+              cutoff,
+              rowCount: outcome?.rows,
+              computedAt: new Date(nowMs).toISOString(),
+            });
+            await expectVersionExact(setup, definition.name, summary.version, cutoff, deliveries);
+          }
+          expect(metrics.total('BatchRunSucceeded')).toBe(1);
+          expect(metrics.total('BatchRunFailed')).toBe(0);
+          expect(metrics.total('BatchViewRows')).toBe(summary.views.reduce((sum, outcome) => sum + outcome.rows, 0));
+          expect(metrics.total('BatchCutoffAgeSeconds')).toBe((nowMs - cutoff) / 1000);
+          setup.dynamodb.destroy();
+        },
+      ),
+      { numRuns: 15 },
     );
   });
 
-  it('reads what the Firehose stand-in archived from kinesis-local, duplicate deliveries and an emulator-style object included', async () => {
-    const names = await setUp();
-    const streamName = `events-${tableCounter}`;
-    const streamArn = await ensureStream(kinesis, streamName, 2);
-    const [sample] = fc.sample(streamArbitrary({ minLength: 20, maxLength: 40 }), { numRuns: 1, seed: 42 });
-    const { PutRecordsCommand } = await import('@aws-sdk/client-kinesis');
-    await kinesis.send(
-      new PutRecordsCommand({
-        StreamName: streamName,
-        Records: [
-          ...sample.records.map((record) => ({
-            Data: Buffer.from(JSON.stringify(record.event)),
-            PartitionKey: record.event.deviceId,
-          })),
-          { Data: Buffer.from('{"bad'), PartitionKey: 'x' },
-        ],
-      }),
-    );
-    const transform = createFirehoseTransformHandler({
-      logger: new RecordingLogger(),
-      metrics: new RecordingMetrics(),
-    });
-    // Two deliveries of everything: a restarted Firehose re-reads from TRIM_HORIZON, as at-least-once allows.
-    for (let delivery = 0; delivery < 2; delivery += 1) {
-      await new FirehoseStandIn({
-        kinesis,
-        streamName,
-        streamArn,
-        s3,
-        bucket: names.bucket,
-        transform,
-        checkpoints: new MemoryCheckpointStore(),
-      }).drain();
-    }
-    // MiniStack's Firehose writes one plain object per record, without a trailing newline, under YYYY/MM/DD/HH/.
-    const extra: StreamRecord = { ...sample.records[0], shardId: 'shardId-000000000009', sequenceNumber: '1' };
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: names.bucket,
-        Key: 'events/2026/11/24/14/ministack-1',
-        Body: JSON.stringify(toArchivedEvent(extra)),
-      }),
-    );
+  it('readers see the old version, complete, until the flip, and then only the complete new one', async () => {
+    const setup = await fixture();
+    const [first, second] = fc.sample(streamArbitrary({ minLength: 30, maxLength: 40 }), { numRuns: 2, seed: 11 });
+    await setup.archive(first.deliveries);
+    const old = await setup.run(nowFor(LATE_CUTOFF));
+    const shifted = second.deliveries.map((record) => ({ ...record, shardId: 'shardId-000000000007' }));
+    await setup.archive(shifted);
 
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: names.bucket, Prefix: 'errors/' }));
-    expect(listed.KeyCount).toBeGreaterThan(0);
-    const summary = await names.run(Date.now() + 2 * EPOCH_MS);
-    // The records as Kinesis stamped them (arrival, sequence), read back through what the batch layer archived.
-    const archived = await readArchivedRecords(names.bucket);
-    expect(archived.length).toBe(sample.records.length + 1);
-    await expectExact(names, summary, [...archived, ...archived]);
-    await s3.send(new DeleteObjectCommand({ Bucket: names.bucket, Key: 'events/2026/11/24/14/ministack-1' }));
-  });
-
-  it('agrees with the speed layer fold over the same records', async () => {
-    const names = await setUp();
-    const [sample] = fc.sample(streamArbitrary({ minLength: 30 }), { numRuns: 1, seed: 7 });
-    await archiveThroughTransform(
-      s3,
-      names.bucket,
-      sample.deliveries.map((record) => firehoseRecord(record)),
-    );
-    const summary = await names.run(Date.now() + 30 * 86_400_000);
-    const view = config.views[0];
-    const rows = await readBatchVersion(dynamodb, names.batchTable, view.name, summary.views[0].version);
-    const distinct = new Map(sample.deliveries.map((record) => [`${record.shardId}/${record.sequenceNumber}`, record]));
-    const folded = new Map<
-      string,
-      { dimensionKey: string; bucket: number; measures: { count: number; sum: number; min: number; max: number } }
-    >();
-    for (const partial of foldRecords(distinct.values(), [view], EPOCH_MS).values()) {
-      const id = `${partial.key.dimensionKey}@${partial.key.bucket}`;
-      const existing = folded.get(id);
-      const m = partial.measures;
-      folded.set(id, {
-        dimensionKey: partial.key.dimensionKey,
-        bucket: partial.key.bucket,
-        measures: existing
-          ? {
-              count: existing.measures.count + m.count,
-              sum: existing.measures.sum + m.sum,
-              min: Math.min(existing.measures.min, m.min),
-              max: Math.max(existing.measures.max, m.max),
-            }
-          : m,
-      });
-    }
-    expect(asExpected(rows)).toEqual(asExpected(folded.values()));
-  });
-
-  it("a run that fails for one view leaves that view's served version untouched, flips the others, and throws", async () => {
-    const names = await setUp();
-    const [sample] = fc.sample(streamArbitrary({ minLength: 10 }), { numRuns: 1, seed: 3 });
-    await archiveThroughTransform(
-      s3,
-      names.bucket,
-      sample.records.map((record) => firehoseRecord(record)),
-    );
-    const first = await names.run(Date.now() + 30 * 86_400_000);
-    const failing = new BatchViewStore({
-      client: dynamodb,
-      batchTable: names.batchTable,
-      manifestTable: names.manifestTable,
-      retry: { sleep: async () => undefined },
-    });
-    const flip = failing.flip.bind(failing);
-    failing.flip = async (manifest) => {
-      if (manifest.view === 'site_metric_hour') throw new Error('injected: manifest write failed');
-      return flip(manifest);
+    // A reader polling throughout the second run: the manifest it reads, and how many items that version has.
+    const observations: { version: string; rowCount: number; items: number }[] = [];
+    let running = true;
+    const observe = async () => {
+      const manifest = (await setup.served('site_metric_hour')) as BatchManifest;
+      const items = (await setup.version('site_metric_hour', manifest.version)).length;
+      observations.push({ version: manifest.version, rowCount: manifest.rowCount, items });
     };
-    await expect(
-      runBatchJob({
-        config,
-        engine: new DuckDbEngine({ s3, bucket: names.bucket }),
-        store: failing,
-        logger: new RecordingLogger(),
-        metrics: new RecordingMetrics(),
-        now: () => Date.now() + 31 * 86_400_000,
-      }),
-    ).rejects.toThrow(/batch run failed for site_metric_hour \(Error: injected: manifest write failed\)/);
-    expect((await servedManifest(dynamodb, names.manifestTable, 'site_metric_hour'))?.version).toBe(
-      first.views[1].version,
-    );
-    expect((await servedManifest(dynamodb, names.manifestTable, 'device_metric_minute'))?.version).not.toBe(
-      first.views[0].version,
-    );
-    const kept = await readBatchVersion(dynamodb, names.batchTable, 'site_metric_hour', first.views[1].version);
-    expect(asExpected(kept)).toEqual(bruteForce(config.views[1], sample.records));
+    const reader = (async () => {
+      while (running) await observe();
+    })();
+    // Just before the flip, the new version is fully written and the old one is still served, untouched.
+    let beforeFlip: { served: string | undefined; newItems: number } | undefined;
+    const gated: BatchViewWriter = {
+      writeItems: (items) => setup.store.writeItems(items),
+      servedManifest: (name) => setup.store.servedManifest(name),
+      flip: async (manifest) => {
+        if (manifest.view === 'site_metric_hour') {
+          beforeFlip = {
+            served: (await setup.served('site_metric_hour'))?.version,
+            newItems: (await setup.version('site_metric_hour', manifest.version)).length,
+          };
+          await observe();
+        }
+        return setup.store.flip(manifest);
+      },
+    };
+    const next = await setup.run(nowFor(LATE_CUTOFF + EPOCH_MS), { store: gated });
+    running = false;
+    await reader;
+    await observe();
+
+    const rowsOf = (outcome: RunOutcome) => outcome.summary.views.find((v) => v.view === 'site_metric_hour')?.rows;
+    expect(beforeFlip).toEqual({ served: old.summary.version, newItems: rowsOf(next) });
+    for (const observation of observations) {
+      expect([
+        { version: old.summary.version, rowCount: rowsOf(old), items: rowsOf(old) },
+        { version: next.summary.version, rowCount: rowsOf(next), items: rowsOf(next) },
+      ]).toContainEqual(observation);
+    }
+    const versions = observations.map((observation) => observation.version);
+    const firstNew = versions.indexOf(next.summary.version);
+    expect(firstNew).toBeGreaterThan(0);
+    expect(versions.slice(firstNew).every((version) => version === next.summary.version)).toBe(true);
+    await expectVersionExact(setup, 'site_metric_hour', old.summary.version, LATE_CUTOFF, first.deliveries);
+    await expectVersionExact(setup, 'site_metric_hour', next.summary.version, LATE_CUTOFF + EPOCH_MS, [
+      ...first.deliveries,
+      ...shifted,
+    ]);
+    setup.dynamodb.destroy();
   });
 
-  it('an older run that finishes after a newer one cannot take the manifest back', async () => {
-    const names = await setUp();
-    const [sample] = fc.sample(streamArbitrary({ minLength: 10 }), { numRuns: 1, seed: 5 });
-    await archiveThroughTransform(
-      s3,
-      names.bucket,
-      sample.records.map((record) => firehoseRecord(record)),
-    );
-    const later = Date.now() + 30 * 86_400_000;
-    const newer = await names.run(later);
-    const older = await names.run(later - 2 * EPOCH_MS);
-    expect(older.views.map((view) => view.outcome)).toEqual(['superseded', 'superseded', 'superseded']);
-    for (const [index, view] of config.views.entries()) {
-      expect((await servedManifest(dynamodb, names.manifestTable, view.name))?.version).toBe(
-        newer.views[index].version,
+  describe('two overlapping runs corrupt nothing, and the newer version ends up served', () => {
+    const cases = [
+      { name: 'the newer run flips first, so the older one is refused', holdOlder: true },
+      { name: 'the older run flips first, then the newer one replaces it', holdOlder: false },
+    ];
+    it.each(cases)('$name', async ({ holdOlder }) => {
+      const setup = await fixture();
+      const [sample] = fc.sample(streamArbitrary({ minLength: 30 }), { numRuns: 1, seed: 5 });
+      await setup.archive(sample.deliveries);
+      // The same data, two cutoffs: the older run's cutoff is two epochs earlier, and it started earlier too.
+      const newerCutoff = BASE_TIME_MS + 30 * 3_600_000;
+      const olderCutoff = newerCutoff - 2 * EPOCH_MS;
+      let releaseHeld: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (releaseHeld = resolve));
+      const holding: BatchViewWriter = {
+        writeItems: (items) => setup.store.writeItems(items),
+        servedManifest: (name) => setup.store.servedManifest(name),
+        flip: async (manifest) => {
+          await held;
+          return setup.store.flip(manifest);
+        },
+      };
+      const olderRun = setup.run(nowFor(olderCutoff), holdOlder ? { store: holding } : {});
+      const newerRun = setup.run(nowFor(newerCutoff), holdOlder ? {} : { store: holding });
+      const finishedFirst = await (holdOlder ? newerRun : olderRun);
+      releaseHeld();
+      const [older, newer] = await Promise.all([olderRun, newerRun]);
+      expect(finishedFirst.failed).toBe(false);
+
+      expect(older.summary.views.map((outcome) => outcome.outcome)).toEqual(
+        Array(config.views.length).fill(holdOlder ? 'superseded' : 'flipped'),
       );
+      expect(newer.summary.views.map((outcome) => outcome.outcome)).toEqual(Array(config.views.length).fill('flipped'));
+      if (holdOlder) expect(older.metrics.total('BatchViewsSuperseded')).toBe(config.views.length);
+      expect(older.metrics.total('BatchRunSucceeded')).toBe(1);
+      for (const definition of config.views) {
+        expect((await setup.served(definition.name))?.version).toBe(newer.summary.version);
+        await expectVersionExact(setup, definition.name, newer.summary.version, newerCutoff, sample.deliveries);
+        await expectVersionExact(setup, definition.name, older.summary.version, olderCutoff, sample.deliveries);
+      }
+      setup.dynamodb.destroy();
+    });
+
+    it('of two runs with the same cutoff, the one that started later is served', async () => {
+      const setup = await fixture();
+      const [sample] = fc.sample(streamArbitrary({ minLength: 10 }), { numRuns: 1, seed: 9 });
+      await setup.archive(sample.deliveries);
+      const [later, earlier] = await Promise.all([
+        setup.run(nowFor(LATE_CUTOFF, 2_000)),
+        setup.run(nowFor(LATE_CUTOFF, 1_000)),
+      ]);
+      expect(later.summary.cutoff).toBe(earlier.summary.cutoff);
+      for (const definition of config.views) {
+        expect((await setup.served(definition.name))?.version).toBe(later.summary.version);
+      }
+      setup.dynamodb.destroy();
+    });
+  });
+
+  it('a run whose writes fail halfway for one view leaves that view served at its old version, and flips the others', async () => {
+    const setup = await fixture();
+    const [first, second] = fc.sample(streamArbitrary({ minLength: 60 }), { numRuns: 2, seed: 3 });
+    await setup.archive(first.deliveries);
+    const old = await setup.run(nowFor(LATE_CUTOFF));
+    const shifted = second.deliveries.map((record) => ({ ...record, shardId: 'shardId-000000000007' }));
+    await setup.archive(shifted);
+    const allDeliveries = [...first.deliveries, ...shifted];
+    const rowsBefore = old.summary.views.find((outcome) => outcome.view === 'site_metric_hour')?.rows ?? 0;
+    expect(rowsBefore).toBeGreaterThan(25);
+
+    // The second request carrying this view's items is denied: the first was written, the rest never are.
+    let seen = 0;
+    setup.faults.failWhen((request) => {
+      if (!request.partitionKeys.some((pk) => pk.startsWith('site_metric_hour#'))) return undefined;
+      seen += 1;
+      return seen === 2 ? ACCESS_DENIED : undefined;
+    });
+    const nowMs = nowFor(LATE_CUTOFF + EPOCH_MS);
+    const failing = await setup.run(nowMs);
+    setup.faults.heal();
+
+    expect(failing.failed).toBe(true);
+    const outcomes = Object.fromEntries(failing.summary.views.map((outcome) => [outcome.view, outcome]));
+    expect(outcomes.site_metric_hour).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringMatching(/^write: AccessDeniedException/),
+    });
+    expect(failing.logger.at('error')).toEqual([
+      expect.objectContaining({
+        message: 'batch view failed: its served version is unchanged',
+        attributes: expect.objectContaining({ view: 'site_metric_hour', version: failing.summary.version }),
+      }),
+    ]);
+    expect(failing.metrics.total('BatchRunFailed')).toBe(1);
+    expect(failing.metrics.total('BatchRunSucceeded')).toBe(0);
+    // The age of what is served is the failed view's: it keeps growing until that view is recomputed.
+    expect(failing.metrics.total('BatchCutoffAgeSeconds')).toBe((nowMs - LATE_CUTOFF) / 1000);
+
+    expect(await setup.served('site_metric_hour')).toMatchObject({
+      version: old.summary.version,
+      rowCount: rowsBefore,
+    });
+    await expectVersionExact(setup, 'site_metric_hour', old.summary.version, LATE_CUTOFF, first.deliveries);
+    // What the failed run did write (the requests before and beside the denied one) is under its own version,
+    // which no manifest points at, and which TTL removes.
+    const written = (await setup.version('site_metric_hour', failing.summary.version)).length;
+    expect(written).toBeGreaterThanOrEqual(25);
+    expect(written).toBeLessThan(expected(view('site_metric_hour'), allDeliveries, LATE_CUTOFF + EPOCH_MS).size);
+    for (const name of ['device_metric_minute', 'device_once_per_event', 'warm_sites_day']) {
+      expect(outcomes[name].outcome).toBe('flipped');
+      expect((await setup.served(name))?.version).toBe(failing.summary.version);
     }
+    setup.dynamodb.destroy();
+  });
+
+  it('a run whose engine fails leaves every served version untouched, and says why', async () => {
+    const setup = await fixture();
+    const [sample] = fc.sample(streamArbitrary({ minLength: 10 }), { numRuns: 1, seed: 4 });
+    await setup.archive(sample.deliveries);
+    const old = await setup.run(nowFor(LATE_CUTOFF));
+
+    const unopenable = await setup.run(nowFor(LATE_CUTOFF + EPOCH_MS), {
+      engine: new DuckDbEngine({ s3, bucket: 'no-such-bucket' }),
+    });
+    expect(unopenable.failed).toBe(true);
+    expect(unopenable.summary.views.map((outcome) => outcome.error)).toEqual(
+      Array(config.views.length).fill(expect.stringMatching(/^engine: NoSuchBucket/)),
+    );
+    expect(unopenable.metrics.total('BatchRunFailed')).toBe(1);
+
+    // A query that fails for one view: the others still run and flip.
+    const real = new DuckDbEngine({ s3, bucket: setup.bucket });
+    let queries = 0;
+    const flaky: BatchEngine = {
+      open: async () => {
+        const session = await real.open();
+        return {
+          source: session.source,
+          close: () => session.close(),
+          run: async (sql) => {
+            queries += 1;
+            if (queries === 2) throw new Error('Binder Error: injected');
+            return session.run(sql);
+          },
+        };
+      },
+    };
+    const halfFailed = await setup.run(nowFor(LATE_CUTOFF + 2 * EPOCH_MS), { engine: flaky });
+    expect(halfFailed.summary.views.map((outcome) => [outcome.view, outcome.outcome])).toEqual([
+      ['device_metric_minute', 'flipped'],
+      ['site_metric_hour', 'failed'],
+      ['device_once_per_event', 'flipped'],
+      ['warm_sites_day', 'flipped'],
+    ]);
+    expect(halfFailed.summary.views[1].error).toBe('query: Error: Binder Error: injected');
+    expect((await setup.served('site_metric_hour'))?.version).toBe(old.summary.version);
+    expect((await setup.served('warm_sites_day'))?.version).toBe(halfFailed.summary.version);
+    setup.dynamodb.destroy();
   });
 });
-
-/** The archived records (one per distinct Kinesis record), read back from S3 through a throwaway DuckDB session. */
-async function readArchivedRecords(bucket: string): Promise<StreamRecord[]> {
-  const session = await new DuckDbEngine({ s3, bucket }).open();
-  try {
-    const { rows } = await session.run(
-      // Aliases, because DuckDB names result columns after the JSON keys' own casing.
-      `SELECT DISTINCT "eventid" AS eventid, "deviceid" AS deviceid, "site" AS site, "metric" AS metric, "value" AS value, ` +
-        `"ts" AS ts, "arrival_ms" AS arrival_ms, "shard_id" AS shard_id, "sequence_number" AS sequence_number FROM ${session.source}`,
-    );
-    return rows.map((row) => ({
-      event: {
-        eventId: String(row.eventid),
-        deviceId: String(row.deviceid),
-        site: String(row.site),
-        metric: String(row.metric),
-        value: Number(row.value),
-        ts: Number(row.ts),
-      },
-      shardId: String(row.shard_id),
-      sequenceNumber: String(row.sequence_number),
-      subSequenceNumber: 0,
-      arrivalMs: Number(row.arrival_ms),
-    }));
-  } finally {
-    await session.close();
-  }
-}

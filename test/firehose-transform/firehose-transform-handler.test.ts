@@ -1,5 +1,12 @@
 import type { FirehoseTransformationEvent, FirehoseTransformationEventRecord } from 'aws-lambda';
-import { createFirehoseTransformHandler } from '../../functions/firehose-transform/firehose-transform-handler';
+import {
+  createFirehoseTransformHandler,
+  OVER_RESPONSE_LIMIT_REASON,
+} from '../../functions/firehose-transform/firehose-transform-handler';
+import {
+  DEFAULT_RESPONSE_BUDGET_BYTES,
+  LAMBDA_RESPONSE_LIMIT_BYTES,
+} from '../../functions/firehose-transform/response-size-limit';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 
 const arrival = Date.UTC(2026, 10, 24, 14, 59, 59, 900);
@@ -41,36 +48,37 @@ const valid = {
   firmware: '1.2',
 };
 
-function setUp() {
+function setUp(responseBudgetBytes?: number) {
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
-  return { logger, metrics, handler: createFirehoseTransformHandler({ logger, metrics }) };
+  return { logger, metrics, handler: createFirehoseTransformHandler({ logger, metrics, responseBudgetBytes }) };
 }
 
-describe('Firehose transform', () => {
-  it('archives a valid event as one JSON line with the envelope, ts in epoch ms and extra fields kept', async () => {
-    const { handler } = setUp();
-    const { records } = await handler(event([record('r1', valid)]));
-    expect(records).toHaveLength(1);
-    const [result] = records;
-    expect(result.result).toBe('Ok');
-    const line = Buffer.from(result.data ?? '', 'base64').toString();
-    expect(line.endsWith('\n')).toBe(true);
-    expect(line.indexOf('\n')).toBe(line.length - 1);
-    expect(JSON.parse(line)).toEqual({
-      ...valid,
-      ts: Date.UTC(2026, 10, 24, 14, 58),
-      arrival_ms: arrival,
-      shard_id: 'shardId-000000000001',
-      sequence_number: '49680507356827391140529022913163858325634908041368305666',
-      subsequence_number: 0,
-    });
-  });
-
-  it('returns Hive partition keys from the arrival time, not the event time', async () => {
+describe('Firehose transform handler', () => {
+  it('answers a valid record Ok with its archived line, base64, and Hive partition keys from arrival time', async () => {
     const { handler } = setUp();
     const { records } = await handler(event([record('r1', { ...valid, ts: '2026-11-20T01:00:00Z' })]));
-    expect(records[0].metadata?.partitionKeys).toEqual({ dt: '2026-11-24', hour: '14' });
+    expect(records).toEqual([
+      {
+        recordId: 'r1',
+        result: 'Ok',
+        data: expect.any(String),
+        metadata: { partitionKeys: { dt: '2026-11-24', hour: '14' } },
+      },
+    ]);
+    const line = Buffer.from(records[0].data ?? '', 'base64').toString();
+    expect(line.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(line)).toMatchObject({ eventId: 'e-1', firmware: '1.2', arrival_ms: arrival });
+  });
+
+  it('archives a record whose extra fields clash but for case without them, and logs which were left out', async () => {
+    const { handler, logger } = setUp();
+    const { records } = await handler(event([record('r1', { ...valid, FIRMWARE: '2.0' })]));
+    expect(records[0].result).toBe('Ok');
+    expect(JSON.parse(Buffer.from(records[0].data ?? '', 'base64').toString())).not.toHaveProperty('FIRMWARE');
+    expect(logger.at('warn').map((line) => line.attributes)).toEqual([
+      expect.objectContaining({ recordId: 'r1', fields: ['FIRMWARE'] }),
+    ]);
   });
 
   it('answers every record, in order: invalid ones as ProcessingFailed with their original data, never Dropped', async () => {
@@ -88,20 +96,60 @@ describe('Firehose transform', () => {
       ['c', 'ProcessingFailed'],
       ['d', 'Ok'],
     ]);
-    expect(records[1].data).toBe(inputs[1].data);
-    expect(logger.at('warn').map((line) => [line.attributes.sequenceNumber, line.attributes.reason])).toEqual([
-      ['2', expect.stringMatching(/^event: malformed JSON/)],
-      ['3', 'value: expected a finite number'],
+    expect(records[1]).toEqual({ recordId: 'b', result: 'ProcessingFailed', data: inputs[1].data });
+    expect(records[2].data).toBe(inputs[2].data);
+    expect(logger.at('warn').map((line) => line.attributes)).toEqual([
+      expect.objectContaining({
+        recordId: 'b',
+        shardId: 'shardId-000000000001',
+        sequenceNumber: '2',
+        reason: expect.stringMatching(/^event: malformed JSON/),
+      }),
+      expect.objectContaining({ recordId: 'c', sequenceNumber: '3', reason: 'value: expected a finite number' }),
     ]);
     expect(metrics.total('RecordsArchived')).toBe(2);
     expect(metrics.total('RecordsRejected')).toBe(2);
+    expect(metrics.published).toBe(1);
   });
 
-  it('rejects a record without Kinesis metadata, since it cannot be made distinct or placed in an epoch', async () => {
-    const { handler, logger } = setUp();
-    const { kinesisRecordMetadata: _dropped, ...bare } = record('x', valid);
-    const { records } = await handler(event([bare]));
-    expect(records[0].result).toBe('ProcessingFailed');
-    expect(logger.at('warn')[0].attributes.reason).toBe('no kinesisRecordMetadata: the source is not a Kinesis stream');
+  it('sends the last valid records to the error prefix, logged with the reason, when the response would exceed its budget', async () => {
+    const inputs = Array.from({ length: 10 }, (_, index) => record(`r${index}`, { ...valid, eventId: `e-${index}` }));
+    const { handler: unbounded } = setUp();
+    const full = await unbounded(event(inputs));
+    const fullBytes = Buffer.byteLength(JSON.stringify(full));
+
+    const { handler, logger, metrics } = setUp(fullBytes - 1);
+    const response = await handler(event(inputs));
+    expect(Buffer.byteLength(JSON.stringify(response))).toBeLessThanOrEqual(fullBytes - 1);
+    expect(response.records.map((answer) => answer.result)).toEqual([...Array(9).fill('Ok'), 'ProcessingFailed']);
+    expect(response.records[9]).toEqual({ recordId: 'r9', result: 'ProcessingFailed', data: inputs[9].data });
+    expect(logger.at('warn').map((line) => [line.attributes.recordId, line.attributes.reason])).toEqual([
+      ['r9', OVER_RESPONSE_LIMIT_REASON],
+    ]);
+    expect(logger.at('error')).toHaveLength(1);
+    expect(metrics.total('RecordsArchived')).toBe(9);
+    expect(metrics.total('RecordsRejected')).toBe(1);
+  });
+
+  it('keeps the response within the Lambda limit for a batch of small events whose archived form would exceed it', async () => {
+    // About 6.0 MB of request (within what Lambda lets Firehose send): the envelope makes the answers 6.5 MB.
+    const inputs = Array.from({ length: 13_500 }, (_, index) =>
+      record(`49680507356827391140529022913163858325634908041368305666${String(index).padStart(6, '0')}`, {
+        eventId: `e${index}`,
+        deviceId: 'd',
+        site: 's',
+        metric: 'm',
+        value: 1,
+        ts: 1,
+      }),
+    );
+    expect(Buffer.byteLength(JSON.stringify(event(inputs)))).toBeLessThan(LAMBDA_RESPONSE_LIMIT_BYTES);
+    const { handler, metrics } = setUp();
+    const response = await handler(event(inputs));
+    const bytes = Buffer.byteLength(JSON.stringify(response));
+    expect(bytes).toBeLessThanOrEqual(DEFAULT_RESPONSE_BUDGET_BYTES);
+    expect(response.records).toHaveLength(inputs.length);
+    expect(metrics.total('RecordsRejected')).toBeGreaterThan(0);
+    expect(metrics.total('RecordsArchived') + metrics.total('RecordsRejected')).toBe(inputs.length);
   });
 });
