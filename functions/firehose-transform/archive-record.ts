@@ -1,4 +1,4 @@
-import { parseEventJson } from '../core/event-schema';
+import { decodeKinesisPayload } from '../core/kinesis-payload';
 import { MASTER_DATASET_COLUMNS, partitionKeysOf } from '../core/master-dataset-columns';
 import { recordPosition } from '../core/sequence-position';
 import { toArchivedEvent } from '../core/stream-record';
@@ -35,11 +35,7 @@ export type ArchiveDecision =
     }
   | { readonly ok: false; readonly reason: string };
 
-/** The first bytes of a KPL aggregated record. The speed layer rejects these, so the archive must too. */
-const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const DIGITS = /^\d+$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Turns one Kinesis record into a line of the master dataset: the validated event (ts as epoch ms) with the
@@ -74,18 +70,7 @@ export function archiveRecord(input: TransformInput): ArchiveDecision {
   }
   const arrivalMs = Math.round(arrival);
 
-  if (typeof input.data !== 'string' || !BASE64.test(input.data)) return reject('data: not valid base64');
-  const bytes = Buffer.from(input.data, 'base64');
-  if (bytes.subarray(0, KPL_MAGIC.length).equals(KPL_MAGIC)) {
-    return reject('KPL aggregated records are not supported');
-  }
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    return reject('data: not valid UTF-8');
-  }
-  const parsed = parseEventJson(text);
+  const parsed = decodeKinesisPayload(input.data);
   if (!parsed.ok) return reject(parsed.errors.join('; '));
   const { kept, dropped } = withoutCaseCollisions(
     toArchivedEvent({

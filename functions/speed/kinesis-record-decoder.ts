@@ -1,5 +1,5 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { parseEventJson } from '../core/event-schema';
+import { decodeKinesisPayload } from '../core/kinesis-payload';
 import { recordPosition } from '../core/sequence-position';
 import type { StreamRecord } from '../core/stream-record';
 
@@ -12,11 +12,6 @@ export interface RejectedRecord {
 
 export type DecodedRecord =
   { readonly ok: true; readonly record: StreamRecord } | ({ readonly ok: false } & RejectedRecord);
-
-/** The first bytes of a KPL aggregated record; its user records would need de-aggregation. */
-const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Where a Lambda Kinesis record came from. The event source mapping sends no shard field: the shard is the part
@@ -47,18 +42,7 @@ export function decodeKinesisRecord(record: KinesisStreamRecord): DecodedRecord 
   const shardId = shardIdOf(record);
   const { sequenceNumber, data } = record.kinesis;
   const reject = (reason: string): DecodedRecord => ({ ok: false, shardId, sequenceNumber, reason });
-  if (!BASE64.test(data)) return reject('data: not valid base64');
-  const bytes = Buffer.from(data, 'base64');
-  if (bytes.subarray(0, KPL_MAGIC.length).equals(KPL_MAGIC)) {
-    return reject('KPL aggregated records are not supported');
-  }
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    return reject('data: not valid UTF-8');
-  }
-  const parsed = parseEventJson(text);
+  const parsed = decodeKinesisPayload(data);
   if (!parsed.ok) return reject(parsed.errors.join('; '));
   return {
     ok: true,
