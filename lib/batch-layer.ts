@@ -54,7 +54,9 @@ export class BatchLayer extends Construct {
       enforceSSL: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       removalPolicy: removal,
-      autoDeleteObjects: !production,
+      // The auto-delete custom resource runs on the Lambda runtime's own SDK, which emulators' local executors lack;
+      // an emulator's buckets go away with the emulator.
+      autoDeleteObjects: !production && props.target === 'aws',
     };
     this.accessLogsBucket = new Bucket(this, 'AccessLogs', {
       ...bucketDefaults,

@@ -76,6 +76,15 @@ export class LambdaArchitectureStack extends Stack {
     acknowledgeNagFindings(this);
 
     new CfnOutput(this, 'Architecture', { value: pipeline.architecture });
+    // Clients that wait for a batch run (the end-to-end suite, operators' scripts) need to know how long one takes.
+    new CfnOutput(this, 'PipelineTiming', {
+      value: JSON.stringify({
+        epochLengthMs: pipeline.epochLengthMs,
+        bufferIntervalMs: pipeline.bufferIntervalMs,
+        safetyMarginMs: pipeline.safetyMarginMs,
+        batchIntervalMs: pipeline.batchIntervalMs,
+      }),
+    });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, 'ApiUrl', { value: serving.api.url });
     new CfnOutput(this, 'ApiKeyId', { value: serving.apiKey.keyId });

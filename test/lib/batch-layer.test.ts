@@ -135,6 +135,11 @@ describe('batch job', () => {
     local.resourceCountIs('AWS::Athena::WorkGroup', 0);
   });
 
+  it('on emulators, deploys no custom resource, whose handler would need the Lambda runtime SDK that emulators lack', () => {
+    expect(Object.keys(local.findResources('Custom::S3AutoDeleteObjects'))).toEqual([]);
+    expect(Object.keys(template.findResources('Custom::S3AutoDeleteObjects'))).toHaveLength(3);
+  });
+
   it('is left out in Kappa mode, with Glue and Athena, while Firehose still archives the log', () => {
     kappa.resourceCountIs('AWS::Scheduler::Schedule', 0);
     kappa.resourceCountIs('AWS::Glue::Table', 0);

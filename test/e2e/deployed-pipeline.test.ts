@@ -1,0 +1,272 @@
+import { KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
+import { randomUUID } from 'node:crypto';
+import { parseEvent } from '../../functions/core/event-schema';
+import type { StreamRecord } from '../../functions/core/stream-record';
+import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
+import { IotTraffic } from '../../local/iot-traffic';
+import { bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { eventually } from '../support/eventually';
+import { cutoffCovering, flipCoveringWithinMs, type DeployedStack } from './deployed-stack';
+import { knownGap, type GapCheck } from './known-gaps';
+
+/** The stack global-setup.ts found, known before the tests are named. */
+const stack = JSON.parse(process.env.E2E_DEPLOYED_STACK ?? 'null') as DeployedStack;
+if (stack === null) throw new Error('run this suite with `npm run test:e2e`, whose global setup finds the stack');
+
+/**
+ * The deployed stack, end to end, through its API (and the stream, for a record the API would refuse). Every key
+ * this run writes carries this run tag, so the brute force over this run's events is the whole truth for those
+ * keys even on a stack that has served other traffic.
+ */
+const RUN = randomUUID().slice(0, 8);
+/** The longest this suite waits for a batch run; a stack on hourly production timing is skipped, saying so. */
+const MAX_FLIP_WAIT_MS = Number(process.env.E2E_MAX_WAIT_MINUTES ?? 15) * 60_000;
+
+let views: ViewDefinition[];
+/** Every record the stream accepted for this run, with the identity the API reported. */
+const accepted: StreamRecord[] = [];
+/** When the last accepted event of this run had certainly arrived. */
+let lastArrivalBy = 0;
+
+interface Bucket extends ExpectedBucket {
+  startMs: number;
+  batch: ExpectedBucket | null;
+  realtime: ExpectedBucket | null;
+}
+interface Answer {
+  provenance: { batchVersion: string; cutoffMs: number } | null;
+  series: { key: Record<string, string>; buckets: Bucket[] }[];
+}
+
+/** Calls the API with the stack's key, or with none when `key` is null. */
+async function api(path: string, init: RequestInit = {}, key: string | null = stack.apiKey) {
+  const response = await fetch(`${stack.apiBase}${path}`, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...(key === null ? {} : { 'x-api-key': key }) },
+  });
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = { message: text };
+  }
+  return { status: response.status, body };
+}
+
+interface PostResult {
+  index: number;
+  status: 'accepted' | 'rejected' | 'failed';
+  sequenceNumber?: string;
+  shardId?: string;
+  errors?: string[];
+}
+
+/** Posts events and remembers the accepted ones as the brute force counts them. */
+async function send(events: readonly Record<string, unknown>[]): Promise<PostResult[]> {
+  const { status, body } = await api('/events', { method: 'POST', body: JSON.stringify(events) });
+  const results = (body as { results?: PostResult[] }).results;
+  if (results === undefined) throw new Error(`POST /events answered ${status}: ${JSON.stringify(body)}`);
+  for (const result of results) {
+    if (result.status !== 'accepted') continue;
+    const parsed = parseEvent(events[result.index]);
+    if (!parsed.ok) throw new Error(`an accepted event must be valid: ${parsed.errors.join('; ')}`);
+    accepted.push({
+      event: parsed.event,
+      shardId: result.shardId!,
+      sequenceNumber: result.sequenceNumber!,
+      subSequenceNumber: 0,
+      arrivalMs: 0,
+    });
+  }
+  lastArrivalBy = Date.now();
+  return results;
+}
+
+/** This run's traffic: late events, a share of invalid ones, and keys no other run uses. */
+function traffic(count: number, invalidShare: number): Record<string, unknown>[] {
+  return new IotTraffic({ devices: 5, lateShare: 0.3, invalidShare }).batch(count).map((event) => ({
+    ...event,
+    ...(typeof event.deviceId === 'string' ? { deviceId: `e2e-${RUN}-${event.deviceId}` } : {}),
+    site: `e2e-${RUN}-${String(event.site)}`,
+    ...(typeof event.metric === 'string' && event.metric !== '' ? { metric: `e2e-${RUN}-${event.metric}` } : {}),
+  }));
+}
+
+/** A view's answer for every key this run wrote, in one request, as a map comparable with bruteForce. */
+async function answer(view: ViewDefinition): Promise<{ buckets: Map<string, ExpectedBucket>; body: Answer }> {
+  const values = view.dimensions.map(
+    (dimension) => `${dimension}=${[...new Set(accepted.map((record) => record.event[dimension]))].join(',')}`,
+  );
+  const from = Math.min(...accepted.map((record) => record.event.ts)) - 86_400_000;
+  const to = Date.now() + 3_600_000;
+  const { status, body } = await api(`/views/${view.name}?${values.join('&')}&from=${from}&to=${to}`);
+  if (status !== 200) throw new Error(`GET /views/${view.name} answered ${status}: ${JSON.stringify(body)}`);
+  const buckets = new Map<string, ExpectedBucket>();
+  for (const series of (body as Answer).series) {
+    const key = view.dimensions.map((dimension) => encodeURIComponent(series.key[dimension])).join('|');
+    for (const bucket of series.buckets) {
+      buckets.set(`${key}@${bucket.startMs}`, {
+        count: bucket.count,
+        sum: bucket.sum,
+        min: bucket.min,
+        max: bucket.max,
+      });
+    }
+  }
+  return { buckets, body: body as Answer };
+}
+
+const sorted = (buckets: Map<string, ExpectedBucket>) => JSON.stringify([...buckets].sort());
+
+/** Waits until every view answers exactly the brute force over this run's events. */
+async function expectEveryViewExact(timeoutMs: number): Promise<void> {
+  for (const view of views) {
+    const expected = sorted(bruteForce(view, accepted));
+    await eventually(
+      `${view.name} to equal brute force over ${accepted.length} events`,
+      async () => (sorted((await answer(view)).buckets) === expected ? true : undefined),
+      timeoutMs,
+    );
+  }
+}
+
+/** The manifest's served version, as every answer reports it. */
+async function provenance(): Promise<Answer['provenance']> {
+  return (await answer(views[0])).body.provenance;
+}
+
+/** The longest a covering batch run can take to appear on this stack, whenever the events arrived. */
+const worstFlipWaitMs = flipCoveringWithinMs(stack.timing, 0) + stack.timing.epochLengthMs;
+
+/** Why a batch check is skipped here: a known gap of the target, or a schedule slower than this suite waits. */
+function batchCheckSkipReason(gap: GapCheck): string | undefined {
+  const known = knownGap(stack.target, gap);
+  if (known !== undefined) return `on ${stack.target}: ${known}`;
+  if (worstFlipWaitMs > MAX_FLIP_WAIT_MS) {
+    return (
+      `this stack's timing needs up to ${Math.ceil(worstFlipWaitMs / 60_000)} minutes for a covering batch run, ` +
+      `above E2E_MAX_WAIT_MINUTES (${MAX_FLIP_WAIT_MS / 60_000}); deploy with \`npm run deploy:local\` timing or raise it`
+    );
+  }
+  return undefined;
+}
+
+/** A batch check, or the same check skipped with the reason in its name (and printed) where it cannot pass. */
+function batchCheck(name: string, gap: GapCheck, test: () => Promise<void>): void {
+  const reason = batchCheckSkipReason(gap);
+  if (reason === undefined) {
+    it(name, test, worstFlipWaitMs + 120_000);
+  } else {
+    console.warn(`skipped: ${name}\n  because ${reason}`);
+    it.skip(`${name} [skipped ${reason}]`, test);
+  }
+}
+
+/** Waits for a batch version whose cutoff covers everything this run posted. */
+async function coveringVersion(): Promise<NonNullable<Answer['provenance']>> {
+  const cutoff = cutoffCovering(stack.timing, lastArrivalBy);
+  return eventually(
+    `a batch version with a cutoff at or after ${new Date(cutoff).toISOString()}`,
+    async () => {
+      const current = await provenance();
+      return current !== null && current.cutoffMs >= cutoff ? current : undefined;
+    },
+    flipCoveringWithinMs(stack.timing, lastArrivalBy),
+  );
+}
+
+beforeAll(async () => {
+  const { status, body } = await api('/views');
+  if (status !== 200) throw new Error(`GET /views answered ${status}: ${JSON.stringify(body)}`);
+  views = defineViews(
+    (body as { views: (ViewDefinition & { measures: string[] })[] }).views.map(({ measures: _, ...view }) => view),
+  );
+}, 60_000);
+
+describe('the deployed pipeline, through its API', () => {
+  it('refuses a request without the API key', async () => {
+    expect((await api('/views', {}, null)).status).toBe(403);
+    expect((await api('/events', { method: 'POST', body: '{}' }, null)).status).toBe(403);
+  });
+
+  it('makes posted events, late and duplicate ones included, visible in every view, equal to brute force', async () => {
+    // Start early in an arrival epoch, so the views are checked before any batch run can take these events over.
+    const epoch = stack.timing.epochLengthMs;
+    if (epoch - (Date.now() % epoch) < Math.min(40_000, epoch / 2)) {
+      await new Promise((resolve) => setTimeout(resolve, epoch - (Date.now() % epoch) + 1_000));
+    }
+    const events = traffic(200, 0);
+    // A producer retry: the same events again are new Kinesis records, and count again (no view dedupes by id).
+    const results = await send([...events, ...events.slice(0, 10)]);
+    expect(results.every((result) => result.status === 'accepted')).toBe(true);
+    await expectEveryViewExact(60_000);
+  }, 120_000);
+
+  it('rejects invalid events with their reasons and accepts the valid ones beside them', async () => {
+    const [valid] = traffic(1, 0);
+    const before = accepted.length;
+    const results = await send([{ ...valid, value: 'hot' }, { ...valid, ts: 'yesterday' }, valid, { eventId: 1 }]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'accepted', 'rejected']);
+    expect(results[0].errors).toEqual(['value: expected a finite number']);
+    expect(results[1].errors?.[0]).toMatch(/^ts: /);
+    expect(results[3].errors).toEqual(expect.arrayContaining(['eventId: expected a string', 'deviceId: required']));
+    expect(accepted.length).toBe(before + 1);
+
+    const malformed = await api('/events', { method: 'POST', body: '{"eventId":' });
+    expect(malformed.status).toBe(400);
+    expect((malformed.body as { message: string }).message).toContain('body: malformed JSON');
+    const unknown = await api('/views/no_such_view');
+    expect(unknown.status).toBe(404);
+    expect((unknown.body as { message: string }).message).toContain('view: unknown view "no_such_view"');
+    const missing = await api(`/views/${views[0].name}`);
+    expect(missing.status).toBe(400);
+    expect((missing.body as { message: string }).message).toContain(`${views[0].dimensions[0]}: required`);
+    await expectEveryViewExact(60_000);
+  }, 120_000);
+
+  it('skips a poison record put straight on the stream and goes on with the records behind it on its shard', async () => {
+    const kinesis = new KinesisClient({});
+    try {
+      const [valid] = traffic(1, 0);
+      await kinesis.send(
+        new PutRecordCommand({
+          StreamName: stack.streamName,
+          PartitionKey: String(valid.deviceId),
+          Data: Buffer.from('{"eventId": '),
+        }),
+      );
+      await send([valid]);
+    } finally {
+      kinesis.destroy();
+    }
+    await expectEveryViewExact(60_000);
+  }, 120_000);
+
+  batchCheck(
+    'runs the scheduled batch job, which flips to a version whose cutoff covers every posted event',
+    'scheduled-batch-flip',
+    async () => {
+      const served = await coveringVersion();
+      expect(served.batchVersion).toMatch(/^v\d+-\d+$/);
+      expect(served.cutoffMs).toBeGreaterThanOrEqual(cutoffCovering(stack.timing, lastArrivalBy));
+    },
+  );
+
+  batchCheck(
+    'answers equal brute force after the flip, every bucket from the batch view',
+    'exact-after-flip',
+    async () => {
+      const served = await coveringVersion();
+      await expectEveryViewExact(30_000);
+      for (const view of views) {
+        const { body } = await answer(view);
+        expect(body.provenance?.batchVersion).toBe(served.batchVersion);
+        for (const bucket of body.series.flatMap((series) => series.buckets)) {
+          expect(bucket.realtime).toBeNull();
+          expect(bucket.batch?.count).toBe(bucket.count);
+        }
+      }
+    },
+  );
+});
