@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { AppSettings } from './app-context';
 import { BatchLayer } from './batch-layer';
 import { IngestLayer } from './ingest-layer';
+import { ReplayLayer } from './replay-layer';
 import { Monitoring } from './monitoring';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { ServingLayer } from './serving-layer';
@@ -38,6 +39,7 @@ export class LambdaArchitectureStack extends Stack {
       pipeline,
       stream: ingest.stream,
       realtimeTable: tables.realtime,
+      manifestTable: tables.manifest,
       dedupTable: tables.dedup,
     });
     const serving = new ServingLayer(this, 'Serving', {
@@ -57,6 +59,12 @@ export class LambdaArchitectureStack extends Stack {
       stage,
       target,
     });
+    const replay = new ReplayLayer(this, 'Replay', {
+      pipeline,
+      realtimeTable: tables.realtime,
+      manifestTable: tables.manifest,
+      masterBucket: batch.masterBucket,
+    });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       pipeline,
       consumer: speed.consumer,
@@ -65,6 +73,7 @@ export class LambdaArchitectureStack extends Stack {
         speed: speed.consumer,
         transform: batch.transformFunction,
         serving: serving.queryFunction,
+        replay: replay.replayFunction,
         ...(batch.batchFunction === undefined ? {} : { batch: batch.batchFunction }),
       },
       onFailureQueue: speed.onFailureQueue,
@@ -97,6 +106,7 @@ export class LambdaArchitectureStack extends Stack {
     new CfnOutput(this, 'ManifestTableName', { value: tables.manifest.tableName });
     new CfnOutput(this, 'OnFailureQueueUrl', { value: speed.onFailureQueue.queueUrl });
     new CfnOutput(this, 'MasterBucketName', { value: batch.masterBucket.bucketName });
+    new CfnOutput(this, 'ReplayFunctionName', { value: replay.replayFunction.functionName });
     if (batch.batchFunction !== undefined)
       new CfnOutput(this, 'BatchFunctionName', { value: batch.batchFunction.functionName });
   }

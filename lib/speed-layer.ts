@@ -12,6 +12,8 @@ export interface SpeedLayerProps {
   readonly pipeline: PipelineConfig;
   readonly stream: IStream;
   readonly realtimeTable: ITable;
+  /** Where the consumer reads which generation of each view to write (and, during a replay, the next one too). */
+  readonly manifestTable: ITable;
   readonly dedupTable?: ITable;
   /** Records per invocation. @default 500 */
   readonly batchSize?: number;
@@ -37,10 +39,12 @@ export class SpeedLayer extends Construct {
       timeout: Duration.minutes(1),
       environment: {
         REALTIME_TABLE: props.realtimeTable.tableName,
+        MANIFEST_TABLE: props.manifestTable.tableName,
         ...(props.dedupTable === undefined ? {} : { DEDUP_TABLE: props.dedupTable.tableName }),
       },
     });
     props.realtimeTable.grantReadWriteData(this.consumer);
+    props.manifestTable.grantReadData(this.consumer);
     props.dedupTable?.grantReadWriteData(this.consumer);
     this.onFailureQueue = new Queue(this, 'OnFailure', {
       encryption: QueueEncryption.SQS_MANAGED,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serializePipelineConfig } from '../functions/core/pipeline-config';
 import { respond, type LocalRoute } from './http-gateway';
 import type { LocalRuntime } from './local-runtime';
 
@@ -47,6 +48,9 @@ export function dashboardRoutes<BatchResult>(runtime: LocalRuntime<BatchResult>)
           kinesis: runtime.emulators.kinesis.endpoint,
           s3: runtime.emulators.s3.endpoint,
         },
+        architecture: runtime.environment.config.architecture,
+        // `npm run replay` runs against these endpoints with the same views and timing.
+        pipelineConfig: serializePipelineConfig(runtime.environment.config),
         speedLayerInvocations: runtime.speedInvocations,
         batchRuns: runtime.batchRuns,
         discardedBatches: runtime.discarded.length,

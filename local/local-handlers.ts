@@ -4,6 +4,10 @@ import { DuckDbEngine } from '../functions/adapters/duckdb/duckdb-engine';
 import { EventStreamWriter } from '../functions/adapters/event-stream-writer';
 import type { CountMetrics, HandlerLogger } from '../functions/adapters/telemetry';
 import { ViewReader } from '../functions/adapters/view-reader';
+import { GenerationDirectory } from '../functions/adapters/generation-directory';
+import { readMasterDatasetRecords } from '../functions/adapters/master-dataset-records';
+import { expireGeneration } from '../functions/adapters/realtime-generation-expiry';
+import { createReplayJob } from '../functions/replay/replay-job';
 import { runBatchJob, type BatchRunSummary } from '../functions/batch/batch-job';
 import { createFirehoseTransformHandler } from '../functions/firehose-transform/firehose-transform-handler';
 import { createIngestHandler } from '../functions/ingest/ingest-handler';
@@ -38,6 +42,7 @@ export function buildLocalHandlers(
     speed: createSpeedHandler({
       config,
       dynamodb,
+      generations: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable }),
       realtimeTable: resources.realtimeTable,
       dedupTable: resources.dedupTable,
       logger: logger('speed'),
@@ -64,6 +69,8 @@ export function buildLocalHandlers(
       }),
     query: createQueryHandler({
       config,
+      // Read on every request, like the manifest: a flip shows at once.
+      generations: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable, cacheMs: 0 }),
       reader: new ViewReader({
         client: dynamodb,
         realtimeTable: resources.realtimeTable,
@@ -82,4 +89,31 @@ export function buildLocalHandlers(
       metrics,
     }),
   };
+}
+
+/**
+ * The replay job (functions/replay/replay-job.ts) against the local emulators: `npm run replay` runs it in its own
+ * process, and the tests run it beside the runtime. Its generation cache time must be the speed layer's, since the
+ * hand-off is placed two cache periods ahead.
+ */
+export function buildLocalReplay(
+  environment: Pick<LocalEnvironment, 'config' | 'dynamodb' | 's3' | 'resources'>,
+  options: { logLevel?: LocalLogLevel; progressEvery?: number } = {},
+) {
+  const { config, dynamodb, s3, resources } = environment;
+  return createReplayJob({
+    config,
+    directory: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable }),
+    dynamodb,
+    realtimeTable: resources.realtimeTable,
+    readArchive: (keep) =>
+      readMasterDatasetRecords(
+        { s3, bucket: resources.bucket, prefix: resources.masterPrefix, errorPrefix: resources.errorPrefix },
+        keep,
+      ),
+    expireGeneration: (view, generation, expiresAtMs) =>
+      expireGeneration({ client: dynamodb, tableName: resources.realtimeTable }, view, generation, expiresAtMs),
+    logger: new Logger({ serviceName: 'replay', logLevel: options.logLevel ?? 'ERROR' }),
+    progressEvery: options.progressEvery,
+  });
 }

@@ -191,7 +191,8 @@ export class LocalRuntime<BatchResult = unknown> {
       localRoutes.push(...(options.localRoutes?.(runtime) ?? []));
       mapping.start();
       firehose.start();
-      scheduler.start();
+      // Kappa mode has no batch layer: Firehose still archives the log that replays read.
+      if (options.config.architecture === 'lambda') scheduler.start();
       return runtime;
     } catch (error) {
       for (const client of clients) client.destroy();
@@ -206,6 +207,9 @@ export class LocalRuntime<BatchResult = unknown> {
    * interval, the safety margin and the epoch.
    */
   async runBatchNow(advanceClockMs = 0): Promise<BatchResult> {
+    if (this.environment.config.architecture !== 'lambda') {
+      throw new Error('Kappa mode has no batch layer: rebuild a view with a replay instead');
+    }
     this.clock.advance(advanceClockMs);
     await this.firehose.drain();
     return this.scheduler.runNow();

@@ -1,10 +1,11 @@
 /**
- * `npm start [-- --port 3000] [--data-dir .local-data] [--reset] [--batch-interval SECONDS] [--verbose]`: the whole
- * Lambda architecture on this machine, on embedded emulators, with no AWS account and no Docker.
+ * `npm start [-- --port 3000] [--data-dir .local-data] [--reset] [--batch-interval SECONDS] [--architecture kappa]
+ * [--verbose]`: the whole pipeline on this machine, on embedded emulators, with no AWS account and no Docker.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dashboardRoutes } from './dashboard-routes';
+import { ARCHITECTURES, type Architecture } from '../functions/core/pipeline-config';
 import { localPipelineConfig } from './local-config';
 import { buildLocalHandlers } from './local-handlers';
 import { LOCAL_RESOURCES, LocalRuntime } from './local-runtime';
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     'data-dir': { type: 'string', default: join(process.cwd(), '.local-data') },
     reset: { type: 'boolean', default: false },
     'batch-interval': { type: 'string' },
+    architecture: { type: 'string', default: 'lambda' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -26,7 +28,9 @@ async function main(): Promise<void> {
   const batchSeconds = values['batch-interval'] === undefined ? undefined : Number(values['batch-interval']);
   if (batchSeconds !== undefined && !(batchSeconds > 0))
     throw new Error('--batch-interval: expected a positive number of seconds');
-  const config = localPipelineConfig();
+  if (!ARCHITECTURES.includes(values.architecture as Architecture))
+    throw new Error(`--architecture: expected one of ${ARCHITECTURES.join(', ')}, got ${values.architecture}`);
+  const config = localPipelineConfig({ architecture: values.architecture as Architecture });
   console.log('starting kinesis-local, dynalite and s3rver ...');
   const runtime = await LocalRuntime.start({
     config,
@@ -59,12 +63,18 @@ Send an event:
   curl -s -X POST ${api}/events -H 'content-type: application/json' -d '${JSON.stringify(example)}'
 Query it (realtime at once, from the batch view after the next batch run):
   curl -s '${api}/views/${view.name}?deviceId=device-001&metric=temperature&granularity=hour'
-Run the batch job now instead of waiting for the schedule:
-  curl -s -X POST ${api}/_local/batch-runs
+${
+  config.architecture === 'lambda'
+    ? `Run the batch job now instead of waiting for the schedule:
+  curl -s -X POST ${api}/_local/batch-runs`
+    : 'Kappa mode: no batch layer; the realtime views are the answer.'
+}
+Rebuild a view from the master dataset (after changing its declaration in cdk.json), into a new generation:
+  npm run replay -- --view ${view.name} --url ${api}
 Simulate a fleet:
   npm run simulate -- --url ${api} --devices 20 --rate 50 --duration 30
 
-Epochs are ${config.epochLengthMs / 60_000} min, the batch runs every ${batchSeconds ?? config.batchIntervalMs / 1000} s.
+Epochs are ${config.epochLengthMs / 60_000} min${config.architecture === 'lambda' ? `, the batch runs every ${batchSeconds ?? config.batchIntervalMs / 1000} s` : ''}.
 Data lives in ${runtime.dataDir} (stream "${LOCAL_RESOURCES.stream}", bucket "${LOCAL_RESOURCES.bucket}", tables ${[LOCAL_RESOURCES.realtimeTable, LOCAL_RESOURCES.batchTable, LOCAL_RESOURCES.manifestTable].join(', ')});
 it persists between runs: --reset starts empty. Emulator endpoints: ${api}/_local/status. Ctrl-C stops.
 `);

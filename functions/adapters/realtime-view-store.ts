@@ -54,7 +54,13 @@ export interface RealtimeViewStoreOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
   readonly epochLengthMs: number;
-  readonly realtimeRetentionMs: number;
+  /**
+   * How long an item outlives its epoch, or null for items that never expire: in Kappa mode the realtime views are
+   * the only views, so the served generation must stay.
+   */
+  readonly realtimeRetentionMs: number | null;
+  /** No item expires before this time, epoch ms: a replay backfilling old epochs in Lambda mode sets it. @default none */
+  readonly notExpiringBeforeMs?: number;
   /** @default DEFAULT_RETRY_POLICY */
   readonly retry?: Partial<RetryPolicy>;
   /** Compare-and-set attempts after a failed condition, before the item is given up for the batch. @default 8 */
@@ -141,8 +147,17 @@ export class RealtimeViewStore {
       watermark: delta.watermark,
       condition,
       ...extremes(delta.measures),
-      expiresAt: realtimeExpiresAt(write.key, this.options.epochLengthMs, this.options.realtimeRetentionMs),
+      expiresAt: this.expiresAt(write.key),
     });
+  }
+
+  private expiresAt(key: AggregateKey): number | undefined {
+    const { realtimeRetentionMs, epochLengthMs, notExpiringBeforeMs } = this.options;
+    if (realtimeRetentionMs === null) return undefined;
+    return Math.max(
+      realtimeExpiresAt(key, epochLengthMs, realtimeRetentionMs),
+      Math.ceil((notExpiringBeforeMs ?? 0) / 1000),
+    );
   }
 
   /** The item's updated attributes, or undefined when the condition failed. */

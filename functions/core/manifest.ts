@@ -6,7 +6,7 @@ import { padTime } from './storage-keys';
  * never see a half-written version. Its items live in the manifest table under (view, kind), so that other kinds
  * of entry (a served realtime generation) can sit beside the batch one.
  */
-export const MANIFEST_KINDS = { batch: 'batch' } as const;
+export const MANIFEST_KINDS = { batch: 'batch', generation: 'generation' } as const;
 
 export interface BatchManifest {
   readonly view: string;

@@ -64,8 +64,8 @@ export interface RealtimeUpdate {
   readonly condition: WatermarkCondition;
   readonly min: ExtremeUpdate;
   readonly max: ExtremeUpdate;
-  /** TTL attribute value, epoch seconds. */
-  readonly expiresAt: number;
+  /** TTL attribute value, epoch seconds; undefined for items that never expire (Kappa mode's served views). */
+  readonly expiresAt: number | undefined;
 }
 
 /**
@@ -79,17 +79,20 @@ export function realtimeUpdateRequest(update: RealtimeUpdate): UpdateItemRequest
     '#wm': watermarkAttribute(update.shardId),
     '#bucket': REALTIME_ATTRIBUTES.bucket,
     '#epoch': REALTIME_ATTRIBUTES.epoch,
-    '#expiresAt': REALTIME_ATTRIBUTES.expiresAt,
   };
   const values: Record<string, AttributeValue> = {
     ':count': numberAttribute(update.delta.count),
     ':wm': { S: update.watermark },
     ':bucket': numberAttribute(update.key.bucket),
     ':epoch': numberAttribute(update.key.epoch),
-    ':expiresAt': numberAttribute(update.expiresAt),
   };
   const adds = ['#count :count'];
-  const sets = ['#wm = :wm', '#bucket = :bucket', '#epoch = :epoch', '#expiresAt = :expiresAt'];
+  const sets = ['#wm = :wm', '#bucket = :bucket', '#epoch = :epoch'];
+  if (update.expiresAt !== undefined) {
+    names['#expiresAt'] = REALTIME_ATTRIBUTES.expiresAt;
+    values[':expiresAt'] = numberAttribute(update.expiresAt);
+    sets.push('#expiresAt = :expiresAt');
+  }
   const conditions: string[] = [];
 
   if ('below' in update.condition) {

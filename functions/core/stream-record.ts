@@ -1,4 +1,4 @@
-import type { IotEvent } from './event-schema';
+import { parseEvent, type IotEvent } from './event-schema';
 import { recordPosition } from './sequence-position';
 
 /**
@@ -50,4 +50,38 @@ export function positionOf(record: StreamRecord): string {
 /** The identity of a Kinesis record: distinct records are distinct by (shard, sequence, subsequence). */
 export function recordIdentity(record: StreamRecord): string {
   return `${record.shardId}/${positionOf(record)}`;
+}
+
+/**
+ * A line of the master dataset back as the record it was archived from, or the reason it is not one. The
+ * transform wrote only valid events, but the archive outlives schema changes, so each line is validated again.
+ */
+export function fromArchivedEvent(
+  value: unknown,
+): { readonly ok: true; readonly record: StreamRecord } | { readonly ok: false; readonly reason: string } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: 'line: expected a JSON object' };
+  }
+  const {
+    arrival_ms: arrivalMs,
+    shard_id: shardId,
+    sequence_number: sequenceNumber,
+    subsequence_number: subSequenceNumber,
+    ...event
+  } = value as Record<string, unknown>;
+  if (typeof arrivalMs !== 'number' || typeof shardId !== 'string' || typeof sequenceNumber !== 'string') {
+    return { ok: false, reason: 'line: the envelope (arrival_ms, shard_id, sequence_number) is missing' };
+  }
+  const parsed = parseEvent(event);
+  if (!parsed.ok) return { ok: false, reason: parsed.errors.join('; ') };
+  return {
+    ok: true,
+    record: {
+      event: parsed.event,
+      shardId,
+      sequenceNumber,
+      subSequenceNumber: typeof subSequenceNumber === 'number' ? subSequenceNumber : 0,
+      arrivalMs,
+    },
+  };
 }

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { createDynamoDbClient } from '../adapters/aws-clients';
+import { GenerationDirectory } from '../adapters/generation-directory';
 import { pipelineConfigVariable, readEnvironment, requiredVariable } from '../adapters/handler-environment';
 import { ViewReader } from '../adapters/view-reader';
 import { openApiDocument } from './openapi-document';
@@ -19,10 +20,13 @@ const config = environment.PIPELINE_CONFIG;
 const document = openApiDocument(config.views);
 
 /** The serving layer's Lambda: GET /views, GET /views/{view}, GET /openapi.json. */
+const dynamodb = createDynamoDbClient();
+
 export const handler = createQueryHandler({
   config,
+  generations: new GenerationDirectory({ client: dynamodb, manifestTable: environment.MANIFEST_TABLE }),
   reader: new ViewReader({
-    client: createDynamoDbClient(),
+    client: dynamodb,
     realtimeTable: environment.REALTIME_TABLE,
     batchTable: environment.BATCH_TABLE,
     manifestTable: environment.MANIFEST_TABLE,

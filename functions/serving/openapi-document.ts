@@ -29,6 +29,9 @@ const viewAnswerSchema = z.object({
     .object({ batchVersion: z.string(), cutoff: z.string(), cutoffMs: z.number(), computedAt: z.string() })
     .nullable()
     .openapi({ description: 'The batch version served and its cutoff; null before the first batch run.' }),
+  realtimeGeneration: z.number().int().openapi({
+    description: 'The generation of the realtime views read: a replay builds the next one, then the manifest flips.',
+  }),
   series: z.array(z.object({ key: z.record(z.string(), z.string()), buckets: z.array(bucketSchema) })),
 });
 const ingestAnswerSchema = z.object({

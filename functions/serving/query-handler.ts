@@ -9,6 +9,7 @@ import { applyServingRule } from '../core/serving-rule';
 import { findView } from '../core/view-declaration';
 import { clientError, jsonResponse } from '../adapters/api-response';
 import { viewAnswer, viewListing } from './view-answer';
+import { FIRST_GENERATION_ONLY, type GenerationSource } from '../core/generation-manifest';
 
 export const SERVING_METRICS = { answered: 'QueriesAnswered', rejected: 'QueriesRejected' } as const;
 
@@ -20,8 +21,8 @@ export interface QueryHandlerDependencies {
   /** The OpenAPI document served at GET /openapi.json. */
   readonly openApiDocument: () => unknown;
   readonly limits?: QueryLimits;
-  /** The realtime generation served. @default 1 (Lambda mode) */
-  readonly generation?: number;
+  /** Which realtime generation of each view is served. @default generation 1 for every view */
+  readonly generations?: GenerationSource;
   /** Keys read in parallel per request. @default 8 */
   readonly concurrency?: number;
   readonly now?: () => number;
@@ -36,6 +37,7 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
   const { config, reader, logger, metrics } = dependencies;
   const limits = dependencies.limits ?? DEFAULT_QUERY_LIMITS;
   const now = dependencies.now ?? Date.now;
+  const generations = dependencies.generations ?? FIRST_GENERATION_ONLY;
 
   async function answer(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
     if (event.httpMethod !== 'GET') return clientError(405, [`${event.httpMethod}: only GET is served here`]);
@@ -54,21 +56,18 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
     if (!parsed.ok) return clientError(parsed.status, parsed.errors);
     const { query } = parsed;
 
-    const manifest = config.architecture === 'lambda' ? await reader.servedBatch(view.name) : null;
+    // The served batch version and realtime generation are each taken once, so an answer never mixes two of either.
+    const [manifest, { served: generation }] = await Promise.all([
+      config.architecture === 'lambda' ? reader.servedBatch(view.name) : null,
+      generations.stateOf(view.name),
+    ]);
     const cutoff = manifest?.cutoff ?? null;
     const parts = await mapConcurrently(query.dimensionKeys, dependencies.concurrency ?? 8, async (dimensionKey) => {
       const [batch, realtime] = await Promise.all([
         manifest === null
           ? []
           : reader.batchRows(view.name, manifest.version, dimensionKey, query.firstBucket, query.lastBucket),
-        reader.realtimeRows(
-          view.name,
-          dependencies.generation ?? 1,
-          dimensionKey,
-          query.firstBucket,
-          query.lastBucket,
-          cutoff,
-        ),
+        reader.realtimeRows(view.name, generation, dimensionKey, query.firstBucket, query.lastBucket, cutoff),
       ]);
       return { batch, realtime };
     });
@@ -78,7 +77,7 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
       cutoff,
       granularity: query.granularity,
     });
-    return jsonResponse(200, viewAnswer(query, manifest, buckets));
+    return jsonResponse(200, viewAnswer(query, manifest, generation, buckets));
   }
 
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {

@@ -17,7 +17,12 @@ export function presentMeasures(view: ViewDefinition, measures: Measures): Measu
 }
 
 /** The response of GET /views/{view}: series per key, each bucket with its batch and speed-layer parts. */
-export function viewAnswer(query: ViewQuery, manifest: BatchManifest | null, buckets: readonly ServedBucket[]) {
+export function viewAnswer(
+  query: ViewQuery,
+  manifest: BatchManifest | null,
+  realtimeGeneration: number,
+  buckets: readonly ServedBucket[],
+) {
   const { view } = query;
   const series = query.dimensionKeys.map((dimensionKey) => ({
     key: dimensionValues(view, dimensionKey),
@@ -47,6 +52,7 @@ export function viewAnswer(query: ViewQuery, manifest: BatchManifest | null, buc
             cutoffMs: manifest.cutoff,
             computedAt: manifest.computedAt,
           },
+    realtimeGeneration,
     series,
   };
 }

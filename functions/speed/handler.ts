@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { createDynamoDbClient } from '../adapters/aws-clients';
+import { GenerationDirectory } from '../adapters/generation-directory';
 import { pipelineConfigVariable, readEnvironment, requiredVariable } from '../adapters/handler-environment';
 import { createSpeedHandler } from './speed-handler';
 
@@ -10,6 +11,7 @@ const environment = readEnvironment(
     PIPELINE_CONFIG: pipelineConfigVariable,
     REALTIME_TABLE: requiredVariable('the realtime views table name'),
     DEDUP_TABLE: z.string().min(1).optional(),
+    MANIFEST_TABLE: requiredVariable('the manifest table name (the generation each view is written to)'),
   }),
 );
 
@@ -17,10 +19,13 @@ const logger = new Logger({ serviceName: 'speed' });
 const metrics = new Metrics({ serviceName: 'speed', namespace: 'LambdaArchitecture' });
 
 /** The speed layer's Lambda, on the Kinesis event source mapping (ReportBatchItemFailures on). */
+// The stores retry throttling and transient errors themselves; SDK retries on top would multiply attempts.
+const dynamodb = createDynamoDbClient({ maxAttempts: 1 });
+
 export const handler = createSpeedHandler({
   config: environment.PIPELINE_CONFIG,
-  // The stores retry throttling and transient errors themselves; SDK retries on top would multiply attempts.
-  dynamodb: createDynamoDbClient({ maxAttempts: 1 }),
+  dynamodb,
+  generations: new GenerationDirectory({ client: createDynamoDbClient(), manifestTable: environment.MANIFEST_TABLE }),
   realtimeTable: environment.REALTIME_TABLE,
   dedupTable: environment.DEDUP_TABLE,
   logger,

@@ -3,7 +3,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { EventDedupStore } from '../adapters/event-dedup-store';
 import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
-import { LAMBDA_MODE_GENERATION, RealtimeViewStore, type RealtimeWriteResult } from '../adapters/realtime-view-store';
+import { RealtimeViewStore, type RealtimeWriteResult } from '../adapters/realtime-view-store';
+import { FIRST_GENERATION_ONLY, handedOff, type GenerationSource } from '../core/generation-manifest';
 import type { RetryPolicy } from '../adapters/retry-policy';
 import type { PipelineConfig } from '../core/pipeline-config';
 import { sequenceNumberOf } from '../core/sequence-position';
@@ -36,8 +37,11 @@ export interface SpeedHandlerDependencies {
   readonly metrics: SpeedMetrics;
   /** DynamoDB requests in flight per batch. @default 16 */
   readonly concurrency?: number;
-  /** The realtime generation written. @default LAMBDA_MODE_GENERATION */
-  readonly generation?: number;
+  /**
+   * Which generation of each view is served and which a replay is building (generation-directory.ts).
+   * @default every view served in generation 1, none building
+   */
+  readonly generations?: GenerationSource;
   /** @default DEFAULT_RETRY_POLICY */
   readonly retry?: Partial<RetryPolicy>;
   /** @default 100000 */
@@ -45,6 +49,9 @@ export interface SpeedHandlerDependencies {
 }
 
 export type SpeedHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
+
+/** A realtime item the batch touches, in one generation of its view. */
+type GenerationItem = TouchedItem & { readonly generation: number };
 
 /** Failed items logged one by one per batch; the rest are counted in the summary line. */
 const LOGGED_FAILURES = 5;
@@ -68,11 +75,12 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
     client: dependencies.dynamodb,
     tableName: dependencies.realtimeTable,
     epochLengthMs: config.epochLengthMs,
-    realtimeRetentionMs: config.realtimeRetentionMs,
+    // Kappa mode has no batch views: its realtime views are the whole answer and must never expire.
+    realtimeRetentionMs: config.architecture === 'kappa' ? null : config.realtimeRetentionMs,
     retry: dependencies.retry,
     extremesHintCapacity: dependencies.extremesHintCapacity,
-    generation: dependencies.generation ?? LAMBDA_MODE_GENERATION,
   });
+  const generations = dependencies.generations ?? FIRST_GENERATION_ONLY;
   const dedup =
     deduplicating.length > 0 && dependencies.dedupTable !== undefined
       ? new EventDedupStore({
@@ -127,7 +135,7 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
       });
     }
 
-    const items = touchedItems(records, config.views, config.epochLengthMs, claims?.claimOf);
+    const items = await itemsPerGeneration(records, claims);
     const results = await mapConcurrently(items, concurrency, (item): Promise<RealtimeWriteResult> => {
       if (item.undecided.length > 0) {
         const error = new Error('an eventId claim of one of its records failed');
@@ -139,6 +147,7 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
         shardId,
         batchFirstPosition,
         contributions: item.contributions,
+        generation: item.generation,
       });
     });
 
@@ -176,9 +185,34 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
     };
   }
 
-  function logFailedItem(item: TouchedItem, lowest: string, error: unknown) {
+  /**
+   * The batch's items in each view's served generation, and, while a replay builds the next one, the items of the
+   * records that arrived from its hand-off on, in that generation too (generation-manifest.ts).
+   */
+  async function itemsPerGeneration(
+    records: readonly StreamRecord[],
+    claims: EventClaims | undefined,
+  ): Promise<GenerationItem[]> {
+    const states = await Promise.all(config.views.map((view) => generations.stateOf(view.name)));
+    const items: GenerationItem[] = [];
+    config.views.forEach((view, index) => {
+      const { served, building } = states[index];
+      for (const item of touchedItems(records, [view], config.epochLengthMs, claims?.claimOf)) {
+        items.push({ ...item, generation: served });
+      }
+      if (building === null) return;
+      const live = records.filter((record) => handedOff(building, record.arrivalMs));
+      for (const item of touchedItems(live, [view], config.epochLengthMs, claims?.claimOf)) {
+        items.push({ ...item, generation: building.generation });
+      }
+    });
+    return items;
+  }
+
+  function logFailedItem(item: GenerationItem, lowest: string, error: unknown) {
     logger.error('realtime item not written: the batch reports a failure at or below its first record', {
       view: item.key.view,
+      generation: item.generation,
       dimensionKey: item.key.dimensionKey,
       bucket: item.key.bucket,
       epoch: item.key.epoch,

@@ -141,6 +141,7 @@ const worstFlipWaitMs = flipCoveringWithinMs(stack.timing, 0) + stack.timing.epo
 
 /** Why a batch check is skipped here: a known gap of the target, or a schedule slower than this suite waits. */
 function batchCheckSkipReason(gap: GapCheck): string | undefined {
+  if (stack.architecture === 'kappa') return 'in Kappa mode: the stack has no batch job';
   const known = knownGap(stack.target, gap);
   if (known !== undefined) return `on ${stack.target}: ${known}`;
   if (worstFlipWaitMs > MAX_FLIP_WAIT_MS) {

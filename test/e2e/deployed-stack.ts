@@ -20,6 +20,7 @@ export interface DeployedStack {
   readonly apiKey: string;
   readonly streamName: string;
   readonly timing: PipelineTiming;
+  readonly architecture: 'lambda' | 'kappa';
 }
 
 /**
@@ -61,6 +62,7 @@ export async function findDeployedStack(environment: NodeJS.ProcessEnv = process
       apiKey: value,
       streamName: output('StreamName'),
       timing: JSON.parse(output('PipelineTiming')) as PipelineTiming,
+      architecture: output('Architecture') === 'kappa' ? 'kappa' : 'lambda',
     };
   } finally {
     cloudFormation.destroy();

@@ -110,7 +110,7 @@ describe('function defaults', () => {
       });
       return fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME;
     });
-    expect(services.sort()).toEqual(['batch', 'firehose-transform', 'ingest', 'serving', 'speed']);
+    expect(services.sort()).toEqual(['batch', 'firehose-transform', 'ingest', 'replay', 'serving', 'speed']);
   });
 });
 

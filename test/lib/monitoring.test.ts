@@ -21,7 +21,7 @@ const alarmsNamed = (stack: Template, metricName: string) =>
 describe('alarms and dashboard', () => {
   it("alarms on iterator age, on each function's errors, on discarded batches, on archive freshness and on API 5xx", () => {
     expect(alarmsNamed(template, 'IteratorAge')).toHaveLength(1);
-    expect(alarmsNamed(template, 'Errors')).toHaveLength(5);
+    expect(alarmsNamed(template, 'Errors')).toHaveLength(6);
     expect(alarmsNamed(template, 'ApproximateNumberOfMessagesVisible')).toHaveLength(1);
     expect(alarmsNamed(template, 'DeliveryToS3.DataFreshness')).toHaveLength(1);
     expect(alarmsNamed(template, '5XXError')).toHaveLength(1);

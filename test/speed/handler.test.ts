@@ -30,8 +30,12 @@ function coldStart(environment: Record<string, string>): { handler: SpeedHandler
 }
 
 describe('speed Lambda entry', () => {
-  it('builds the handler at cold start from PIPELINE_CONFIG and REALTIME_TABLE', async () => {
-    const { handler } = coldStart({ PIPELINE_CONFIG: defaults, REALTIME_TABLE: 'realtime' });
+  it('builds the handler at cold start from PIPELINE_CONFIG, REALTIME_TABLE and MANIFEST_TABLE', async () => {
+    const { handler } = coldStart({
+      PIPELINE_CONFIG: defaults,
+      REALTIME_TABLE: 'realtime',
+      MANIFEST_TABLE: 'manifest',
+    });
     expect(await handler({ Records: [] })).toEqual({ batchItemFailures: [] });
   });
 
@@ -44,10 +48,15 @@ describe('speed Lambda entry', () => {
   });
 
   it('refuses to start without DEDUP_TABLE when a view de-duplicates by eventId', () => {
-    expect(() => coldStart({ PIPELINE_CONFIG: deduplicating, REALTIME_TABLE: 'realtime' })).toThrow(
-      /eventId de-duplication \(views device_once\) needs DEDUP_TABLE/,
-    );
-    const { handler } = coldStart({ PIPELINE_CONFIG: deduplicating, REALTIME_TABLE: 'realtime', DEDUP_TABLE: 'dedup' });
+    expect(() =>
+      coldStart({ PIPELINE_CONFIG: deduplicating, REALTIME_TABLE: 'realtime', MANIFEST_TABLE: 'manifest' }),
+    ).toThrow(/eventId de-duplication \(views device_once\) needs DEDUP_TABLE/);
+    const { handler } = coldStart({
+      PIPELINE_CONFIG: deduplicating,
+      REALTIME_TABLE: 'realtime',
+      MANIFEST_TABLE: 'manifest',
+      DEDUP_TABLE: 'dedup',
+    });
     expect(typeof handler).toBe('function');
   });
 });

@@ -1,0 +1,124 @@
+import type { StoredAttributes } from './aggregate-attributes';
+import { manifestKey, MANIFEST_KINDS, type ManifestFlipRequest } from './manifest';
+
+/** The generation a view's realtime items are in until its first replay (and, in Lambda mode, usually for ever). */
+export const FIRST_GENERATION = 1;
+
+/**
+ * A replay in progress: the generation it builds, and the hand-off. Records that arrived before `handoffMs` come
+ * from the master dataset (the backfill); records that arrive from it on are written by the live consumer into
+ * both the served and the building generation. Every record is classified by its own arrival time on both sides,
+ * so none is counted twice or missed, whatever order the shards deliver in.
+ */
+export interface BuildingGeneration {
+  readonly generation: number;
+  readonly handoffMs: number;
+  readonly startedAt: number;
+  /** Set once every backfill item is written; the flip requires it. */
+  readonly backfilledItems: number | null;
+}
+
+/** Which generation of a view's realtime items is served, and which (if any) a replay is building. */
+export interface GenerationState {
+  readonly view: string;
+  readonly served: number;
+  readonly building: BuildingGeneration | null;
+}
+
+/** Where the layers learn a view's generation state: the directory in the manifest table, or a fixed answer. */
+export interface GenerationSource {
+  stateOf(view: string): Promise<GenerationState>;
+}
+
+/** Every view served in the first generation, none building: a pipeline that never replays. */
+export const FIRST_GENERATION_ONLY: GenerationSource = {
+  stateOf: async (view) => ({ view, served: FIRST_GENERATION, building: null }),
+};
+
+export function generationStateFromItem(view: string, item: StoredAttributes | undefined): GenerationState {
+  const served = item?.served?.N === undefined ? FIRST_GENERATION : Number(item.served.N);
+  const building =
+    item?.building?.N === undefined
+      ? null
+      : {
+          generation: Number(item.building.N),
+          handoffMs: Number(item.handoffMs?.N),
+          startedAt: Number(item.startedAt?.N),
+          backfilledItems: item.backfilledItems?.N === undefined ? null : Number(item.backfilledItems.N),
+        };
+  return { view, served, building };
+}
+
+/**
+ * Whether the live consumer writes a record into the building generation (true) or the backfill does (false): one
+ * predicate on the record's own arrival time, used by both sides.
+ */
+export function handedOff(building: BuildingGeneration, arrivalMs: number): boolean {
+  return arrivalMs >= building.handoffMs;
+}
+
+/**
+ * The hand-off time of a replay started at `nowMs`. Every consumer must know of the building generation before it
+ * processes a record that arrived at or after the hand-off: a consumer's state is at most `stateCacheMs` old, so
+ * the hand-off lies two cache periods plus an allowance for clock skew ahead.
+ */
+export function handoffTime(nowMs: number, stateCacheMs: number, clockSkewMs = 1_000): number {
+  return nowMs + 2 * stateCacheMs + clockSkewMs;
+}
+
+/** The replay may read the master dataset below the hand-off once Firehose has delivered everything below it. */
+export function archiveCompleteAt(building: BuildingGeneration, bufferIntervalMs: number, safetyMarginMs: number) {
+  return building.handoffMs + bufferIntervalMs + safetyMarginMs;
+}
+
+const NAMES = {
+  '#served': 'served',
+  '#building': 'building',
+  '#handoffMs': 'handoffMs',
+  '#startedAt': 'startedAt',
+  '#backfilledItems': 'backfilledItems',
+};
+
+/** Starts building `building.generation`, only if no replay of the view is in progress and `served` is current. */
+export function startReplayRequest(state: GenerationState, building: BuildingGeneration): ManifestFlipRequest {
+  return {
+    Key: manifestKey(state.view, MANIFEST_KINDS.generation),
+    UpdateExpression:
+      'SET #served = if_not_exists(#served, :served), #building = :building, #handoffMs = :handoffMs, ' +
+      '#startedAt = :startedAt REMOVE #backfilledItems',
+    ConditionExpression: 'attribute_not_exists(#building) AND (attribute_not_exists(#served) OR #served = :served)',
+    ExpressionAttributeNames: NAMES,
+    ExpressionAttributeValues: {
+      ':served': { N: String(state.served) },
+      ':building': { N: String(building.generation) },
+      ':handoffMs': { N: String(building.handoffMs) },
+      ':startedAt': { N: String(building.startedAt) },
+    },
+  };
+}
+
+/** Records that the backfill of `generation` is complete. */
+export function backfilledRequest(view: string, generation: number, items: number): ManifestFlipRequest {
+  return {
+    Key: manifestKey(view, MANIFEST_KINDS.generation),
+    UpdateExpression: 'SET #backfilledItems = :items',
+    ConditionExpression: '#building = :building',
+    ExpressionAttributeNames: { '#building': NAMES['#building'], '#backfilledItems': NAMES['#backfilledItems'] },
+    ExpressionAttributeValues: { ':building': { N: String(generation) }, ':items': { N: String(items) } },
+  };
+}
+
+/**
+ * The flip: serve the building generation, only if it is still the one built, its backfill is complete, and the
+ * served generation is still the one the replay started from. Queries read the state once per request, so an
+ * answer comes from one generation, before or after.
+ */
+export function flipGenerationRequest(view: string, from: number, to: number): ManifestFlipRequest {
+  return {
+    Key: manifestKey(view, MANIFEST_KINDS.generation),
+    UpdateExpression: 'SET #served = :to REMOVE #building, #handoffMs, #startedAt, #backfilledItems',
+    ConditionExpression: '#served = :from AND #building = :to AND attribute_exists(#backfilledItems)',
+    ExpressionAttributeNames: NAMES,
+    ExpressionAttributeValues: { ':from': { N: String(from) }, ':to': { N: String(to) } },
+  };
+}

@@ -1,0 +1,57 @@
+import {
+  FIRST_GENERATION,
+  flipGenerationRequest,
+  generationStateFromItem,
+  handedOff,
+  handoffTime,
+  startReplayRequest,
+} from '../../functions/core/generation-manifest';
+
+const building = { generation: 3, handoffMs: 1_000_000, startedAt: 990_000, backfilledItems: null };
+
+describe('the generation manifest', () => {
+  it('serves the first generation, building none, until a replay writes the item', () => {
+    expect(generationStateFromItem('v', undefined)).toEqual({ view: 'v', served: FIRST_GENERATION, building: null });
+  });
+
+  it('reads back what a replay started and what its backfill recorded', () => {
+    const item = {
+      served: { N: '2' },
+      building: { N: '3' },
+      handoffMs: { N: '1000000' },
+      startedAt: { N: '990000' },
+      backfilledItems: { N: '42' },
+    };
+    expect(generationStateFromItem('v', item)).toEqual({
+      view: 'v',
+      served: 2,
+      building: { ...building, backfilledItems: 42 },
+    });
+  });
+
+  it('hands a record to the live consumer exactly when it arrived at or after the hand-off, else to the backfill', () => {
+    expect(handedOff(building, 999_999)).toBe(false);
+    expect(handedOff(building, 1_000_000)).toBe(true);
+  });
+
+  it('places the hand-off two cache periods and a skew allowance ahead, so every consumer knows of it in time', () => {
+    expect(handoffTime(10_000, 2_000)).toBe(15_000);
+    expect(handoffTime(10_000, 0, 0)).toBe(10_000);
+  });
+
+  it('starts a replay only when none is in progress and the served generation is the one it read', () => {
+    const request = startReplayRequest({ view: 'v', served: 2, building: null }, building);
+    expect(request.ConditionExpression).toBe(
+      'attribute_not_exists(#building) AND (attribute_not_exists(#served) OR #served = :served)',
+    );
+    expect(request.ExpressionAttributeValues).toMatchObject({ ':served': { N: '2' }, ':building': { N: '3' } });
+  });
+
+  it('flips only from the served generation to the built one, after its backfill', () => {
+    const request = flipGenerationRequest('v', 2, 3);
+    expect(request.ConditionExpression).toBe(
+      '#served = :from AND #building = :to AND attribute_exists(#backfilledItems)',
+    );
+    expect(request.UpdateExpression).toContain('SET #served = :to REMOVE #building');
+  });
+});

@@ -1,0 +1,277 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BatchRunSummary } from '../../functions/batch/batch-job';
+import { DEFAULT_VIEW_DECLARATIONS } from '../../functions/core/default-views';
+import { parseEvent } from '../../functions/core/event-schema';
+import type { PipelineConfig } from '../../functions/core/pipeline-config';
+import type { StreamRecord } from '../../functions/core/stream-record';
+import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
+import type { ReplayProgress } from '../../functions/replay/replay-job';
+import { dashboardRoutes } from '../../local/dashboard-routes';
+import { IotTraffic } from '../../local/iot-traffic';
+import { buildLocalHandlers, buildLocalReplay } from '../../local/local-handlers';
+import { LocalRuntime } from '../../local/local-runtime';
+import { bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { eventually } from '../support/eventually';
+import { testRuntimeConfig } from '../support/test-runtime';
+
+type Expected = Map<string, ExpectedBucket>;
+
+/** The view the tests change: at first every reading, then only readings of 30 and above. */
+const VIEW = 'device_metric_minute';
+const viewsWith = (filter: unknown[]) =>
+  defineViews(DEFAULT_VIEW_DECLARATIONS.map((view) => (view.name === VIEW ? { ...view, filter } : view)));
+const before = viewsWith([]);
+const after = viewsWith([{ field: 'value', op: 'gte', value: 30 }]);
+const viewOf = (views: ViewDefinition[]) => views.find((view) => view.name === VIEW)!;
+
+let dataDir: string;
+let runtime: LocalRuntime<BatchRunSummary> | undefined;
+
+async function start(config: PipelineConfig): Promise<LocalRuntime<BatchRunSummary>> {
+  runtime = await LocalRuntime.start({
+    config,
+    dataDir,
+    batchingWindowMs: 100,
+    buildHandlers: (environment) => buildLocalHandlers(environment, { logLevel: 'SILENT' }),
+    localRoutes: (started) => dashboardRoutes(started),
+  });
+  return runtime;
+}
+
+/** Posts events; returns the accepted ones with the identity the stream gave them. */
+async function send(events: readonly Record<string, unknown>[]): Promise<StreamRecord[]> {
+  const response = await fetch(`${runtime!.apiUrl}/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(events),
+  });
+  const body = (await response.json()) as {
+    results: { index: number; status: string; shardId?: string; sequenceNumber?: string }[];
+  };
+  return body.results
+    .filter((result) => result.status === 'accepted')
+    .map((result) => {
+      const parsed = parseEvent(events[result.index]);
+      if (!parsed.ok) throw new Error('an accepted event must be valid');
+      const { shardId, sequenceNumber } = result;
+      return {
+        event: parsed.event,
+        shardId: shardId!,
+        sequenceNumber: sequenceNumber!,
+        subSequenceNumber: 0,
+        arrivalMs: 0,
+      };
+    });
+}
+
+/** Late events, and a producer retry of some: the retried ones are new Kinesis records and count again. */
+function wave(size: number): Record<string, unknown>[] {
+  const events = new IotTraffic({ devices: 4, lateShare: 0.3, invalidShare: 0 }).batch(size);
+  return [...events, ...events.slice(0, 5)];
+}
+
+interface DeviceAnswer {
+  device: string;
+  generation: number;
+  buckets: Expected;
+}
+
+/** One request: one device, every metric, over the whole range. */
+async function answerFor(device: string, metrics: readonly string[]): Promise<DeviceAnswer> {
+  const from = Date.now() - 3 * 3_600_000;
+  const to = Date.now() + 3_600_000;
+  const response = await fetch(
+    `${runtime!.apiUrl}/views/${VIEW}?deviceId=${device}&metric=${metrics.join(',')}&from=${from}&to=${to}`,
+  );
+  const body = (await response.json()) as {
+    realtimeGeneration: number;
+    series: { key: Record<string, string>; buckets: (ExpectedBucket & { startMs: number })[] }[];
+  };
+  const buckets: Expected = new Map();
+  for (const series of body.series) {
+    for (const bucket of series.buckets) {
+      const key = `${encodeURIComponent(series.key.deviceId)}|${encodeURIComponent(series.key.metric)}@${bucket.startMs}`;
+      buckets.set(key, { count: bucket.count, sum: bucket.sum, min: bucket.min, max: bucket.max });
+    }
+  }
+  return { device, generation: body.realtimeGeneration, buckets };
+}
+
+const devicesOf = (records: readonly StreamRecord[]) => [...new Set(records.map((record) => record.event.deviceId))];
+const metricsOf = (records: readonly StreamRecord[]) => [...new Set(records.map((record) => record.event.metric))];
+const sorted = (buckets: Expected) => JSON.stringify([...buckets].sort());
+const forDevice = (expected: Expected, device: string) =>
+  new Map([...expected].filter(([key]) => key.startsWith(`${encodeURIComponent(device)}|`)));
+
+/** Two brute forces, each over its records with its own definition, added up: what a generation built in two eras holds. */
+function merged(...parts: Expected[]): Expected {
+  const result: Expected = new Map();
+  for (const part of parts) {
+    for (const [key, bucket] of part) {
+      const current = result.get(key);
+      result.set(
+        key,
+        current === undefined
+          ? { ...bucket }
+          : {
+              count: current.count + bucket.count,
+              sum: current.sum + bucket.sum,
+              min: Math.min(current.min, bucket.min),
+              max: Math.max(current.max, bucket.max),
+            },
+      );
+    }
+  }
+  return result;
+}
+
+async function expectAnswers(records: readonly StreamRecord[], expected: Expected, generation: number) {
+  for (const device of devicesOf(records)) {
+    await eventually(`${device} to answer generation ${generation} as expected`, async () => {
+      const answer = await answerFor(device, metricsOf(records));
+      return answer.generation === generation && sorted(answer.buckets) === sorted(forDevice(expected, device))
+        ? true
+        : undefined;
+    });
+  }
+}
+
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'replay-'));
+});
+
+afterEach(async () => {
+  await runtime?.stop();
+  runtime = undefined;
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('replay: a view rebuilt from the master dataset into a new generation, then flipped', () => {
+  it('after a view declaration changes, rebuilds it exactly while events arrive, through a killed and resumed replay, and no answer mixes generations', async () => {
+    const kappa = (views: ViewDefinition[]): PipelineConfig => ({ ...testRuntimeConfig, views, architecture: 'kappa' });
+    await start(kappa(before));
+    const first = await send(wave(120));
+    await expectAnswers(first, bruteForce(viewOf(before), first), 1);
+
+    // The declaration changes: the served generation folds new events with the new definition from now on.
+    await runtime!.stop();
+    await start(kappa(after));
+    const second = await send(wave(120));
+    let all = [...first, ...second];
+    await expectAnswers(all, merged(bruteForce(viewOf(before), first), bruteForce(viewOf(after), second)), 1);
+
+    // The replay, killed midway through its backfill, while events keep arriving on both sides of the hand-off.
+    const replay = buildLocalReplay(runtime!.environment, { progressEvery: 5 });
+    const controller = new AbortController();
+    const progress: ReplayProgress[] = [];
+    const killed = replay(VIEW, {
+      signal: controller.signal,
+      onProgress: (report) => {
+        progress.push(report);
+        if (report.phase === 'backfilling' && (report.itemsWritten ?? 0) >= 5) controller.abort(new Error('killed'));
+      },
+    });
+    const outcome = killed.then(
+      () => 'finished',
+      (error: unknown) => (error as Error).message,
+    );
+    all = [...all, ...(await send(wave(40)))];
+    const handoffMs = progress[0].handoffMs;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, handoffMs - Date.now()) + 300));
+    all = [...all, ...(await send(wave(40)))];
+    expect(await outcome).toBe('killed');
+    const written = progress.filter((report) => report.phase === 'backfilling');
+    expect(written.at(-1)!.itemsWritten).toBeLessThan(written.at(-1)!.itemsTotal!);
+
+    // Still generation 1 until the flip, with the events of the third wave folded by the new definition.
+    const third = all.slice(first.length + second.length);
+    const generationOne = merged(bruteForce(viewOf(before), first), bruteForce(viewOf(after), [...second, ...third]));
+    await expectAnswers(all, generationOne, 1);
+
+    // Resumed, with requests running all along: each answer is all generation 1 or all generation 2.
+    const generationTwo = bruteForce(viewOf(after), all);
+    const observed: DeviceAnswer[] = [];
+    let replaying = true;
+    const querying = (async () => {
+      while (replaying) {
+        for (const device of devicesOf(all)) observed.push(await answerFor(device, metricsOf(all)));
+      }
+    })();
+    const summary = await replay(VIEW);
+    replaying = false;
+    await querying;
+
+    expect(summary).toMatchObject({ view: VIEW, from: 1, to: 2 });
+    expect(summary.itemsAlreadyWritten).toBeGreaterThanOrEqual(5);
+    expect(summary.itemsAlreadyWritten).toBeLessThan(summary.backfilledItems);
+    await expectAnswers(all, generationTwo, 2);
+    expect(observed.length).toBeGreaterThan(0);
+    let seen = 1;
+    for (const answer of observed) {
+      expect(answer.generation).toBeGreaterThanOrEqual(seen);
+      seen = answer.generation;
+      const expected = answer.generation === 1 ? generationOne : generationTwo;
+      expect(sorted(answer.buckets)).toBe(sorted(forDevice(expected, answer.device)));
+    }
+
+    // The old generation is unserved and now expires.
+    const { Items } = await runtime!.environment.dynamodb.send(
+      new ScanCommand({ TableName: runtime!.environment.resources.realtimeTable }),
+    );
+    const old = (Items ?? []).filter((item) => item.pk?.S?.startsWith(`${VIEW}@1#`));
+    expect(old.length).toBeGreaterThan(0);
+    expect(old.every((item) => Number(item.expiresAt?.N) <= Date.now() / 1000 + 601)).toBe(true);
+    const current = (Items ?? []).filter((item) => item.pk?.S?.startsWith(`${VIEW}@2#`));
+    expect(current.every((item) => item.expiresAt === undefined)).toBe(true);
+  }, 120_000);
+
+  it('in Lambda mode, fills a newly declared view from the whole history without waiting for a batch run', async () => {
+    const added = defineViews([
+      ...DEFAULT_VIEW_DECLARATIONS,
+      { name: 'device_site_minute', dimensions: ['deviceId', 'site'], granularity: 'minute' },
+    ]);
+    const newView = added.at(-1)!;
+    await start({ ...testRuntimeConfig, views: defineViews(DEFAULT_VIEW_DECLARATIONS) });
+    const earlier = await send(wave(100));
+    await expectAnswers(earlier, bruteForce(viewOf(defineViews(DEFAULT_VIEW_DECLARATIONS)), earlier), 1);
+    await runtime!.stop();
+
+    await start({ ...testRuntimeConfig, views: added });
+    const later = await send(wave(30));
+    const all = [...earlier, ...later];
+    const query = async () => {
+      const sites = [...new Set(all.map((record) => record.event.site))];
+      const response = await fetch(
+        `${runtime!.apiUrl}/views/${newView.name}?deviceId=${devicesOf(all).join(',')}&site=${sites.join(',')}` +
+          `&from=${Date.now() - 3 * 3_600_000}&to=${Date.now() + 3_600_000}`,
+      );
+      const body = (await response.json()) as {
+        provenance: unknown;
+        realtimeGeneration: number;
+        series: { key: Record<string, string>; buckets: (ExpectedBucket & { startMs: number })[] }[];
+      };
+      const buckets: Expected = new Map();
+      for (const series of body.series) {
+        for (const bucket of series.buckets) {
+          const key = `${encodeURIComponent(series.key.deviceId)}|${encodeURIComponent(series.key.site)}@${bucket.startMs}`;
+          buckets.set(key, { count: bucket.count, sum: bucket.sum, min: bucket.min, max: bucket.max });
+        }
+      }
+      return { body, buckets };
+    };
+    // Before the replay the new view holds only what arrived since it was declared.
+    await eventually('the new view to count the later events', async () =>
+      sorted((await query()).buckets) === sorted(bruteForce(newView, later)) ? true : undefined,
+    );
+
+    const summary = await buildLocalReplay(runtime!.environment)(newView.name);
+    expect(summary).toMatchObject({ view: newView.name, from: 1, to: 2 });
+    const { body, buckets } = await query();
+    expect(body.provenance).toBeNull();
+    expect(body.realtimeGeneration).toBe(2);
+    expect(sorted(buckets)).toBe(sorted(bruteForce(newView, all)));
+  }, 120_000);
+});
