@@ -1,9 +1,9 @@
 import { KinesisClient, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { randomUUID } from 'node:crypto';
-import { parseEvent } from '../../functions/core/event-schema';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
 import { IotTraffic } from '../../local/iot-traffic';
+import { acceptedRecords, type IngestResult } from '../support/accepted-records';
 import { bruteForce, type ExpectedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
 import { cutoffCovering, flipCoveringWithinMs, type DeployedStack } from './deployed-stack';
@@ -54,31 +54,14 @@ async function api(path: string, init: RequestInit = {}, key: string | null = st
   return { status: response.status, body };
 }
 
-interface PostResult {
-  index: number;
-  status: 'accepted' | 'rejected' | 'failed';
-  sequenceNumber?: string;
-  shardId?: string;
-  errors?: string[];
-}
+type PostResult = IngestResult & { status: 'accepted' | 'rejected' | 'failed' };
 
 /** Posts events and remembers the accepted ones as the brute force counts them. */
 async function send(events: readonly Record<string, unknown>[]): Promise<PostResult[]> {
   const { status, body } = await api('/events', { method: 'POST', body: JSON.stringify(events) });
   const results = (body as { results?: PostResult[] }).results;
   if (results === undefined) throw new Error(`POST /events answered ${status}: ${JSON.stringify(body)}`);
-  for (const result of results) {
-    if (result.status !== 'accepted') continue;
-    const parsed = parseEvent(events[result.index]);
-    if (!parsed.ok) throw new Error(`an accepted event must be valid: ${parsed.errors.join('; ')}`);
-    accepted.push({
-      event: parsed.event,
-      shardId: result.shardId!,
-      sequenceNumber: result.sequenceNumber!,
-      subSequenceNumber: 0,
-      arrivalMs: 0,
-    });
-  }
+  accepted.push(...acceptedRecords(events, results));
   lastArrivalBy = Date.now();
   return results;
 }

@@ -1,10 +1,11 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { BatchRunSummary } from '../../functions/batch/batch-job';
-import { parseEvent, type IotEvent } from '../../functions/core/event-schema';
+import type { IotEvent } from '../../functions/core/event-schema';
 import { GRANULARITIES, canRollUp, type Granularity } from '../../functions/core/granularity';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import { IotTraffic } from '../../local/iot-traffic';
 import type { LocalRuntime } from '../../local/local-runtime';
+import { acceptedRecords } from '../support/accepted-records';
 import { bruteForce, type ExpectedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
 import { EPOCH_WAIT_MS, startTestRuntime, testRuntimeConfig } from '../support/test-runtime';
@@ -39,18 +40,7 @@ async function post(events: unknown): Promise<{
 /** Posts events and remembers the accepted ones with the identity the stream gave them. */
 async function send(events: Record<string, unknown>[]): Promise<void> {
   const { body } = await post(events);
-  for (const result of body.results) {
-    if (result.status !== 'accepted') continue;
-    const parsed = parseEvent(events[result.index]);
-    if (!parsed.ok) throw new Error('an accepted event must be valid');
-    accepted.push({
-      event: parsed.event,
-      shardId: result.shardId!,
-      sequenceNumber: result.sequenceNumber!,
-      subSequenceNumber: 0,
-      arrivalMs: 0,
-    });
-  }
+  accepted.push(...acceptedRecords(events, body.results));
 }
 
 async function query(

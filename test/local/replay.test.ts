@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BatchRunSummary } from '../../functions/batch/batch-job';
 import { DEFAULT_VIEW_DECLARATIONS } from '../../functions/core/default-views';
-import { parseEvent } from '../../functions/core/event-schema';
 import type { PipelineConfig } from '../../functions/core/pipeline-config';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
@@ -13,6 +12,7 @@ import { dashboardRoutes } from '../../local/dashboard-routes';
 import { IotTraffic } from '../../local/iot-traffic';
 import { buildLocalHandlers, buildLocalReplay } from '../../local/local-handlers';
 import { LocalRuntime } from '../../local/local-runtime';
+import { acceptedRecords, type IngestResult } from '../support/accepted-records';
 import { bruteForce, type ExpectedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
 import { testRuntimeConfig } from '../support/test-runtime';
@@ -48,29 +48,32 @@ async function send(events: readonly Record<string, unknown>[]): Promise<StreamR
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(events),
   });
-  const body = (await response.json()) as {
-    results: { index: number; status: string; shardId?: string; sequenceNumber?: string }[];
-  };
-  return body.results
-    .filter((result) => result.status === 'accepted')
-    .map((result) => {
-      const parsed = parseEvent(events[result.index]);
-      if (!parsed.ok) throw new Error('an accepted event must be valid');
-      const { shardId, sequenceNumber } = result;
-      return {
-        event: parsed.event,
-        shardId: shardId!,
-        sequenceNumber: sequenceNumber!,
-        subSequenceNumber: 0,
-        arrivalMs: 0,
-      };
-    });
+  return acceptedRecords(events, ((await response.json()) as { results: IngestResult[] }).results);
 }
 
 /** Late events, and a producer retry of some: the retried ones are new Kinesis records and count again. */
 function wave(size: number): Record<string, unknown>[] {
   const events = new IotTraffic({ devices: 4, lateShare: 0.3, invalidShare: 0 }).batch(size);
   return [...events, ...events.slice(0, 5)];
+}
+
+type AnswerSeries = { key: Record<string, string>; buckets: (ExpectedBucket & { startMs: number })[] }[];
+
+/** An answer's buckets keyed as bruteForce keys them. */
+function bucketsOf(series: AnswerSeries, dimensions: readonly string[]): Expected {
+  const buckets: Expected = new Map();
+  for (const { key, buckets: answered } of series) {
+    const dimensionKey = dimensions.map((dimension) => encodeURIComponent(key[dimension])).join('|');
+    for (const bucket of answered) {
+      buckets.set(`${dimensionKey}@${bucket.startMs}`, {
+        count: bucket.count,
+        sum: bucket.sum,
+        min: bucket.min,
+        max: bucket.max,
+      });
+    }
+  }
+  return buckets;
 }
 
 interface DeviceAnswer {
@@ -88,16 +91,9 @@ async function answerFor(device: string, metrics: readonly string[]): Promise<De
   );
   const body = (await response.json()) as {
     realtimeGeneration: number;
-    series: { key: Record<string, string>; buckets: (ExpectedBucket & { startMs: number })[] }[];
+    series: AnswerSeries;
   };
-  const buckets: Expected = new Map();
-  for (const series of body.series) {
-    for (const bucket of series.buckets) {
-      const key = `${encodeURIComponent(series.key.deviceId)}|${encodeURIComponent(series.key.metric)}@${bucket.startMs}`;
-      buckets.set(key, { count: bucket.count, sum: bucket.sum, min: bucket.min, max: bucket.max });
-    }
-  }
-  return { device, generation: body.realtimeGeneration, buckets };
+  return { device, generation: body.realtimeGeneration, buckets: bucketsOf(body.series, ['deviceId', 'metric']) };
 }
 
 const devicesOf = (records: readonly StreamRecord[]) => [...new Set(records.map((record) => record.event.deviceId))];
@@ -251,16 +247,9 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
       const body = (await response.json()) as {
         provenance: unknown;
         realtimeGeneration: number;
-        series: { key: Record<string, string>; buckets: (ExpectedBucket & { startMs: number })[] }[];
+        series: AnswerSeries;
       };
-      const buckets: Expected = new Map();
-      for (const series of body.series) {
-        for (const bucket of series.buckets) {
-          const key = `${encodeURIComponent(series.key.deviceId)}|${encodeURIComponent(series.key.site)}@${bucket.startMs}`;
-          buckets.set(key, { count: bucket.count, sum: bucket.sum, min: bucket.min, max: bucket.max });
-        }
-      }
-      return { body, buckets };
+      return { body, buckets: bucketsOf(body.series, newView.dimensions) };
     };
     // Before the replay the new view holds only what arrived since it was declared.
     await eventually('the new view to count the later events', async () =>
