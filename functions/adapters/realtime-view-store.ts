@@ -11,14 +11,12 @@ import {
   type UpdateItemRequest,
   type WatermarkCondition,
 } from '../core/realtime-update';
+import { FIRST_GENERATION } from '../core/generation-manifest';
 import { realtimeItemKey } from '../core/storage-keys';
 import type { Measure } from '../core/view-declaration';
 import type { StoredAttributes } from '../core/aggregate-attributes';
 import { RealtimeExtremesHint } from './realtime-extremes-hint';
 import { retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
-
-/** Lambda mode serves generation 1; Kappa mode rebuilds views into later generations (DESIGN.md §1). */
-export const LAMBDA_MODE_GENERATION = 1;
 
 /** One record's part of a realtime item, with the record's position in its shard. */
 export interface Contribution {
@@ -67,7 +65,7 @@ export interface RealtimeViewStoreOptions {
   readonly maxConditionalAttempts?: number;
   /** Items whose last-seen min and max are remembered (realtime-extremes-hint.ts). @default 100000 */
   readonly extremesHintCapacity?: number;
-  /** @default LAMBDA_MODE_GENERATION */
+  /** @default FIRST_GENERATION */
   readonly generation?: number;
 }
 
@@ -88,7 +86,7 @@ export class RealtimeViewStore {
   constructor(private readonly options: RealtimeViewStoreOptions) {
     this.retry = retryPolicy(options.retry);
     this.maxConditionalAttempts = options.maxConditionalAttempts ?? 8;
-    this.generation = options.generation ?? LAMBDA_MODE_GENERATION;
+    this.generation = options.generation ?? FIRST_GENERATION;
     this.hint = new RealtimeExtremesHint(options.extremesHintCapacity ?? 100_000);
   }
 

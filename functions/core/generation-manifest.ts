@@ -22,6 +22,11 @@ export interface BuildingGeneration {
 export interface GenerationState {
   readonly view: string;
   readonly served: number;
+  /**
+   * The hand-off of the replay that built the served generation (null for the first): records that arrived before
+   * it are in the generation through its backfill, so a consumer still behind it must not write them again.
+   */
+  readonly servedFromMs: number | null;
   readonly building: BuildingGeneration | null;
 }
 
@@ -32,7 +37,7 @@ export interface GenerationSource {
 
 /** Every view served in the first generation, none building: a pipeline that never replays. */
 export const FIRST_GENERATION_ONLY: GenerationSource = {
-  stateOf: async (view) => ({ view, served: FIRST_GENERATION, building: null }),
+  stateOf: async (view) => ({ view, served: FIRST_GENERATION, servedFromMs: null, building: null }),
 };
 
 export function generationStateFromItem(view: string, item: StoredAttributes | undefined): GenerationState {
@@ -46,15 +51,30 @@ export function generationStateFromItem(view: string, item: StoredAttributes | u
           startedAt: Number(item.startedAt?.N),
           backfilledItems: item.backfilledItems?.N === undefined ? null : Number(item.backfilledItems.N),
         };
-  return { view, served, building };
+  const servedFromMs = item?.servedFromMs?.N === undefined ? null : Number(item.servedFromMs.N);
+  return { view, served, servedFromMs, building };
 }
 
 /**
  * Whether the live consumer writes a record into the building generation (true) or the backfill does (false): one
  * predicate on the record's own arrival time, used by both sides.
  */
-export function handedOff(building: BuildingGeneration, arrivalMs: number): boolean {
+export function handedOff(building: Pick<BuildingGeneration, 'handoffMs'>, arrivalMs: number): boolean {
   return arrivalMs >= building.handoffMs;
+}
+
+/**
+ * The generations the live consumer writes a record into: the served one, unless the record came before the
+ * served generation's own hand-off (its backfill has it: a consumer lagging behind a flip must not add it again),
+ * and the building one from its hand-off on.
+ */
+export function generationsOf(state: GenerationState, arrivalMs: number): number[] {
+  const generations: number[] = [];
+  if (state.servedFromMs === null || handedOff({ handoffMs: state.servedFromMs }, arrivalMs)) {
+    generations.push(state.served);
+  }
+  if (state.building !== null && handedOff(state.building, arrivalMs)) generations.push(state.building.generation);
+  return generations;
 }
 
 /**
@@ -116,9 +136,10 @@ export function backfilledRequest(view: string, generation: number, items: numbe
 export function flipGenerationRequest(view: string, from: number, to: number): ManifestFlipRequest {
   return {
     Key: manifestKey(view, MANIFEST_KINDS.generation),
-    UpdateExpression: 'SET #served = :to REMOVE #building, #handoffMs, #startedAt, #backfilledItems',
+    UpdateExpression:
+      'SET #served = :to, #servedFromMs = #handoffMs REMOVE #building, #handoffMs, #startedAt, #backfilledItems',
     ConditionExpression: '#served = :from AND #building = :to AND attribute_exists(#backfilledItems)',
-    ExpressionAttributeNames: NAMES,
+    ExpressionAttributeNames: { ...NAMES, '#servedFromMs': 'servedFromMs' },
     ExpressionAttributeValues: { ':from': { N: String(from) }, ':to': { N: String(to) } },
   };
 }

@@ -4,7 +4,7 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { EventDedupStore } from '../adapters/event-dedup-store';
 import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
 import { RealtimeViewStore, type RealtimeWriteResult } from '../adapters/realtime-view-store';
-import { FIRST_GENERATION_ONLY, handedOff, type GenerationSource } from '../core/generation-manifest';
+import { FIRST_GENERATION_ONLY, generationsOf, type GenerationSource } from '../core/generation-manifest';
 import type { RetryPolicy } from '../adapters/retry-policy';
 import type { PipelineConfig } from '../core/pipeline-config';
 import { sequenceNumberOf } from '../core/sequence-position';
@@ -186,8 +186,8 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
   }
 
   /**
-   * The batch's items in each view's served generation, and, while a replay builds the next one, the items of the
-   * records that arrived from its hand-off on, in that generation too (generation-manifest.ts).
+   * The batch's items per view and generation: the served generation, and while a replay builds the next one, the
+   * records that arrived from its hand-off on in that one too (generation-manifest.ts).
    */
   async function itemsPerGeneration(
     records: readonly StreamRecord[],
@@ -196,14 +196,18 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
     const states = await Promise.all(config.views.map((view) => generations.stateOf(view.name)));
     const items: GenerationItem[] = [];
     config.views.forEach((view, index) => {
-      const { served, building } = states[index];
-      for (const item of touchedItems(records, [view], config.epochLengthMs, claims?.claimOf)) {
-        items.push({ ...item, generation: served });
+      const byGeneration = new Map<number, StreamRecord[]>();
+      for (const record of records) {
+        for (const generation of generationsOf(states[index], record.arrivalMs)) {
+          const written = byGeneration.get(generation);
+          if (written === undefined) byGeneration.set(generation, [record]);
+          else written.push(record);
+        }
       }
-      if (building === null) return;
-      const live = records.filter((record) => handedOff(building, record.arrivalMs));
-      for (const item of touchedItems(live, [view], config.epochLengthMs, claims?.claimOf)) {
-        items.push({ ...item, generation: building.generation });
+      for (const [generation, written] of byGeneration) {
+        for (const item of touchedItems(written, [view], config.epochLengthMs, claims?.claimOf)) {
+          items.push({ ...item, generation });
+        }
       }
     });
     return items;

@@ -3,7 +3,7 @@ import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/clien
 import { S3Client } from '@aws-sdk/client-s3';
 import { BatchViewStore } from '../../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
-import { LAMBDA_MODE_GENERATION } from '../../functions/adapters/realtime-view-store';
+import { FIRST_GENERATION } from '../../functions/core/generation-manifest';
 import { runBatchJob } from '../../functions/batch/batch-job';
 import { distinctRecords } from '../../functions/core/distinct-records';
 import { foldRecords } from '../../functions/core/fold';
@@ -68,7 +68,7 @@ interface ShardEntry {
 
 /** The realtime items the speed layer wrote for one view. */
 async function realtimeItems(view: string): Promise<RealtimeAggregate[]> {
-  const prefix = `${view}@${LAMBDA_MODE_GENERATION}#`;
+  const prefix = `${view}@${FIRST_GENERATION}#`;
   const items: RealtimeAggregate[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {

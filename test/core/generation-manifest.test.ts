@@ -2,6 +2,7 @@ import {
   FIRST_GENERATION,
   flipGenerationRequest,
   generationStateFromItem,
+  generationsOf,
   handedOff,
   handoffTime,
   startReplayRequest,
@@ -11,7 +12,12 @@ const building = { generation: 3, handoffMs: 1_000_000, startedAt: 990_000, back
 
 describe('the generation manifest', () => {
   it('serves the first generation, building none, until a replay writes the item', () => {
-    expect(generationStateFromItem('v', undefined)).toEqual({ view: 'v', served: FIRST_GENERATION, building: null });
+    expect(generationStateFromItem('v', undefined)).toEqual({
+      view: 'v',
+      served: FIRST_GENERATION,
+      servedFromMs: null,
+      building: null,
+    });
   });
 
   it('reads back what a replay started and what its backfill recorded', () => {
@@ -25,6 +31,7 @@ describe('the generation manifest', () => {
     expect(generationStateFromItem('v', item)).toEqual({
       view: 'v',
       served: 2,
+      servedFromMs: null,
       building: { ...building, backfilledItems: 42 },
     });
   });
@@ -34,13 +41,25 @@ describe('the generation manifest', () => {
     expect(handedOff(building, 1_000_000)).toBe(true);
   });
 
+  it('writes a record to the served generation and, from the hand-off, to the building one', () => {
+    const state = { view: 'v', served: 2, servedFromMs: null, building };
+    expect(generationsOf(state, 999_999)).toEqual([2]);
+    expect(generationsOf(state, 1_000_000)).toEqual([2, 3]);
+  });
+
+  it('after a flip, leaves out of the served generation a late-processed record that its backfill already holds', () => {
+    const flipped = { view: 'v', served: 3, servedFromMs: 1_000_000, building: null };
+    expect(generationsOf(flipped, 999_999)).toEqual([]);
+    expect(generationsOf(flipped, 1_000_000)).toEqual([3]);
+  });
+
   it('places the hand-off two cache periods and a skew allowance ahead, so every consumer knows of it in time', () => {
     expect(handoffTime(10_000, 2_000)).toBe(15_000);
     expect(handoffTime(10_000, 0, 0)).toBe(10_000);
   });
 
   it('starts a replay only when none is in progress and the served generation is the one it read', () => {
-    const request = startReplayRequest({ view: 'v', served: 2, building: null }, building);
+    const request = startReplayRequest({ view: 'v', served: 2, servedFromMs: null, building: null }, building);
     expect(request.ConditionExpression).toBe(
       'attribute_not_exists(#building) AND (attribute_not_exists(#served) OR #served = :served)',
     );
@@ -52,6 +71,7 @@ describe('the generation manifest', () => {
     expect(request.ConditionExpression).toBe(
       '#served = :from AND #building = :to AND attribute_exists(#backfilledItems)',
     );
-    expect(request.UpdateExpression).toContain('SET #served = :to REMOVE #building');
+    // The hand-off stays with the served generation, for consumers still behind it.
+    expect(request.UpdateExpression).toContain('SET #served = :to, #servedFromMs = #handoffMs REMOVE #building');
   });
 });

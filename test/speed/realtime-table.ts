@@ -53,8 +53,9 @@ export async function realtimeAnswers(
   const answers: EpochAnswers = new Map();
   for (const item of await scanTable(client, tableName)) {
     const pk = item.pk?.S ?? '';
-    const view = views.find((candidate) => pk.startsWith(`${candidate.name}@${generation}#`));
+    const view = views.find((candidate) => pk.startsWith(`${candidate.name}@`));
     if (view === undefined) throw new Error(`unexpected realtime item ${pk}`);
+    if (!pk.startsWith(`${view.name}@${generation}#`)) continue;
     const dimensionKey = pk.slice(`${view.name}@${generation}#`.length);
     const { bucket, epoch, measures } = realtimeAggregateFromItem(dimensionKey, item);
     answers.set(`${view.name}|${epoch}|${dimensionKey}@${bucket}`, declaredOnly(view, measures));

@@ -15,7 +15,8 @@ import {
 import { ACCESS_DENIED, INTERNAL_ERROR, THROTTLED } from './dynamodb-faults';
 import { generateEvents, lateEvents, payloadsOf } from './generated-events';
 import { reportedFailure } from './kinesis-batches';
-import { scanTable } from './realtime-table';
+import { expectedAnswers, realtimeAnswers, scanTable, sortedEntries } from './realtime-table';
+import type { GenerationState } from '../../functions/core/generation-manifest';
 import { speedFixture } from './speed-fixture';
 
 const config = definePipelineConfig({
@@ -264,5 +265,46 @@ describe('speed layer handler against dynalite and kinesis-local', () => {
       return view === 'device_metric_minute' && Number(epoch) - bucket > 3_600_000;
     });
     expect(lateMinutes.length).toBeGreaterThan(10);
+  });
+
+  it('writes the records from a replay hand-off into the building generation too, and after the flip leaves out those its backfill holds', async () => {
+    streams += 1;
+    const first = payloadsOf(generateEvents({ count: 40, seed: 71 }));
+    const second = payloadsOf(generateEvents({ count: 40, seed: 72 }));
+    let state: Omit<GenerationState, 'view'> = {
+      served: 1,
+      servedFromMs: null,
+      building: { generation: 2, handoffMs: 0, startedAt: 0, backfilledItems: null },
+    };
+    const fixture = await speedFixture({
+      kinesis,
+      dynamoEndpoint: dynamo.endpoint,
+      config,
+      name: `speed-${streams}`,
+      shard0: first.payloads,
+      shard1: second.payloads,
+      eventsByPayload: new Map([...first.eventsByPayload, ...second.eventsByPayload]),
+      handler: { generations: { stateOf: async (view) => ({ view, ...state }) } },
+    });
+    const [shard0, shard1] = fixture.shards;
+    expect(await fixture.handle(shard0.batch(0))).toEqual({ batchItemFailures: [] });
+    const onShard0 = sortedEntries(
+      expectedAnswers(config.views, shard0.streamRecords(first.eventsByPayload), config.epochLengthMs),
+    );
+    for (const generation of [1, 2]) {
+      expect(
+        sortedEntries(await realtimeAnswers(fixture.dynamodb, fixture.realtimeTable, config.views, generation)),
+      ).toEqual(onShard0);
+    }
+
+    // Flipped to 2 with a hand-off after every record: a consumer this far behind leaves them to the backfill.
+    state = { served: 2, servedFromMs: Date.now() + 3_600_000, building: null };
+    expect(await fixture.handle(shard1.batch(0))).toEqual({ batchItemFailures: [] });
+    expect(sortedEntries(await realtimeAnswers(fixture.dynamodb, fixture.realtimeTable, config.views, 2))).toEqual(
+      onShard0,
+    );
+    expect(sortedEntries(await realtimeAnswers(fixture.dynamodb, fixture.realtimeTable, config.views, 1))).toEqual(
+      onShard0,
+    );
   });
 });
