@@ -7,7 +7,7 @@ import { ViewReader } from '../functions/adapters/view-reader';
 import { GenerationDirectory } from '../functions/adapters/generation-directory';
 import { readMasterDatasetRecords } from '../functions/adapters/master-dataset-records';
 import { expireGeneration } from '../functions/adapters/realtime-generation-expiry';
-import { createReplayJob } from '../functions/replay/replay-job';
+import { createReplayJob, type ReplayJobDependencies } from '../functions/replay/replay-job';
 import { runBatchJob, type BatchRunSummary } from '../functions/batch/batch-job';
 import { createFirehoseTransformHandler } from '../functions/firehose-transform/firehose-transform-handler';
 import { createIngestHandler } from '../functions/ingest/ingest-handler';
@@ -98,7 +98,7 @@ export function buildLocalHandlers(
  */
 export function buildLocalReplay(
   environment: Pick<LocalEnvironment, 'config' | 'dynamodb' | 's3' | 'resources'>,
-  options: { logLevel?: LocalLogLevel; progressEvery?: number } = {},
+  options: { logLevel?: LocalLogLevel; progressEvery?: number; overrides?: Partial<ReplayJobDependencies> } = {},
 ) {
   const { config, dynamodb, s3, resources } = environment;
   return createReplayJob({
@@ -115,5 +115,6 @@ export function buildLocalReplay(
       expireGeneration({ client: dynamodb, tableName: resources.realtimeTable }, view, generation, expiresAtMs),
     logger: new Logger({ serviceName: 'replay', logLevel: options.logLevel ?? 'ERROR' }),
     progressEvery: options.progressEvery,
+    ...options.overrides,
   });
 }

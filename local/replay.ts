@@ -99,7 +99,14 @@ async function replayDeployed(view: string, stackName: string): Promise<void> {
   lambda.destroy();
   console.log(`${view}: replay invoked (${functionName}), building generation ${target}`);
   let last = '';
+  // One invocation lasts at most 15 minutes; past that, it stopped and must be invoked again to resume.
+  const deadline = Date.now() + 16 * 60_000;
   for (;;) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${view}: no flip within 16 minutes; the replay Lambda stopped (see its logs). Run this again to resume it.`,
+      );
+    }
     const state = await directory.read(view);
     const line =
       state.served >= target
@@ -115,7 +122,6 @@ async function replayDeployed(view: string, stackName: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 5_000));
   }
   dynamodb.destroy();
-  console.log(`If the replay stops (its 15-minute limit, an error in its logs), run this again: it resumes.`);
 }
 
 async function main(): Promise<void> {

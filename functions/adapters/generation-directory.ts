@@ -1,6 +1,7 @@
 import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   backfilledRequest,
+  expiredRequest,
   flipGenerationRequest,
   generationStateFromItem,
   startReplayRequest,
@@ -66,6 +67,10 @@ export class GenerationDirectory {
 
   flip(view: string, from: number, to: number): Promise<boolean> {
     return this.conditional(flipGenerationRequest(view, from, to));
+  }
+
+  markExpired(view: string, generation: number): Promise<boolean> {
+    return this.conditional(expiredRequest(view, generation));
   }
 
   private async conditional(request: ManifestFlipRequest): Promise<boolean> {

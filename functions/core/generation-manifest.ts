@@ -28,6 +28,8 @@ export interface GenerationState {
    */
   readonly servedFromMs: number | null;
   readonly building: BuildingGeneration | null;
+  /** A generation the last flip unserved whose items are not yet all given a TTL: a re-run finishes that first. */
+  readonly expiring: number | null;
 }
 
 /** Where the layers learn a view's generation state: the directory in the manifest table, or a fixed answer. */
@@ -37,7 +39,7 @@ export interface GenerationSource {
 
 /** Every view served in the first generation, none building: a pipeline that never replays. */
 export const FIRST_GENERATION_ONLY: GenerationSource = {
-  stateOf: async (view) => ({ view, served: FIRST_GENERATION, servedFromMs: null, building: null }),
+  stateOf: async (view) => ({ view, served: FIRST_GENERATION, servedFromMs: null, building: null, expiring: null }),
 };
 
 export function generationStateFromItem(view: string, item: StoredAttributes | undefined): GenerationState {
@@ -52,7 +54,8 @@ export function generationStateFromItem(view: string, item: StoredAttributes | u
           backfilledItems: item.backfilledItems?.N === undefined ? null : Number(item.backfilledItems.N),
         };
   const servedFromMs = item?.servedFromMs?.N === undefined ? null : Number(item.servedFromMs.N);
-  return { view, served, servedFromMs, building };
+  const expiring = item?.expiring?.N === undefined ? null : Number(item.expiring.N);
+  return { view, served, servedFromMs, building, expiring };
 }
 
 /**
@@ -137,9 +140,21 @@ export function flipGenerationRequest(view: string, from: number, to: number): M
   return {
     Key: manifestKey(view, MANIFEST_KINDS.generation),
     UpdateExpression:
-      'SET #served = :to, #servedFromMs = #handoffMs REMOVE #building, #handoffMs, #startedAt, #backfilledItems',
+      'SET #served = :to, #servedFromMs = #handoffMs, #expiring = :from ' +
+      'REMOVE #building, #handoffMs, #startedAt, #backfilledItems',
     ConditionExpression: '#served = :from AND #building = :to AND attribute_exists(#backfilledItems)',
-    ExpressionAttributeNames: { ...NAMES, '#servedFromMs': 'servedFromMs' },
+    ExpressionAttributeNames: { ...NAMES, '#servedFromMs': 'servedFromMs', '#expiring': 'expiring' },
     ExpressionAttributeValues: { ':from': { N: String(from) }, ':to': { N: String(to) } },
+  };
+}
+
+/** Records that every item of the unserved generation has its TTL. */
+export function expiredRequest(view: string, generation: number): ManifestFlipRequest {
+  return {
+    Key: manifestKey(view, MANIFEST_KINDS.generation),
+    UpdateExpression: 'REMOVE #expiring',
+    ConditionExpression: '#expiring = :generation',
+    ExpressionAttributeNames: { '#expiring': 'expiring' },
+    ExpressionAttributeValues: { ':generation': { N: String(generation) } },
   };
 }

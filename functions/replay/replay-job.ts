@@ -33,6 +33,7 @@ export interface ReplayDirectory {
   startReplay(state: GenerationState, building: BuildingGeneration): Promise<boolean>;
   markBackfilled(view: string, generation: number, items: number): Promise<boolean>;
   flip(view: string, from: number, to: number): Promise<boolean>;
+  markExpired(view: string, generation: number): Promise<boolean>;
 }
 
 export type ReplayPhase = 'started' | 'resumed' | 'waiting-for-archive' | 'backfilling' | 'flipped' | 'expired';
@@ -120,6 +121,21 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
     };
 
     let state = await directory.read(view.name);
+    if (state.building === null && state.expiring !== null) {
+      // The last replay flipped but stopped before its old generation had a TTL: finishing that is the resume.
+      const expired = await expireOld(view.name, state.expiring);
+      report({ view: view.name, phase: 'expired', generation: state.served, handoffMs: state.servedFromMs ?? 0 });
+      return {
+        view: view.name,
+        from: state.expiring,
+        to: state.served,
+        handoffMs: state.servedFromMs ?? 0,
+        backfilledRecords: 0,
+        backfilledItems: 0,
+        itemsAlreadyWritten: 0,
+        oldGenerationItemsExpired: expired,
+      };
+    }
     let resumed = state.building !== null;
     if (state.building === null) {
       const startedAt = now();
@@ -160,11 +176,7 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
     }
     report({ view: view.name, phase: 'flipped', generation: to, handoffMs: building.handoffMs });
 
-    const expired = await dependencies.expireGeneration(
-      view.name,
-      from,
-      now() + (dependencies.oldGenerationGraceMs ?? 600_000),
-    );
+    const expired = await expireOld(view.name, from);
     report({ view: view.name, phase: 'expired', generation: to, handoffMs: building.handoffMs });
     return {
       view: view.name,
@@ -177,6 +189,17 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
       oldGenerationItemsExpired: expired,
     };
   };
+
+  /** Gives the unserved generation's items their TTL, then clears it from the manifest. */
+  async function expireOld(view: string, generation: number): Promise<number> {
+    const expired = await dependencies.expireGeneration(
+      view,
+      generation,
+      now() + (dependencies.oldGenerationGraceMs ?? 600_000),
+    );
+    await directory.markExpired(view, generation);
+    return expired;
+  }
 
   async function backfillGeneration(
     view: ViewDefinition,

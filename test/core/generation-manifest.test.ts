@@ -17,6 +17,7 @@ describe('the generation manifest', () => {
       served: FIRST_GENERATION,
       servedFromMs: null,
       building: null,
+      expiring: null,
     });
   });
 
@@ -33,6 +34,7 @@ describe('the generation manifest', () => {
       served: 2,
       servedFromMs: null,
       building: { ...building, backfilledItems: 42 },
+      expiring: null,
     });
   });
 
@@ -42,13 +44,13 @@ describe('the generation manifest', () => {
   });
 
   it('writes a record to the served generation and, from the hand-off, to the building one', () => {
-    const state = { view: 'v', served: 2, servedFromMs: null, building };
+    const state = { view: 'v', served: 2, servedFromMs: null, building, expiring: null };
     expect(generationsOf(state, 999_999)).toEqual([2]);
     expect(generationsOf(state, 1_000_000)).toEqual([2, 3]);
   });
 
   it('after a flip, leaves out of the served generation a late-processed record that its backfill already holds', () => {
-    const flipped = { view: 'v', served: 3, servedFromMs: 1_000_000, building: null };
+    const flipped = { view: 'v', served: 3, servedFromMs: 1_000_000, building: null, expiring: 2 };
     expect(generationsOf(flipped, 999_999)).toEqual([]);
     expect(generationsOf(flipped, 1_000_000)).toEqual([3]);
   });
@@ -59,7 +61,10 @@ describe('the generation manifest', () => {
   });
 
   it('starts a replay only when none is in progress and the served generation is the one it read', () => {
-    const request = startReplayRequest({ view: 'v', served: 2, servedFromMs: null, building: null }, building);
+    const request = startReplayRequest(
+      { view: 'v', served: 2, servedFromMs: null, building: null, expiring: null },
+      building,
+    );
     expect(request.ConditionExpression).toBe(
       'attribute_not_exists(#building) AND (attribute_not_exists(#served) OR #served = :served)',
     );
@@ -72,6 +77,6 @@ describe('the generation manifest', () => {
       '#served = :from AND #building = :to AND attribute_exists(#backfilledItems)',
     );
     // The hand-off stays with the served generation, for consumers still behind it.
-    expect(request.UpdateExpression).toContain('SET #served = :to, #servedFromMs = #handoffMs REMOVE #building');
+    expect(request.UpdateExpression).toContain('SET #served = :to, #servedFromMs = #handoffMs, #expiring = :from');
   });
 });

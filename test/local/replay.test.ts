@@ -224,7 +224,7 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
     expect(current.every((item) => item.expiresAt === undefined)).toBe(true);
   }, 120_000);
 
-  it('in Lambda mode, fills a newly declared view from the whole history without waiting for a batch run', async () => {
+  it('in Lambda mode, fills a newly declared view from the whole history without waiting for a batch run, and a run stopped after its flip is finished by the next', async () => {
     const added = defineViews([
       ...DEFAULT_VIEW_DECLARATIONS,
       { name: 'device_site_minute', dimensions: ['deviceId', 'site'], granularity: 'minute' },
@@ -256,8 +256,18 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
       sorted((await query()).buckets) === sorted(bruteForce(newView, later)) ? true : undefined,
     );
 
+    // Stopped right after its flip, before the old generation had a TTL: running it again finishes just that.
+    const crashing = buildLocalReplay(runtime!.environment, {
+      overrides: {
+        expireGeneration: async () => {
+          throw new Error('crashed after the flip');
+        },
+      },
+    });
+    await expect(crashing(newView.name)).rejects.toThrow('crashed after the flip');
     const summary = await buildLocalReplay(runtime!.environment)(newView.name);
-    expect(summary).toMatchObject({ view: newView.name, from: 1, to: 2 });
+    expect(summary).toMatchObject({ view: newView.name, from: 1, to: 2, backfilledItems: 0 });
+    expect(summary.oldGenerationItemsExpired).toBeGreaterThan(0);
     const { body, buckets } = await query();
     expect(body.provenance).toBeNull();
     expect(body.realtimeGeneration).toBe(2);

@@ -275,6 +275,7 @@ describe('speed layer handler against dynalite and kinesis-local', () => {
       served: 1,
       servedFromMs: null,
       building: { generation: 2, handoffMs: 0, startedAt: 0, backfilledItems: null },
+      expiring: null,
     };
     const fixture = await speedFixture({
       kinesis,
@@ -298,7 +299,7 @@ describe('speed layer handler against dynalite and kinesis-local', () => {
     }
 
     // Flipped to 2 with a hand-off after every record: a consumer this far behind leaves them to the backfill.
-    state = { served: 2, servedFromMs: Date.now() + 3_600_000, building: null };
+    state = { served: 2, servedFromMs: Date.now() + 3_600_000, building: null, expiring: 1 };
     expect(await fixture.handle(shard1.batch(0))).toEqual({ batchItemFailures: [] });
     expect(sortedEntries(await realtimeAnswers(fixture.dynamodb, fixture.realtimeTable, config.views, 2))).toEqual(
       onShard0,
