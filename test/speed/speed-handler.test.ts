@@ -17,7 +17,7 @@ import { generateEvents, lateEvents, payloadsOf } from './generated-events';
 import { reportedFailure } from './kinesis-batches';
 import { expectedAnswers, realtimeAnswers, scanTable, sortedEntries } from './realtime-table';
 import type { GenerationState } from '../../functions/core/generation-manifest';
-import { speedFixture } from './speed-fixture';
+import { speedFixture, type FixtureOptions } from './speed-fixture';
 
 const config = definePipelineConfig({
   views: [
@@ -50,7 +50,7 @@ afterAll(async () => {
 });
 
 /** A fixture whose two shards hold `count0` and `count1` generated events. */
-async function withEvents(count0: number, count1 = 0, seed = 1) {
+async function withEvents(count0: number, count1 = 0, seed = 1, handler?: FixtureOptions['handler']) {
   streams += 1;
   const first = payloadsOf(generateEvents({ count: count0, seed }));
   const second = payloadsOf(generateEvents({ count: count1, seed: seed + 1000 }));
@@ -62,6 +62,7 @@ async function withEvents(count0: number, count1 = 0, seed = 1) {
     shard0: first.payloads,
     shard1: second.payloads,
     eventsByPayload: new Map([...first.eventsByPayload, ...second.eventsByPayload]),
+    handler,
   });
 }
 
@@ -268,29 +269,21 @@ describe('speed layer handler against dynalite and kinesis-local', () => {
   });
 
   it('writes the records from a replay hand-off into the building generation too, and after the flip leaves out those its backfill holds', async () => {
-    streams += 1;
-    const first = payloadsOf(generateEvents({ count: 40, seed: 71 }));
-    const second = payloadsOf(generateEvents({ count: 40, seed: 72 }));
     let state: Omit<GenerationState, 'view'> = {
       served: 1,
       servedFromMs: null,
       building: { generation: 2, handoffMs: 0, startedAt: 0, backfilledItems: null },
       expiring: null,
     };
-    const fixture = await speedFixture({
-      kinesis,
-      dynamoEndpoint: dynamo.endpoint,
-      config,
-      name: `speed-${streams}`,
-      shard0: first.payloads,
-      shard1: second.payloads,
-      eventsByPayload: new Map([...first.eventsByPayload, ...second.eventsByPayload]),
-      handler: { generations: { stateOf: async (view) => ({ view, ...state }) } },
-    });
+    const fixture = await withEvents(40, 40, 71, { generations: { stateOf: async (view) => ({ view, ...state }) } });
     const [shard0, shard1] = fixture.shards;
     expect(await fixture.handle(shard0.batch(0))).toEqual({ batchItemFailures: [] });
     const onShard0 = sortedEntries(
-      expectedAnswers(config.views, shard0.streamRecords(first.eventsByPayload), config.epochLengthMs),
+      expectedAnswers(
+        config.views,
+        fixture.records().filter((record) => record.shardId === shard0.shardId),
+        config.epochLengthMs,
+      ),
     );
     for (const generation of [1, 2]) {
       expect(
