@@ -4,8 +4,6 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DuckDbEngine } from '../functions/adapters/duckdb/duckdb-engine';
 import { GenerationDirectory } from '../functions/adapters/generation-directory';
-import { readMasterDatasetRecords } from '../functions/adapters/master-dataset-records';
-import { expireGeneration } from '../functions/adapters/realtime-generation-expiry';
 import { batchViewSql } from '../functions/core/batch-sql';
 import { definePipelineConfig } from '../functions/core/pipeline-config';
 import { toArchivedEvent } from '../functions/core/stream-record';
@@ -89,10 +87,8 @@ export async function run(): Promise<string> {
       directory: new GenerationDirectory({ client: dynamodb, manifestTable: 'manifest', cacheMs: 0 }),
       dynamodb,
       realtimeTable: 'realtime',
-      readArchive: (keep) =>
-        readMasterDatasetRecords({ s3, bucket: 'master', prefix: 'events/', errorPrefix: 'errors/' }, keep),
-      expireGeneration: (name, generation, expiresAtMs) =>
-        expireGeneration({ client: dynamodb, tableName: 'realtime' }, name, generation, expiresAtMs),
+      s3,
+      masterDataset: { bucket: 'master', prefix: 'events/', errorPrefix: 'errors/' },
       logger: new Logger({ serviceName: 'replay', logLevel: 'ERROR' }),
       concurrency: 32,
       sleep: async () => undefined,

@@ -5,8 +5,6 @@ import { EventStreamWriter } from '../functions/adapters/event-stream-writer';
 import type { CountMetrics, HandlerLogger } from '../functions/adapters/telemetry';
 import { ViewReader } from '../functions/adapters/view-reader';
 import { GenerationDirectory } from '../functions/adapters/generation-directory';
-import { readMasterDatasetRecords } from '../functions/adapters/master-dataset-records';
-import { expireGeneration } from '../functions/adapters/realtime-generation-expiry';
 import { createReplayJob, type ReplayJobDependencies } from '../functions/replay/replay-job';
 import { runBatchJob, type BatchRunSummary } from '../functions/batch/batch-job';
 import { createFirehoseTransformHandler } from '../functions/firehose-transform/firehose-transform-handler';
@@ -106,13 +104,8 @@ export function buildLocalReplay(
     directory: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable }),
     dynamodb,
     realtimeTable: resources.realtimeTable,
-    readArchive: (keep) =>
-      readMasterDatasetRecords(
-        { s3, bucket: resources.bucket, prefix: resources.masterPrefix, errorPrefix: resources.errorPrefix },
-        keep,
-      ),
-    expireGeneration: (view, generation, expiresAtMs) =>
-      expireGeneration({ client: dynamodb, tableName: resources.realtimeTable }, view, generation, expiresAtMs),
+    s3,
+    masterDataset: { bucket: resources.bucket, prefix: resources.masterPrefix, errorPrefix: resources.errorPrefix },
     logger: new Logger({ serviceName: 'replay', logLevel: options.logLevel ?? 'ERROR' }),
     progressEvery: options.progressEvery,
     ...options.overrides,

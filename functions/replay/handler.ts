@@ -3,8 +3,6 @@ import { z } from 'zod';
 import { createDynamoDbClient, createS3Client } from '../adapters/aws-clients';
 import { GenerationDirectory } from '../adapters/generation-directory';
 import { pipelineConfigVariable, readEnvironment, requiredVariable } from '../adapters/handler-environment';
-import { readMasterDatasetRecords } from '../adapters/master-dataset-records';
-import { expireGeneration } from '../adapters/realtime-generation-expiry';
 import { createReplayJob, type ReplaySummary } from './replay-job';
 
 const environment = readEnvironment(
@@ -18,25 +16,18 @@ const environment = readEnvironment(
   }),
 );
 const dynamodb = createDynamoDbClient();
-const s3 = createS3Client();
 
 const replay = createReplayJob({
   config: environment.PIPELINE_CONFIG,
   directory: new GenerationDirectory({ client: dynamodb, manifestTable: environment.MANIFEST_TABLE }),
   dynamodb,
   realtimeTable: environment.REALTIME_TABLE,
-  readArchive: (keep) =>
-    readMasterDatasetRecords(
-      {
-        s3,
-        bucket: environment.MASTER_BUCKET,
-        prefix: environment.MASTER_PREFIX,
-        errorPrefix: environment.ERROR_PREFIX,
-      },
-      keep,
-    ),
-  expireGeneration: (view, generation, expiresAtMs) =>
-    expireGeneration({ client: dynamodb, tableName: environment.REALTIME_TABLE }, view, generation, expiresAtMs),
+  s3: createS3Client(),
+  masterDataset: {
+    bucket: environment.MASTER_BUCKET,
+    prefix: environment.MASTER_PREFIX,
+    errorPrefix: environment.ERROR_PREFIX,
+  },
   logger: new Logger({ serviceName: 'replay' }),
 });
 

@@ -1,6 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { mapConcurrently } from '../adapters/concurrent-map';
-import type { MasterDatasetRecords } from '../adapters/master-dataset-records';
+import { readMasterDatasetRecords } from '../adapters/master-dataset-records';
+import { expireGeneration } from '../adapters/realtime-generation-expiry';
 import { RealtimeViewStore } from '../adapters/realtime-view-store';
 import type { HandlerLogger } from '../adapters/telemetry';
 import { distinctRecords } from '../core/distinct-records';
@@ -14,7 +16,6 @@ import {
 import { EMPTY_MEASURES, mergeMeasures } from '../core/measures';
 import type { PipelineConfig } from '../core/pipeline-config';
 import { recordPosition } from '../core/sequence-position';
-import type { StreamRecord } from '../core/stream-record';
 import { findView, type ViewDefinition } from '../core/view-declaration';
 import { touchedItems } from '../speed/touched-items';
 
@@ -65,10 +66,11 @@ export interface ReplayJobDependencies {
   readonly directory: ReplayDirectory;
   readonly dynamodb: DynamoDBClient;
   readonly realtimeTable: string;
-  /** The master dataset's records that pass `keep` (master-dataset-records.ts). */
-  readonly readArchive: (keep: (record: StreamRecord) => boolean) => Promise<MasterDatasetRecords>;
-  /** Gives the unserved generation's items a TTL (realtime-generation-expiry.ts). */
-  readonly expireGeneration: (view: string, generation: number, expiresAtMs: number) => Promise<number>;
+  readonly s3: S3Client;
+  /** Where the master dataset lies; objects under `errorPrefix` (rejected records) are never read. */
+  readonly masterDataset: { readonly bucket: string; readonly prefix: string; readonly errorPrefix: string };
+  /** Gives the unserved generation's items a TTL. @default expireGeneration (realtime-generation-expiry.ts) */
+  readonly expireGeneration?: (view: string, generation: number, expiresAtMs: number) => Promise<number>;
   readonly logger: HandlerLogger;
   /** How long the old generation stays after the flip, for requests and consumers still holding it. @default 10 min */
   readonly oldGenerationGraceMs?: number;
@@ -107,6 +109,15 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
   const { config, directory, logger } = dependencies;
   const now = dependencies.now ?? Date.now;
   const sleep = dependencies.sleep ?? abortableSleep;
+  const expire =
+    dependencies.expireGeneration ??
+    ((view: string, generation: number, expiresAtMs: number) =>
+      expireGeneration(
+        { client: dependencies.dynamodb, tableName: dependencies.realtimeTable },
+        view,
+        generation,
+        expiresAtMs,
+      ));
 
   return async function replay(viewName: string, options: ReplayRunOptions = {}): Promise<ReplaySummary> {
     const view = findView(config.views, viewName);
@@ -192,11 +203,8 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
 
   /** Gives the unserved generation's items their TTL, then clears it from the manifest. */
   async function expireOld(view: string, generation: number): Promise<number> {
-    const expired = await dependencies.expireGeneration(
-      view,
-      generation,
-      now() + (dependencies.oldGenerationGraceMs ?? 600_000),
-    );
+    const expiresAtMs = now() + (dependencies.oldGenerationGraceMs ?? 600_000);
+    const expired = await expire(view, generation, expiresAtMs);
     await directory.markExpired(view, generation);
     return expired;
   }
@@ -207,7 +215,10 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
     options: ReplayRunOptions,
     report: (progress: ReplayProgress) => void,
   ): Promise<{ records: number; items: number; alreadyWritten: number }> {
-    const archive = await dependencies.readArchive((record) => !handedOff(building, record.arrivalMs));
+    const archive = await readMasterDatasetRecords(
+      { s3: dependencies.s3, ...dependencies.masterDataset },
+      (record) => !handedOff(building, record.arrivalMs),
+    );
     if (archive.invalidLines > 0) {
       logger.warn('master dataset lines that are not valid records were skipped', { lines: archive.invalidLines });
     }
