@@ -4,7 +4,7 @@ import type { StreamRecord } from '../../functions/core/stream-record';
 import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
 import { IotTraffic } from '../../local/iot-traffic';
 import { acceptedRecords, type IngestResult } from '../support/accepted-records';
-import { bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { answerBuckets, bruteForce, type ExpectedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
 import { cutoffCovering, flipCoveringWithinMs, type DeployedStack } from './deployed-stack';
 import { knownGap, type GapCheck } from './known-gaps';
@@ -85,18 +85,7 @@ async function answer(view: ViewDefinition): Promise<{ buckets: Map<string, Expe
   const to = Date.now() + 3_600_000;
   const { status, body } = await api(`/views/${view.name}?${values.join('&')}&from=${from}&to=${to}`);
   if (status !== 200) throw new Error(`GET /views/${view.name} answered ${status}: ${JSON.stringify(body)}`);
-  const buckets = new Map<string, ExpectedBucket>();
-  for (const series of (body as Answer).series) {
-    const key = view.dimensions.map((dimension) => encodeURIComponent(series.key[dimension])).join('|');
-    for (const bucket of series.buckets) {
-      buckets.set(`${key}@${bucket.startMs}`, {
-        count: bucket.count,
-        sum: bucket.sum,
-        min: bucket.min,
-        max: bucket.max,
-      });
-    }
-  }
+  const buckets = answerBuckets((body as Answer).series, view.dimensions);
   return { buckets, body: body as Answer };
 }
 

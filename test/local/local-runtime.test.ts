@@ -6,7 +6,7 @@ import type { StreamRecord } from '../../functions/core/stream-record';
 import { IotTraffic } from '../../local/iot-traffic';
 import type { LocalRuntime } from '../../local/local-runtime';
 import { acceptedRecords } from '../support/accepted-records';
-import { bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { answerBuckets, bruteForce, type ExpectedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
 import { EPOCH_WAIT_MS, startTestRuntime, testRuntimeConfig } from '../support/test-runtime';
 
@@ -66,19 +66,7 @@ async function answerAll(
     );
     expect(status).toBe(200);
     answers.push(body);
-    for (const series of body.series) {
-      for (const bucket of series.buckets) {
-        buckets.set(
-          `${encodeURIComponent(series.key.deviceId)}|${encodeURIComponent(series.key.metric)}@${bucket.startMs}`,
-          {
-            count: bucket.count,
-            sum: bucket.sum,
-            min: bucket.min,
-            max: bucket.max,
-          },
-        );
-      }
-    }
+    for (const [key, bucket] of answerBuckets(body.series, deviceView.dimensions)) buckets.set(key, bucket);
   }
   return { buckets, answers };
 }

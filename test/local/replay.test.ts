@@ -13,7 +13,7 @@ import { IotTraffic } from '../../local/iot-traffic';
 import { buildLocalHandlers, buildLocalReplay } from '../../local/local-handlers';
 import { LocalRuntime } from '../../local/local-runtime';
 import { acceptedRecords, type IngestResult } from '../support/accepted-records';
-import { bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { answerBuckets, bruteForce, type AnswerSeries, type ExpectedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
 import { testRuntimeConfig } from '../support/test-runtime';
 
@@ -57,25 +57,6 @@ function wave(size: number): Record<string, unknown>[] {
   return [...events, ...events.slice(0, 5)];
 }
 
-type AnswerSeries = { key: Record<string, string>; buckets: (ExpectedBucket & { startMs: number })[] }[];
-
-/** An answer's buckets keyed as bruteForce keys them. */
-function bucketsOf(series: AnswerSeries, dimensions: readonly string[]): Expected {
-  const buckets: Expected = new Map();
-  for (const { key, buckets: answered } of series) {
-    const dimensionKey = dimensions.map((dimension) => encodeURIComponent(key[dimension])).join('|');
-    for (const bucket of answered) {
-      buckets.set(`${dimensionKey}@${bucket.startMs}`, {
-        count: bucket.count,
-        sum: bucket.sum,
-        min: bucket.min,
-        max: bucket.max,
-      });
-    }
-  }
-  return buckets;
-}
-
 interface DeviceAnswer {
   device: string;
   generation: number;
@@ -93,7 +74,7 @@ async function answerFor(device: string, metrics: readonly string[]): Promise<De
     realtimeGeneration: number;
     series: AnswerSeries;
   };
-  return { device, generation: body.realtimeGeneration, buckets: bucketsOf(body.series, ['deviceId', 'metric']) };
+  return { device, generation: body.realtimeGeneration, buckets: answerBuckets(body.series, ['deviceId', 'metric']) };
 }
 
 const devicesOf = (records: readonly StreamRecord[]) => [...new Set(records.map((record) => record.event.deviceId))];
@@ -249,7 +230,7 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
         realtimeGeneration: number;
         series: AnswerSeries;
       };
-      return { body, buckets: bucketsOf(body.series, newView.dimensions) };
+      return { body, buckets: answerBuckets(body.series, newView.dimensions) };
     };
     // Before the replay the new view holds only what arrived since it was declared.
     await eventually('the new view to count the later events', async () =>

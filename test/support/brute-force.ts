@@ -81,3 +81,22 @@ export function asExpected(
   }
   return result;
 }
+
+/** The series of a GET /views answer, as far as a comparison with bruteForce needs them. */
+export type AnswerSeries = readonly {
+  readonly key: Readonly<Record<string, string>>;
+  readonly buckets: readonly (ExpectedBucket & { readonly startMs: number })[];
+}[];
+
+/** An API answer's buckets keyed as bruteForce keys them, for the view's dimensions. */
+export function answerBuckets(series: AnswerSeries, dimensions: readonly string[]): Map<string, ExpectedBucket> {
+  return asExpected(
+    series.flatMap(({ key, buckets }) =>
+      buckets.map((bucket) => ({
+        dimensionKey: dimensions.map((dimension) => encodeURIComponent(key[dimension])).join('|'),
+        bucket: bucket.startMs,
+        measures: bucket,
+      })),
+    ),
+  );
+}
