@@ -93,21 +93,42 @@ export function backoffDelayMs(policy: RetryPolicy, failedAttempt: number): numb
 }
 
 /**
+ * The store refused the request for what it holds (DynamoDB's ValidationException: a key over its size limit, a
+ * number out of range): the same content would be refused forever, so it is set aside rather than retried.
+ */
+export function isRejectedContentError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as ErrorShape).name === 'ValidationException';
+}
+
+/**
+ * Errors after which the request was certainly not applied: the service refused it whole (throttling), or the
+ * connection was never made. Only these may be retried for a request that is not idempotent; after a timeout, a
+ * reset or a 5xx, the request may have been applied.
+ */
+export function isUnappliedError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, code } = error as ErrorShape;
+  return (typeof name === 'string' && THROTTLING_ERRORS.has(name)) || code === 'ECONNREFUSED';
+}
+
+/**
  * Runs `attempt` until it succeeds, fails with an error that is not retryable, or has failed `maxAttempts` times;
  * the last error is thrown. Each attempt gets an abort signal that fires after `attemptTimeoutMs`, so a hung
  * connection becomes a retryable timeout rather than a Lambda timeout. Every request this wraps must be
- * idempotent: a timed-out or reset request may still have been applied.
+ * idempotent (a timed-out or reset request may still have been applied), unless `retryable` is narrowed to
+ * isUnappliedError.
  */
 export async function withRetries<T>(
   policy: RetryPolicy,
   attempt: (abortSignal: AbortSignal) => Promise<T>,
   onRetry?: (error: unknown, failedAttempt: number) => void,
+  retryable: (error: unknown) => boolean = isRetryableError,
 ): Promise<T> {
   for (let attemptNumber = 1; ; attemptNumber += 1) {
     try {
       return await attempt(AbortSignal.timeout(policy.attemptTimeoutMs));
     } catch (error) {
-      if (attemptNumber >= policy.maxAttempts || !isRetryableError(error)) throw error;
+      if (attemptNumber >= policy.maxAttempts || !retryable(error)) throw error;
       onRetry?.(error, attemptNumber);
       await policy.sleep(backoffDelayMs(policy, attemptNumber));
     }
