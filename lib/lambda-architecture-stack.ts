@@ -35,13 +35,6 @@ export class LambdaArchitectureStack extends Stack {
       deduplication: pipeline.views.some((view) => view.dedupeByEventId),
     });
     const ingest = new IngestLayer(this, 'Ingest', { pipeline, removalPolicy });
-    const speed = new SpeedLayer(this, 'Speed', {
-      pipeline,
-      stream: ingest.stream,
-      realtimeTable: tables.realtime,
-      manifestTable: tables.manifest,
-      dedupTable: tables.dedup,
-    });
     const serving = new ServingLayer(this, 'Serving', {
       pipeline,
       realtimeTable: tables.realtime,
@@ -58,6 +51,14 @@ export class LambdaArchitectureStack extends Stack {
       manifestTable: tables.manifest,
       stage,
       target,
+    });
+    const speed = new SpeedLayer(this, 'Speed', {
+      pipeline,
+      stream: ingest.stream,
+      realtimeTable: tables.realtime,
+      manifestTable: tables.manifest,
+      dedupTable: tables.dedup,
+      setAsideBucket: batch.masterBucket,
     });
     const replay = new ReplayLayer(this, 'Replay', {
       pipeline,

@@ -76,6 +76,11 @@ export const NAG_ACKNOWLEDGEMENTS: readonly { id: string; reason: string }[] = [
       'IAM5: object-level access to every object of the master dataset bucket is the point: Firehose appends anywhere under its prefix and the batch job reads all of it.',
   },
   {
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<BatchMasterDataset266AEF6E.Arn>/set-aside/*]',
+    reason:
+      'IAM5: the speed layer writes one object per batch of set-aside records under set-aside/, whose keys it names from the records; it can write nowhere else in the bucket.',
+  },
+  {
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<BatchAthenaResultsC4BAFB8C.Arn>/*]',
     reason: 'IAM5: Athena writes the results of each query under a new key in this dedicated results bucket.',
   },

@@ -1,10 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { SET_ASIDE_PREFIX } from '../functions/core/set-aside-layout';
 import type { PipelineConfig } from '../functions/core/pipeline-config';
 import { PipelineFunction } from './pipeline-function';
 
@@ -15,6 +17,11 @@ export interface SpeedLayerProps {
   /** Where the consumer reads which generation of each view to write (and, during a replay, the next one too). */
   readonly manifestTable: ITable;
   readonly dedupTable?: ITable;
+  /**
+   * Where the consumer sets aside records the realtime table refuses for their content (under `set-aside/`), so
+   * that one record never stops a shard: the master dataset's bucket.
+   */
+  readonly setAsideBucket: IBucket;
   /** Records per invocation. @default 500 */
   readonly batchSize?: number;
   /** How long to gather a batch. @default 1 second */
@@ -41,8 +48,10 @@ export class SpeedLayer extends Construct {
         REALTIME_TABLE: props.realtimeTable.tableName,
         MANIFEST_TABLE: props.manifestTable.tableName,
         ...(props.dedupTable === undefined ? {} : { DEDUP_TABLE: props.dedupTable.tableName }),
+        SET_ASIDE_BUCKET: props.setAsideBucket.bucketName,
       },
     });
+    props.setAsideBucket.grantPut(this.consumer, `${SET_ASIDE_PREFIX}*`);
     props.realtimeTable.grantReadWriteData(this.consumer);
     props.manifestTable.grantReadData(this.consumer);
     props.dedupTable?.grantReadWriteData(this.consumer);

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { BatchViewStore } from '../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../functions/adapters/duckdb/duckdb-engine';
 import { EventStreamWriter } from '../functions/adapters/event-stream-writer';
+import { SetAsideStore } from '../functions/adapters/set-aside-store';
 import type { CountMetrics, HandlerLogger } from '../functions/adapters/telemetry';
 import { ViewReader } from '../functions/adapters/view-reader';
 import { GenerationDirectory } from '../functions/adapters/generation-directory';
@@ -43,10 +44,15 @@ export function buildLocalHandlers(
       generations: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable }),
       realtimeTable: resources.realtimeTable,
       dedupTable: resources.dedupTable,
+      setAside: new SetAsideStore({ s3, bucket: resources.bucket }),
       logger: logger('speed'),
       metrics,
     }),
-    firehoseTransform: createFirehoseTransformHandler({ logger: logger('firehose-transform'), metrics }),
+    firehoseTransform: createFirehoseTransformHandler({
+      eventTimeSkewMs: config.eventTimeSkewMs,
+      logger: logger('firehose-transform'),
+      metrics,
+    }),
     batchJob: () =>
       runBatchJob({
         config,
@@ -83,6 +89,8 @@ export function buildLocalHandlers(
     }),
     ingest: createIngestHandler({
       writer: new EventStreamWriter({ client: kinesis, streamName: resources.stream }),
+      // Kinesis stamps arrival with the wall clock, not the runtime's adjustable one: ingest judges ts by the same.
+      eventTimeSkewMs: config.eventTimeSkewMs,
       logger: logger('ingest'),
       metrics,
     }),

@@ -12,8 +12,11 @@ export interface MasterDatasetRecords {
   readonly records: StreamRecord[];
   readonly objects: number;
   readonly bytes: number;
-  /** Lines that are not a valid archived record (none, unless the schema changed since they were archived). */
-  readonly invalidLines: number;
+  /**
+   * Lines that are not a valid archived record, by reason (none, unless the rules changed since they were
+   * archived: the master dataset is append-only, so such lines are skipped and counted, never fatal).
+   */
+  readonly invalidLines: ReadonlyMap<string, number>;
 }
 
 /**
@@ -21,14 +24,15 @@ export interface MasterDatasetRecords {
  * replay's input. Objects are streamed to a temporary directory first, then read line by line (gzip or plain).
  */
 export async function readMasterDatasetRecords(
-  options: Omit<MasterDatasetDownloadOptions, 'directory'>,
+  options: Omit<MasterDatasetDownloadOptions, 'directory'> & { readonly eventTimeSkewMs: number },
   keep: (record: StreamRecord) => boolean,
 ): Promise<MasterDatasetRecords> {
   const directory = await mkdtemp(join(tmpdir(), 'master-dataset-'));
   try {
     const downloaded = await downloadMasterDataset({ ...options, directory });
     const records: StreamRecord[] = [];
-    let invalidLines = 0;
+    const invalidLines = new Map<string, number>();
+    const skip = (reason: string) => invalidLines.set(reason, (invalidLines.get(reason) ?? 0) + 1);
     for (const file of downloaded.files) {
       let input: Readable = createReadStream(file);
       if (file.endsWith('.gz')) input = input.pipe(createGunzip());
@@ -38,11 +42,11 @@ export async function readMasterDatasetRecords(
         try {
           value = JSON.parse(line);
         } catch {
-          invalidLines += 1;
+          skip('line: malformed JSON');
           continue;
         }
-        const parsed = fromArchivedEvent(value);
-        if (!parsed.ok) invalidLines += 1;
+        const parsed = fromArchivedEvent(value, options.eventTimeSkewMs);
+        if (!parsed.ok) skip(parsed.reason);
         else if (keep(parsed.record)) records.push(parsed.record);
       }
     }

@@ -1,4 +1,4 @@
-import { parseEventJson, type EventParseResult } from './event-schema';
+import { parseEventJson, type EventArrival, type EventParseResult } from './event-schema';
 
 /** The magic bytes of a KPL aggregated record, which neither layer de-aggregates. */
 const KPL_MAGIC = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
@@ -9,7 +9,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Decodes and validates the event in a Kinesis record's base64 data. The speed layer and the Firehose transform
  * both call this, so that a record one layer rejects the other rejects too, with the same reason.
  */
-export function decodeKinesisPayload(data: unknown): EventParseResult {
+export function decodeKinesisPayload(data: unknown, arrival: EventArrival): EventParseResult {
   if (typeof data !== 'string' || !BASE64.test(data)) return { ok: false, errors: ['data: not valid base64'] };
   const bytes = Buffer.from(data, 'base64');
   if (bytes.subarray(0, KPL_MAGIC.length).equals(KPL_MAGIC)) {
@@ -21,5 +21,5 @@ export function decodeKinesisPayload(data: unknown): EventParseResult {
   } catch {
     return { ok: false, errors: ['data: not valid UTF-8'] };
   }
-  return parseEventJson(text);
+  return parseEventJson(text, arrival);
 }

@@ -29,6 +29,11 @@ const settingsSchema = z
       batchScheduleMinutes: z.number().int().min(1).default(60),
       /** How long realtime items outlive their epoch. Must outlast a missed batch run. @default 48 */
       realtimeRetentionHours: z.number().positive().default(48),
+      /**
+       * How far an event's time may run ahead of its arrival; events further ahead are rejected by every layer
+       * alike. Retention-bounded rebuilds rely on it. @default 24
+       */
+      eventTimeSkewHours: z.number().positive().default(24),
       /** @default 'lambda' */
       architecture: z.enum(ARCHITECTURES, { error: `expected one of ${ARCHITECTURES.join(', ')}` }).default('lambda'),
     },
@@ -46,6 +51,8 @@ export interface PipelineConfig {
   readonly safetyMarginMs: number;
   readonly batchIntervalMs: number;
   readonly realtimeRetentionMs: number;
+  /** How far event time may run ahead of arrival (event-limits.ts). */
+  readonly eventTimeSkewMs: number;
   readonly architecture: Architecture;
 }
 
@@ -71,6 +78,7 @@ export function definePipelineConfig(input: unknown = {}): PipelineConfig {
     safetyMarginMs: settings.safetyMarginMinutes * MINUTE_MS,
     batchIntervalMs: settings.batchScheduleMinutes * MINUTE_MS,
     realtimeRetentionMs: settings.realtimeRetentionHours * 3_600_000,
+    eventTimeSkewMs: settings.eventTimeSkewHours * 3_600_000,
     architecture: settings.architecture,
   };
   // A realtime item must stay until the batch run that covers its epoch has flipped, even if one run is missed:

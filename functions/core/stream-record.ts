@@ -58,6 +58,7 @@ export function recordIdentity(record: StreamRecord): string {
  */
 export function fromArchivedEvent(
   value: unknown,
+  eventTimeSkewMs: number,
 ): { readonly ok: true; readonly record: StreamRecord } | { readonly ok: false; readonly reason: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'line: expected a JSON object' };
@@ -72,7 +73,7 @@ export function fromArchivedEvent(
   if (typeof arrivalMs !== 'number' || typeof shardId !== 'string' || typeof sequenceNumber !== 'string') {
     return { ok: false, reason: 'line: the envelope (arrival_ms, shard_id, sequence_number) is missing' };
   }
-  const parsed = parseEvent(event);
+  const parsed = parseEvent(event, { arrivalMs, eventTimeSkewMs });
   if (!parsed.ok) return { ok: false, reason: parsed.errors.join('; ') };
   return {
     ok: true,

@@ -46,7 +46,7 @@ const DIGITS = /^\d+$/;
  * UTF-8, JSON or schema), so that both layers count the same records; and for metadata that would make its
  * identity or epoch wrong, since the batch layer de-duplicates and cuts off by them.
  */
-export function archiveRecord(input: TransformInput): ArchiveDecision {
+export function archiveRecord(input: TransformInput, eventTimeSkewMs: number): ArchiveDecision {
   const metadata = input.kinesisRecordMetadata;
   if (metadata === undefined) {
     return reject('no kinesisRecordMetadata: the delivery stream source is not a Kinesis stream');
@@ -70,7 +70,7 @@ export function archiveRecord(input: TransformInput): ArchiveDecision {
   }
   const arrivalMs = Math.round(arrival);
 
-  const parsed = decodeKinesisPayload(input.data);
+  const parsed = decodeKinesisPayload(input.data, { arrivalMs, eventTimeSkewMs });
   if (!parsed.ok) return reject(parsed.errors.join('; '));
   const { kept, dropped } = withoutCaseCollisions(
     toArchivedEvent({

@@ -12,6 +12,8 @@ import { answersOverBudget, DEFAULT_RESPONSE_BUDGET_BYTES } from './response-siz
 export const FIREHOSE_TRANSFORM_METRICS = { archived: 'RecordsArchived', rejected: 'RecordsRejected' } as const;
 
 export interface FirehoseTransformDependencies {
+  /** How far event time may run ahead of arrival (PipelineConfig.eventTimeSkewMs): the speed layer's bound. */
+  readonly eventTimeSkewMs: number;
   readonly logger: HandlerLogger;
   readonly metrics: CountMetrics;
   /** The largest response the transform returns. @default DEFAULT_RESPONSE_BUDGET_BYTES (6,000,000) */
@@ -34,6 +36,7 @@ export const OVER_RESPONSE_LIMIT_REASON =
  * reason, which is how an error object is traced back to its cause.
  */
 export function createFirehoseTransformHandler({
+  eventTimeSkewMs,
   logger,
   metrics,
   responseBudgetBytes = DEFAULT_RESPONSE_BUDGET_BYTES,
@@ -54,7 +57,7 @@ export function createFirehoseTransformHandler({
 
   return async (event) => {
     const records = event.records.map((record): FirehoseTransformationResultRecord => {
-      const decision = archiveRecord(record);
+      const decision = archiveRecord(record, eventTimeSkewMs);
       if (decision.ok) {
         if (decision.droppedFields.length > 0) {
           logger.warn('extra fields left out of the archived record: their names clash with others but for case', {

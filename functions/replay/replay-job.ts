@@ -216,11 +216,13 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
     report: (progress: ReplayProgress) => void,
   ): Promise<{ records: number; items: number; alreadyWritten: number }> {
     const archive = await readMasterDatasetRecords(
-      { s3: dependencies.s3, ...dependencies.masterDataset },
+      { s3: dependencies.s3, ...dependencies.masterDataset, eventTimeSkewMs: config.eventTimeSkewMs },
       (record) => !handedOff(building, record.arrivalMs),
     );
-    if (archive.invalidLines > 0) {
-      logger.warn('master dataset lines that are not valid records were skipped', { lines: archive.invalidLines });
+    if (archive.invalidLines.size > 0) {
+      logger.warn('master dataset lines that are not valid records were skipped', {
+        linesByReason: Object.fromEntries(archive.invalidLines),
+      });
     }
     const records = distinctRecords(archive.records, view.dedupeByEventId);
     const items = touchedItems(records, [view], config.epochLengthMs);

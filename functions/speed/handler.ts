@@ -1,7 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
-import { createDynamoDbClient } from '../adapters/aws-clients';
+import { createDynamoDbClient, createS3Client } from '../adapters/aws-clients';
+import { SetAsideStore } from '../adapters/set-aside-store';
 import { GenerationDirectory } from '../adapters/generation-directory';
 import { pipelineConfigVariable, readEnvironment, requiredVariable } from '../adapters/handler-environment';
 import { createSpeedHandler } from './speed-handler';
@@ -12,6 +13,7 @@ const environment = readEnvironment(
     REALTIME_TABLE: requiredVariable('the realtime views table name'),
     DEDUP_TABLE: z.string().min(1).optional(),
     MANIFEST_TABLE: requiredVariable('the manifest table name (the generation each view is written to)'),
+    SET_ASIDE_BUCKET: requiredVariable('the bucket where records the realtime table refuses are set aside'),
   }),
 );
 
@@ -28,6 +30,7 @@ export const handler = createSpeedHandler({
   generations: new GenerationDirectory({ client: createDynamoDbClient(), manifestTable: environment.MANIFEST_TABLE }),
   realtimeTable: environment.REALTIME_TABLE,
   dedupTable: environment.DEDUP_TABLE,
+  setAside: new SetAsideStore({ s3: createS3Client({ maxAttempts: 1 }), bucket: environment.SET_ASIDE_BUCKET }),
   logger,
   metrics,
 });

@@ -38,14 +38,12 @@ export function arrivalMsOf(record: KinesisStreamRecord): number {
 }
 
 /** base64 → UTF-8 → JSON → event schema; each failure is a rejection with its reason. */
-export function decodeKinesisRecord(record: KinesisStreamRecord): DecodedRecord {
+export function decodeKinesisRecord(record: KinesisStreamRecord, eventTimeSkewMs: number): DecodedRecord {
   const shardId = shardIdOf(record);
   const { sequenceNumber, data } = record.kinesis;
   const reject = (reason: string): DecodedRecord => ({ ok: false, shardId, sequenceNumber, reason });
-  const parsed = decodeKinesisPayload(data);
+  const arrivalMs = arrivalMsOf(record);
+  const parsed = decodeKinesisPayload(data, { arrivalMs, eventTimeSkewMs });
   if (!parsed.ok) return reject(parsed.errors.join('; '));
-  return {
-    ok: true,
-    record: { event: parsed.event, shardId, sequenceNumber, subSequenceNumber: 0, arrivalMs: arrivalMsOf(record) },
-  };
+  return { ok: true, record: { event: parsed.event, shardId, sequenceNumber, subSequenceNumber: 0, arrivalMs } };
 }

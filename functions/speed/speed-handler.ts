@@ -5,11 +5,13 @@ import { EventDedupStore } from '../adapters/event-dedup-store';
 import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
 import { RealtimeViewStore, type RealtimeWriteResult } from '../adapters/realtime-view-store';
 import { FIRST_GENERATION_ONLY, generationsOf, type GenerationSource } from '../core/generation-manifest';
-import type { RetryPolicy } from '../adapters/retry-policy';
+import { isRejectedContentError, type RetryPolicy } from '../adapters/retry-policy';
+import type { SetAsideRecord, SetAsideStore } from '../adapters/set-aside-store';
 import type { PipelineConfig } from '../core/pipeline-config';
 import { sequenceNumberOf } from '../core/sequence-position';
-import type { StreamRecord } from '../core/stream-record';
+import { positionOf, type StreamRecord } from '../core/stream-record';
 import { mapConcurrently } from '../adapters/concurrent-map';
+import { describeError } from '../core/error-description';
 import { claimEvents, type EventClaims } from './event-claims';
 import { decodeKinesisRecord, positionOfLambdaRecord, type RejectedRecord } from './kinesis-record-decoder';
 import { lowestPositionOf, touchedItems, type TouchedItem } from './touched-items';
@@ -20,6 +22,7 @@ export const SPEED_METRICS = {
   recordsRejected: 'RecordsRejected',
   itemsWritten: 'ItemsWritten',
   itemWriteFailures: 'ItemWriteFailures',
+  recordsSetAside: 'RecordsSetAside',
   conditionalRetries: 'ConditionalRetries',
 } as const;
 
@@ -42,6 +45,11 @@ export interface SpeedHandlerDependencies {
    * @default every view served in generation 1, none building
    */
   readonly generations?: GenerationSource;
+  /**
+   * Where records go that the realtime table refuses for their content (a limit nobody foresaw), so that their
+   * neighbours are applied and the shard moves on. @default none: such an item fails the batch like any failure
+   */
+  readonly setAside?: SetAsideStore;
   /** @default DEFAULT_RETRY_POLICY */
   readonly retry?: Partial<RetryPolicy>;
   /** @default 100000 */
@@ -99,7 +107,7 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
 
     const records: StreamRecord[] = [];
     const rejected: RejectedRecord[] = [];
-    for (const decoded of received.map(decodeKinesisRecord)) {
+    for (const decoded of received.map((record) => decodeKinesisRecord(record, config.eventTimeSkewMs))) {
       if (decoded.ok) records.push(decoded.record);
       else rejected.push(decoded);
     }
@@ -155,18 +163,28 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
     let failed = 0;
     let written = 0;
     let conditionalRetries = 0;
+    const failItem = (item: GenerationItem, error: unknown) => {
+      failed += 1;
+      const lowest = lowestPositionOf(item);
+      if (lowestFailed === undefined || lowest < lowestFailed) lowestFailed = lowest;
+      if (failed <= LOGGED_FAILURES) logFailedItem(item, lowest, error);
+    };
+    const refused: { item: GenerationItem; error: unknown }[] = [];
     results.forEach((result, index) => {
       conditionalRetries += result.conditionalRetries;
       if (result.status === 'written') written += 1;
       if (result.status !== 'failed') return;
-      failed += 1;
-      const item = items[index];
-      const lowest = lowestPositionOf(item);
-      if (lowestFailed === undefined || lowest < lowestFailed) lowestFailed = lowest;
-      if (failed <= LOGGED_FAILURES) logFailedItem(item, lowest, result.error);
+      if (dependencies.setAside !== undefined && isRejectedContentError(result.error)) {
+        refused.push({ item: items[index], error: result.error });
+      } else {
+        failItem(items[index], result.error);
+      }
     });
+    const setAside = await setAsideRefused(refused, records);
+    if (setAside === undefined) for (const { item, error } of refused) failItem(item, error);
     count(SPEED_METRICS.itemsWritten, written);
     count(SPEED_METRICS.itemWriteFailures, failed);
+    count(SPEED_METRICS.recordsSetAside, setAside?.records ?? 0);
     count(SPEED_METRICS.conditionalRetries, conditionalRetries);
     logger.info('batch folded', {
       shardId,
@@ -177,12 +195,55 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
       itemsWritten: written,
       itemsAlreadyApplied: items.length - written - failed,
       itemWriteFailures: failed,
+      recordsSetAside: setAside?.records ?? 0,
       conditionalRetries,
       ...(lowestFailed === undefined ? {} : { reportedFailureAt: sequenceNumberOf(lowestFailed) }),
     });
     return {
       batchItemFailures: lowestFailed === undefined ? [] : [{ itemIdentifier: sequenceNumberOf(lowestFailed) }],
     };
+  }
+
+  /**
+   * Keeps the records of items the table refused for their content in the set-aside store, so the batch can go on
+   * without them. Undefined when there were none to keep or the store failed: the items then fail the batch, and
+   * the redelivery tries again.
+   */
+  async function setAsideRefused(
+    refused: readonly { item: GenerationItem; error: unknown }[],
+    records: readonly StreamRecord[],
+  ): Promise<{ key: string; records: number } | undefined> {
+    if (refused.length === 0 || dependencies.setAside === undefined) return undefined;
+    const byPosition = new Map(records.map((record) => [positionOf(record), record]));
+    const kept: SetAsideRecord[] = refused.flatMap(({ item, error }) =>
+      item.contributions.map(({ position }) => {
+        const record = byPosition.get(position) as StreamRecord;
+        return {
+          shardId: record.shardId,
+          sequenceNumber: record.sequenceNumber,
+          arrivalMs: record.arrivalMs,
+          view: item.key.view,
+          generation: item.generation,
+          dimensionKey: item.key.dimensionKey,
+          bucket: item.key.bucket,
+          epoch: item.key.epoch,
+          reason: describeError(error),
+          event: record.event,
+        };
+      }),
+    );
+    try {
+      const key = await dependencies.setAside.put('speed', kept);
+      logger.error('records set aside: the realtime table refused their items; their neighbours were applied', {
+        key,
+        records: kept.length,
+        reasons: [...new Set(kept.map((record) => record.reason))],
+      });
+      return { key, records: kept.length };
+    } catch (error) {
+      logger.error('records could not be set aside: their items fail the batch', { error: describeError(error) });
+      return undefined;
+    }
   }
 
   /**
@@ -232,8 +293,4 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
       metrics.publishStoredMetrics();
     }
   };
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -5,7 +5,11 @@ import { createFirehoseTransformHandler } from '../../functions/firehose-transfo
 import type { StreamRecord } from '../../functions/core/stream-record';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 
-const transform = createFirehoseTransformHandler({ logger: new RecordingLogger(), metrics: new RecordingMetrics() });
+const transform = createFirehoseTransformHandler({
+  eventTimeSkewMs: 86_400_000,
+  logger: new RecordingLogger(),
+  metrics: new RecordingMetrics(),
+});
 let deliveryCounter = 0;
 
 /** A delivery as Firehose hands it to the transform: the producer's payload and the Kinesis metadata. */

@@ -1,5 +1,9 @@
 import { parseEvent, parseEventJson } from '../../functions/core/event-schema';
 
+/** Arrival a minute after the event: well inside the one-day skew bound. */
+const arrival = { arrivalMs: 1795483860000, eventTimeSkewMs: 86_400_000 };
+const parse = (input: unknown) => parseEvent(input, arrival);
+
 const valid = {
   eventId: 'e-1',
   deviceId: 'dev-1',
@@ -11,16 +15,16 @@ const valid = {
 
 describe('event schema', () => {
   it('accepts a valid event and keeps unknown extra fields', () => {
-    const result = parseEvent({ ...valid, firmware: '1.2.3', location: { lat: 1 } });
+    const result = parse({ ...valid, firmware: '1.2.3', location: { lat: 1 } });
     expect(result).toEqual({ ok: true, event: { ...valid, firmware: '1.2.3', location: { lat: 1 } } });
   });
 
   it('normalises an ISO-8601 event time with a zone to epoch milliseconds', () => {
-    expect(parseEvent({ ...valid, ts: '2026-11-24T01:30:00.123Z' })).toMatchObject({
+    expect(parse({ ...valid, ts: '2026-11-24T01:30:00.123Z' })).toMatchObject({
       ok: true,
       event: { ts: 1795483800123 },
     });
-    expect(parseEvent({ ...valid, ts: '2026-11-24T02:30:00+01:00' })).toMatchObject({
+    expect(parse({ ...valid, ts: '2026-11-24T02:30:00+01:00' })).toMatchObject({
       ok: true,
       event: { ts: 1795483800000 },
     });
@@ -34,7 +38,31 @@ describe('event schema', () => {
     [{ deviceId: '' }, 'deviceId: expected a non-empty string'],
     [{ deviceId: 42 }, 'deviceId: expected a string'],
     [{ site: undefined }, 'site: required'],
-    [{ metric: 'm'.repeat(257) }, 'metric: expected at most 256 characters'],
+    [{ metric: 'm'.repeat(257) }, 'metric: expected at most 256 UTF-16 code units (it has 257)'],
+    [{ deviceId: '😀'.repeat(129) }, 'deviceId: expected at most 256 UTF-16 code units (it has 258)'],
+    [
+      { site: '東'.repeat(57) },
+      'site: 513 bytes URI-encoded, above the limit of 512 that keeps DynamoDB keys within 2,048 bytes',
+    ],
+    [{ deviceId: 'dev\ud800' }, 'deviceId: expected well-formed Unicode (it has a lone surrogate)'],
+    [{ site: ' pad ' }, 'site: expected no white space at the start or end'],
+    [{ eventId: 'e\t' }, 'eventId: expected no white space at the start or end'],
+    [
+      { value: 1e200 },
+      "value: expected 0 or a magnitude from 1e-100 to 1e+100 (DynamoDB's number range, with room for sums)",
+    ],
+    [
+      { value: -1e-200 },
+      "value: expected 0 or a magnitude from 1e-100 to 1e+100 (DynamoDB's number range, with room for sums)",
+    ],
+    [{ ts: 253402300800000 }, 'ts: expected a time at or before 9999-12-31T23:59:59.999Z'],
+    [{ ts: 8640000000000001 }, 'ts: expected a time at or before 9999-12-31T23:59:59.999Z'],
+    [{ ts: 1795483860000 + 86_400_001 }, 'ts: more than 1 day after arrival'],
+    [{ extra: '\udc00' }, 'extra: expected well-formed Unicode (it has a lone surrogate)'],
+    [
+      { nested: { list: [1, { deep: 'x\ud800y' }] } },
+      'nested.list[1].deep: expected well-formed Unicode (it has a lone surrogate)',
+    ],
     [{ ts: 1.5 }, 'ts: expected whole epoch milliseconds'],
     [{ ts: -1 }, 'ts: expected a time at or after 1970-01-01T00:00:00Z'],
     [{ ts: '1969-12-31T23:59:59Z' }, 'ts: expected a time at or after 1970-01-01T00:00:00Z'],
@@ -48,11 +76,11 @@ describe('event schema', () => {
     ],
     [{ ts: undefined }, 'ts: required'],
   ])('rejects %j with an error naming the field and the rule', (change, message) => {
-    expect(parseEvent({ ...valid, ...change })).toEqual({ ok: false, errors: [message] });
+    expect(parse({ ...valid, ...change })).toEqual({ ok: false, errors: [message] });
   });
 
   it('reports every problem of an event at once', () => {
-    const result = parseEvent({ eventId: 'e', value: 'x' });
+    const result = parse({ eventId: 'e', value: 'x' });
     expect(result.ok).toBe(false);
     expect(!result.ok && result.errors).toEqual([
       'deviceId: required',
@@ -64,11 +92,46 @@ describe('event schema', () => {
   });
 
   it.each([[null], [[valid]], ['text'], [7]])('rejects %j: an event is a JSON object', (input) => {
-    expect(parseEvent(input)).toEqual({ ok: false, errors: ['event: expected a JSON object'] });
+    expect(parse(input)).toEqual({ ok: false, errors: ['event: expected a JSON object'] });
+  });
+
+  it('accepts the edges of every limit: 256 code units, 512 encoded bytes (42 emoji), 1e±100, 9999-12-31, one day ahead', () => {
+    expect(parse({ ...valid, metric: 'm'.repeat(256) }).ok).toBe(true);
+    expect(parse({ ...valid, site: '東'.repeat(56) + 'abcdefgh' }).ok).toBe(true);
+    expect(parse({ ...valid, deviceId: '😀'.repeat(42) }).ok).toBe(true);
+    expect(parse({ ...valid, value: 1e100 }).ok).toBe(true);
+    expect(parse({ ...valid, value: -1e-100 }).ok).toBe(true);
+    expect(parse({ ...valid, value: 0 }).ok).toBe(true);
+    expect(parse({ ...valid, ts: 1795483860000 + 86_400_000 }).ok).toBe(true);
+    expect(parseEvent({ ...valid, ts: 253402300799999 }, { arrivalMs: 253402300799999, eventTimeSkewMs: 0 }).ok).toBe(
+      true,
+    );
+    expect(parse({ ...valid, site: 'inner space', extra: { emoji: '😀' } }).ok).toBe(true);
+  });
+
+  it('rejects an event nested deeper than 32 levels without overflowing the stack, however deep', () => {
+    let deep: unknown = 'bottom';
+    for (let level = 0; level < 100_000; level += 1) deep = [deep];
+    expect(parse({ ...valid, deep })).toEqual({
+      ok: false,
+      errors: [
+        'deep[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]: nested deeper than 32 levels',
+      ],
+    });
+    let shallow: unknown = 'bottom';
+    for (let level = 0; level < 31; level += 1) shallow = { level: shallow };
+    expect(parse({ ...valid, shallow }).ok).toBe(true);
+  });
+
+  it('rejects a field name with a lone surrogate', () => {
+    expect(parse({ ...valid, ['k\ud800']: 1 })).toEqual({
+      ok: false,
+      errors: ['event: a field name is not well-formed Unicode (it has a lone surrogate)'],
+    });
   });
 
   it('rejects malformed JSON with the parser message', () => {
-    const result = parseEventJson('{"eventId": ');
+    const result = parseEventJson('{"eventId": ', arrival);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.errors[0]).toMatch(/^event: malformed JSON \(/);
   });

@@ -5,6 +5,8 @@ import { toLambdaRecord } from '../../local/kinesis-lambda-event';
 
 const SEQUENCE = '49680507356827391140529022913163858325634908041368305666';
 const ARRIVAL = Date.UTC(2026, 10, 24, 14, 59, 59, 900);
+/** The pipeline's default skew bound: event time at most a day after arrival. */
+const DAY = 86_400_000;
 const event = {
   eventId: 'e-1',
   deviceId: 'device-1',
@@ -37,7 +39,7 @@ const rejection = (decision: ReturnType<typeof archiveRecord>) => (decision.ok ?
 
 describe('archiving one Kinesis record', () => {
   it('is one JSON line: the event with ts in epoch ms and extra fields kept, then the envelope, then a newline', () => {
-    const decision = archiveRecord(input(JSON.stringify({ ...event, firmware: '1.2' })));
+    const decision = archiveRecord(input(JSON.stringify({ ...event, firmware: '1.2' })), DAY);
     if (!decision.ok) throw new Error(decision.reason);
     expect(decision.line.indexOf('\n')).toBe(decision.line.length - 1);
     expect(JSON.parse(decision.line)).toEqual({
@@ -53,7 +55,7 @@ describe('archiving one Kinesis record', () => {
 
   it("leaves out extra fields whose names clash with another's but for case, which Athena's JSON SerDe cannot read", () => {
     const payload = { ...event, Site: 'x', firmware: 1, FIRMWARE: 2, ARRIVAL_MS: 3, arrival_ms: 4, shard_ID: 'y' };
-    const decision = archiveRecord(input(JSON.stringify(payload)));
+    const decision = archiveRecord(input(JSON.stringify(payload)), DAY);
     if (!decision.ok) throw new Error(decision.reason);
     expect([...decision.droppedFields].sort()).toEqual(['ARRIVAL_MS', 'FIRMWARE', 'Site', 'shard_ID']);
     const stored = JSON.parse(decision.line);
@@ -71,6 +73,7 @@ describe('archiving one Kinesis record', () => {
     const at = (arrival: number) => {
       const decision = archiveRecord(
         input(JSON.stringify({ ...event, ts: 0 }), { approximateArrivalTimestamp: arrival }),
+        DAY,
       );
       return decision.ok ? decision.partitionKeys : decision.reason;
     };
@@ -81,7 +84,7 @@ describe('archiving one Kinesis record', () => {
 
   it('takes the subsequence number as a number or a numeric string, and 0 when Firehose sends none', () => {
     const subsequence = (value: string | number | null | undefined) => {
-      const decision = archiveRecord(input(JSON.stringify(event), { subsequenceNumber: value }));
+      const decision = archiveRecord(input(JSON.stringify(event), { subsequenceNumber: value }), DAY);
       return decision.ok ? JSON.parse(decision.line).subsequence_number : decision.reason;
     };
     expect([subsequence(3), subsequence('17'), subsequence(undefined), subsequence(null), subsequence('')]).toEqual([
@@ -91,7 +94,7 @@ describe('archiving one Kinesis record', () => {
 
   it('rejects metadata that would give the record a wrong identity or epoch, naming the field', () => {
     const reason = (metadata: Partial<NonNullable<TransformInput['kinesisRecordMetadata']>>) =>
-      rejection(archiveRecord(input(JSON.stringify(event), metadata)));
+      rejection(archiveRecord(input(JSON.stringify(event), metadata), DAY));
     expect(reason({ subsequenceNumber: 'x' })).toBe(
       'kinesisRecordMetadata.subsequenceNumber: expected a non-negative integer',
     );
@@ -107,38 +110,44 @@ describe('archiving one Kinesis record', () => {
   });
 
   it("falls back to the record's own arrival time when the metadata lacks one", () => {
-    const decision = archiveRecord(input(JSON.stringify(event), { approximateArrivalTimestamp: undefined }));
+    const decision = archiveRecord(input(JSON.stringify(event), { approximateArrivalTimestamp: undefined }), DAY);
     expect(decision.ok && JSON.parse(decision.line).arrival_ms).toBe(ARRIVAL);
   });
 
   it('rejects a record without Kinesis metadata, since it cannot be made distinct or placed in an epoch', () => {
     const { kinesisRecordMetadata: _dropped, ...bare } = input(JSON.stringify(event));
-    expect(rejection(archiveRecord(bare))).toBe(
+    expect(rejection(archiveRecord(bare, DAY))).toBe(
       'no kinesisRecordMetadata: the delivery stream source is not a Kinesis stream',
     );
   });
 
   it('rejects bad payloads with the reason the speed layer gives', () => {
-    const reason = (payload: string | Uint8Array) => rejection(archiveRecord(input(payload)));
+    const reason = (payload: string | Uint8Array) => rejection(archiveRecord(input(payload), DAY));
     expect(reason('{"not json')).toMatch(/^event: malformed JSON/);
     expect(reason(JSON.stringify({ ...event, value: 'hot' }))).toBe('value: expected a finite number');
     expect(reason(Buffer.from([0x7b, 0xff, 0x7d]))).toBe('data: not valid UTF-8');
     expect(reason(Buffer.from([0xf3, 0x89, 0x9a, 0xc2, 0x0a]))).toBe('KPL aggregated records are not supported');
-    expect(rejection(archiveRecord({ ...input('{}'), data: 'not base64!' }))).toBe('data: not valid base64');
+    expect(rejection(archiveRecord({ ...input('{}'), data: 'not base64!' }, DAY))).toBe('data: not valid base64');
   });
 
   // Law: for any payload bytes, the transform archives a record iff the speed layer folds it, and archives exactly
   // the event the speed layer decodes (rejecting with the same reason otherwise), so both layers count the same
   // records. 300 runs over a mix of valid events, JSON with bad fields, arbitrary bytes, invalid UTF-8 inside
-  // strings and KPL headers: every branch of both decoders is hit many times.
+  // strings, lone surrogates, keys over the stores' limits, values outside DynamoDB's range, times past the skew
+  // bound and KPL headers: every branch of both decoders is hit many times.
   it('accepts exactly the payloads the speed layer accepts, as the same event', () => {
     const validEvent = fc.record({
-      eventId: fc.string({ minLength: 1, maxLength: 8 }),
-      deviceId: fc.string({ minLength: 1, maxLength: 8 }),
-      site: fc.constantFrom('plant-a', 'plant-ü'),
+      eventId: fc.string({ minLength: 1, maxLength: 8, unit: 'binary' }),
+      deviceId: fc.oneof(fc.string({ minLength: 1, maxLength: 8 }), fc.constant('😀'.repeat(129))),
+      site: fc.constantFrom('plant-a', 'plant-ü', ' plant', '東'.repeat(60), 'p\ud800'),
       metric: fc.constantFrom('temperature', ''),
-      value: fc.oneof(fc.double(), fc.constant('21')),
-      ts: fc.oneof(fc.nat(), fc.constant('2026-11-24T01:30:00+01:00'), fc.constant('2026-11-24T01:30:00')),
+      value: fc.oneof(fc.double(), fc.constant('21'), fc.constantFrom(1e200, -1e-200, 1e100)),
+      ts: fc.oneof(
+        fc.nat(),
+        fc.constant('2026-11-24T01:30:00+01:00'),
+        fc.constant('2026-11-24T01:30:00'),
+        fc.constantFrom(ARRIVAL + DAY, ARRIVAL + DAY + 1, 8_640_000_000_000_001),
+      ),
     });
     const payload = fc.oneof(
       validEvent.map((value) => Buffer.from(JSON.stringify(value))),
@@ -160,8 +169,9 @@ describe('archiving one Kinesis record', () => {
             },
             { streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/events', shardId: 'shardId-000000000001' },
           ),
+          DAY,
         );
-        const archived = archiveRecord(input(bytes));
+        const archived = archiveRecord(input(bytes), DAY);
         if (speed.ok) {
           expect(archived.ok).toBe(true);
           if (archived.ok) {

@@ -51,7 +51,11 @@ const valid = {
 function setUp(responseBudgetBytes?: number) {
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
-  return { logger, metrics, handler: createFirehoseTransformHandler({ logger, metrics, responseBudgetBytes }) };
+  return {
+    logger,
+    metrics,
+    handler: createFirehoseTransformHandler({ eventTimeSkewMs: 86_400_000, logger, metrics, responseBudgetBytes }),
+  };
 }
 
 describe('Firehose transform handler', () => {

@@ -51,6 +51,31 @@ describe('speed layer defaults', () => {
     });
   });
 
+  it('lets the consumer set records aside under set-aside/ of the master bucket, and write nothing else there', () => {
+    const consumer = Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, resource]) => resource.Properties?.Environment?.Variables?.SET_ASIDE_BUCKET !== undefined,
+    );
+    expect(consumer).toBeDefined();
+    const [consumerId, consumerResource] = consumer!;
+    const role = (consumerResource.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      (policy.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === role),
+    );
+    const s3Statements = policies
+      .flatMap(
+        (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+      )
+      .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('s3:')));
+    expect(s3Statements).toHaveLength(1);
+    expect(
+      [s3Statements[0].Action]
+        .flat()
+        .every((action) => action.startsWith('s3:PutObject') || action.startsWith('s3:Abort')),
+    ).toBe(true);
+    expect(JSON.stringify(s3Statements[0].Resource)).toContain('/set-aside/*');
+    expect(consumerId).toMatch(/Speed/);
+  });
+
   it('sends discarded batches to an encrypted, TLS-only queue', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {

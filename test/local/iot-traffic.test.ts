@@ -21,7 +21,7 @@ describe('IoT traffic generator', () => {
     random: seeded(7),
     now: () => now,
   }).batch(5000);
-  const parsed = events.map(parseEvent);
+  const parsed = events.map((event) => parseEvent(event, { arrivalMs: now, eventTimeSkewMs: 86_400_000 }));
 
   it('produces the requested share of events that the schema rejects, each with a named reason', () => {
     const rejected = parsed.filter((result) => !result.ok);

@@ -168,6 +168,18 @@ describe('npm start: the whole Lambda architecture on local emulators', () => {
   it.each([
     ['a malformed body', '{"eventId":', 400, 'body: malformed JSON'],
     ['an empty array', '[]', 400, 'body: expected an event or a non-empty array of events'],
+    ...['"text"', '7', 'null', 'true'].map((body): [string, string, number, string] => [
+      `the JSON scalar ${body}`,
+      body,
+      400,
+      'body: expected an event (a JSON object) or a non-empty array of events',
+    ]),
+    [
+      'only invalid events, each named by its index',
+      JSON.stringify([{ eventId: 'a' }, 'x']),
+      400,
+      'no event accepted: events[0].deviceId: required',
+    ],
     [
       'more than 500 events',
       JSON.stringify(Array.from({ length: 501 }, () => ({}))),

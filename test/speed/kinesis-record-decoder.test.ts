@@ -9,6 +9,8 @@ import {
 import { toLambdaRecord } from '../../local/kinesis-lambda-event';
 
 const SEQUENCE = '49590338271490256608559692538361571095921575989136588898';
+/** The pipeline's default skew bound: event time at most a day after arrival. */
+const DAY = 86_400_000;
 const event = {
   eventId: 'e-1',
   deviceId: 'device-1',
@@ -32,7 +34,7 @@ function lambdaRecord(data: Uint8Array | string, arrival = new Date('2026-11-24T
 
 describe('Kinesis record decoding', () => {
   it('a valid record becomes a stream record with its shard, sequence number and arrival time', () => {
-    expect(decodeKinesisRecord(lambdaRecord(JSON.stringify(event)))).toEqual({
+    expect(decodeKinesisRecord(lambdaRecord(JSON.stringify(event)), DAY)).toEqual({
       ok: true,
       record: {
         event: { ...event, ts: Date.parse(event.ts) },
@@ -78,7 +80,7 @@ describe('Kinesis record decoding', () => {
     ],
   ])('%s is rejected with the reason, not thrown', (_, mutate, reason) => {
     const record = lambdaRecord(JSON.stringify(event));
-    expect(decodeKinesisRecord({ ...record, kinesis: mutate(record) })).toEqual({
+    expect(decodeKinesisRecord({ ...record, kinesis: mutate(record) }, DAY)).toEqual({
       ok: false,
       shardId: 'shardId-000000000007',
       sequenceNumber: SEQUENCE,
@@ -101,13 +103,13 @@ describe('Kinesis record decoding', () => {
       /value: expected a finite number/,
     ],
   ])('%s is rejected with the reason', (_, data, reason) => {
-    const decoded = decodeKinesisRecord(lambdaRecord(data));
+    const decoded = decodeKinesisRecord(lambdaRecord(data), DAY);
     expect(decoded.ok).toBe(false);
     if (!decoded.ok) expect(decoded.reason).toMatch(reason);
   });
 
   it('every schema problem of an event is named in the reason', () => {
-    const decoded = decodeKinesisRecord(lambdaRecord(JSON.stringify({ ...event, value: 'hot', site: '' })));
+    const decoded = decodeKinesisRecord(lambdaRecord(JSON.stringify({ ...event, value: 'hot', site: '' })), DAY);
     expect(decoded).toMatchObject({
       ok: false,
       reason: 'site: expected a non-empty string; value: expected a finite number',
