@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serializePipelineConfig } from '../functions/core/pipeline-config';
-import { respond, type LocalRoute } from './http-gateway';
+import { respond, respondError, type LocalRoute } from './http-gateway';
 import type { LocalRuntime } from './local-runtime';
 
 const page = () => readFileSync(join(__dirname, 'dashboard', 'index.html'));
+
+/** The most one forced run may move the batch clock on: a year is more than any test or demo waits for. */
+export const MAX_ADVANCE_CLOCK_MS = 365 * 86_400_000;
 
 /**
  * The local server's own routes, beside the API: the dashboard page, a forced batch run (as the schedule would
@@ -21,20 +24,41 @@ export function dashboardRoutes<BatchResult>(runtime: LocalRuntime<BatchResult>)
     async (request, response, url) => {
       if (url.pathname !== '/_local/batch-runs') return false;
       if (request.method !== 'POST') {
-        respond(response, 405, { message: 'POST /_local/batch-runs runs the batch job now' });
+        respondError(
+          response,
+          405,
+          `method: ${request.method ?? ''} is not allowed; POST /_local/batch-runs runs the batch job now`,
+        );
         return true;
       }
-      const advance = Number(url.searchParams.get('advanceClockMs') ?? '0');
-      if (!Number.isFinite(advance) || advance < 0) {
-        respond(response, 400, { message: 'advanceClockMs: expected a non-negative number of milliseconds' });
+      // Asked before anything runs: in Kappa mode the request is at odds with the pipeline, not malformed, and not
+      // a fault of ours.
+      if (runtime.environment.config.architecture !== 'lambda') {
+        respondError(
+          response,
+          409,
+          'architecture: Kappa mode has no batch layer, so there is no batch job to run; rebuild a view with a ' +
+            'replay (npm run replay) instead',
+        );
+        return true;
+      }
+      // Whole milliseconds within a bound: Number() would take '', '0x10' and 1e300, and a clock moved past the
+      // dates JavaScript can write makes the batch job fail instead of the request.
+      const advanceText = url.searchParams.get('advanceClockMs') ?? '0';
+      const advance = /^\d{1,15}$/.test(advanceText) ? Number(advanceText) : Number.NaN;
+      if (!(advance <= MAX_ADVANCE_CLOCK_MS)) {
+        respondError(
+          response,
+          400,
+          `advanceClockMs: expected whole milliseconds from 0 to ${MAX_ADVANCE_CLOCK_MS} (a year), got ${JSON.stringify(advanceText.slice(0, 64))}`,
+        );
         return true;
       }
       try {
         respond(response, 200, { result: await runtime.runBatchNow(advance) });
       } catch (error) {
-        respond(response, 500, {
-          message: `batch run failed: ${error instanceof Error ? error.message : String(error)}`,
-        });
+        // A failed run is a fault of the pipeline, not of the request: it stays a 5xx.
+        respondError(response, 500, `batch run failed: ${error instanceof Error ? error.message : String(error)}`);
       }
       return true;
     },

@@ -1,4 +1,5 @@
 import { encodeDimensionKey } from './dimension-key';
+import { identifierProblem, MAX_EVENT_TIME_MS, MIN_EVENT_TIME_MS } from './event-limits';
 import { bucketStart, canRollUp, GRANULARITIES, GRANULARITY_MS, isGranularity, type Granularity } from './granularity';
 import type { ViewDefinition } from './view-declaration';
 
@@ -35,9 +36,14 @@ export type QueryParseResult = { ok: true; query: ViewQuery } | { ok: false; sta
 
 const RESERVED = ['from', 'to', 'granularity'] as const;
 
+/** The times a query may name: those events may carry (event-limits.ts), so every answer's dates can be written. */
+export const QUERY_TIME_RANGE = `${iso(MIN_EVENT_TIME_MS)} to ${iso(MAX_EVENT_TIME_MS)} (epoch ms ${MIN_EVENT_TIME_MS} to ${MAX_EVENT_TIME_MS})`;
+
 /**
  * Parses `GET /views/{view}` parameters. Every dimension of the view must be given (comma-separated values allowed)
  * so that every read is a DynamoDB Query on a known partition key, never a scan. Errors name the parameter.
+ * Dimension values are held to the rule ingest holds them to (identifierProblem), untrimmed, so that a query can ask
+ * for exactly the keys that can be stored and is told why when it cannot.
  */
 export function parseViewQuery(
   view: ViewDefinition,
@@ -45,29 +51,37 @@ export function parseViewQuery(
   nowMs: number,
   limits: QueryLimits = DEFAULT_QUERY_LIMITS,
 ): QueryParseResult {
+  // Parameter names come from the caller: a Map, so `constructor` or `__proto__` are names like any other, never
+  // members inherited from Object.prototype.
+  const given = new Map(Object.entries(parameters));
   const errors: string[] = [];
   const single = (name: string): string | undefined => {
-    const values = parameters[name];
+    const values = given.get(name);
     if (values !== undefined && values.length > 1) errors.push(`${name}: give it once`);
     return values?.[0];
   };
 
-  for (const name of Object.keys(parameters)) {
+  for (const name of given.keys()) {
     if (!(RESERVED as readonly string[]).includes(name) && !(view.dimensions as readonly string[]).includes(name)) {
       errors.push(
-        `${name}: unknown dimension of view ${view.name} (its dimensions are ${view.dimensions.join(', ')}; ` +
+        `${describeName(name)}: unknown dimension of view ${view.name} (its dimensions are ${view.dimensions.join(', ')}; ` +
           `other parameters are ${RESERVED.join(', ')})`,
       );
     }
   }
   const valuesPerDimension = view.dimensions.map((field) => {
-    const values = (parameters[field] ?? []).flatMap((value) => value.split(',')).map((value) => value.trim());
-    if (values.length === 0 || values.some((value) => value === '')) {
+    const values = (given.get(field) ?? []).flatMap((value) => value.split(','));
+    if (values.length === 0) {
       errors.push(
         `${field}: required, one or more comma-separated values (every dimension of ${view.name} must be given)`,
       );
     }
-    return [...new Set(values)];
+    const distinct = [...new Set(values)];
+    for (const value of distinct) {
+      const problem = identifierProblem(value);
+      if (problem !== undefined) errors.push(`${field}: ${problem}, got ${quote(value)}`);
+    }
+    return distinct;
   });
 
   const granularityText = single('granularity') ?? view.granularity;
@@ -82,7 +96,7 @@ export function parseViewQuery(
   }
 
   const to = parseTime('to', single('to'), nowMs, errors);
-  const fromRaw = parseTime('from', single('from'), to - DEFAULT_RANGE_MS, errors);
+  const fromRaw = parseTime('from', single('from'), Math.max(MIN_EVENT_TIME_MS, to - DEFAULT_RANGE_MS), errors);
   if (errors.length > 0) return { ok: false, status: 400, errors };
   if (fromRaw >= to)
     return { ok: false, status: 400, errors: [`from: must be before to (from ${iso(fromRaw)}, to ${iso(to)})`] };
@@ -122,14 +136,36 @@ export function parseViewQuery(
   };
 }
 
-/** A time parameter: epoch milliseconds or an ISO-8601 date-time with a zone. */
+/**
+ * A time parameter: epoch milliseconds or an ISO-8601 date-time with a zone, within the range events may carry.
+ * Beyond it JavaScript dates (and the answer's ISO-8601 strings) run out, so it is refused with the range.
+ */
 function parseTime(name: string, text: string | undefined, fallback: number, errors: string[]): number {
   if (text === undefined) return fallback;
-  if (/^\d{1,16}$/.test(text)) return Number(text);
-  if (/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(text) && Number.isFinite(Date.parse(text)))
-    return Date.parse(text);
-  errors.push(`${name}: expected epoch milliseconds or an ISO-8601 date-time with a zone, got ${JSON.stringify(text)}`);
-  return fallback;
+  let ms: number | undefined;
+  if (/^-?\d+$/.test(text)) ms = Number(text);
+  else if (/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(text) && Number.isFinite(Date.parse(text))) {
+    ms = Date.parse(text);
+  }
+  if (ms === undefined) {
+    errors.push(`${name}: expected epoch milliseconds or an ISO-8601 date-time with a zone, got ${quote(text)}`);
+    return fallback;
+  }
+  if (ms < MIN_EVENT_TIME_MS || ms > MAX_EVENT_TIME_MS) {
+    errors.push(`${name}: expected a time from ${QUERY_TIME_RANGE}, got ${quote(text)}`);
+    return fallback;
+  }
+  return ms;
+}
+
+/** A caller's text in a message: quoted, and cut short so that a 10 KB value does not make a 10 KB message. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
+}
+
+/** A parameter name in a message: as it is when it reads as a name, quoted otherwise (empty, spaces, very long). */
+function describeName(name: string): string {
+  return /^[A-Za-z_$][\w$.-]{0,63}$/.test(name) ? name : quote(name);
 }
 
 function cartesian(lists: readonly (readonly string[])[]): string[][] {

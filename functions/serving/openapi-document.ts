@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { extendZodWithOpenApi, OpenApiGeneratorV3, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { iotEventSchema } from '../core/event-schema';
+import { MAX_IDENTIFIER_LENGTH } from '../core/event-limits';
 import { GRANULARITIES, canRollUp } from '../core/granularity';
+import { QUERY_TIME_RANGE } from '../core/query-request';
 import type { ViewDefinition } from '../core/view-declaration';
 import { MAX_EVENTS_PER_REQUEST } from '../ingest/ingest-handler';
 
@@ -49,6 +51,7 @@ const ingestAnswerSchema = z.object({
     }),
   ),
 });
+const TIME_RANGE = `from ${QUERY_TIME_RANGE}`;
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
   content: { 'application/json': { schema } },
@@ -100,14 +103,21 @@ export function openApiDocument(views: readonly ViewDefinition[]) {
       ...Object.fromEntries(
         view.dimensions.map((field) => [
           field,
-          z.string().openapi({ description: `One or more comma-separated ${field} values.` }),
+          z.string().openapi({
+            description:
+              `One or more comma-separated ${field} values, each as it was sent in events: not empty, ` +
+              `no white space at either end, at most ${MAX_IDENTIFIER_LENGTH} characters.`,
+          }),
         ]),
       ),
       from: z
         .string()
         .optional()
-        .openapi({ description: 'Epoch ms or ISO-8601 with a zone. Default: a day before `to`.' }),
-      to: z.string().optional().openapi({ description: 'Epoch ms or ISO-8601 with a zone, exclusive. Default: now.' }),
+        .openapi({ description: `Epoch ms or ISO-8601 with a zone, ${TIME_RANGE}. Default: a day before \`to\`.` }),
+      to: z
+        .string()
+        .optional()
+        .openapi({ description: `Epoch ms or ISO-8601 with a zone, exclusive, ${TIME_RANGE}. Default: now.` }),
       granularity: z
         .enum(GRANULARITIES.filter((g) => canRollUp(view.granularity, g)) as [string, ...string[]])
         .optional(),

@@ -47,10 +47,11 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
     const name = event.pathParameters?.view ?? '';
     const view = findView(config.views, name);
     if (view === undefined) {
-      return clientError(404, [
-        `view: unknown view ${JSON.stringify(name)} (known: ${config.views.map((v) => v.name).join(', ')})`,
-      ]);
+      // Cut short: the name is the caller's, and a path may be kilobytes long.
+      const shown = JSON.stringify(name.length > 100 ? `${name.slice(0, 100)}…` : name);
+      return clientError(404, [`view: unknown view ${shown} (known: ${config.views.map((v) => v.name).join(', ')})`]);
     }
+    // Read by parseViewQuery as own entries only: names like `constructor` are the caller's, not Object.prototype's.
     const parameters = event.multiValueQueryStringParameters ?? {};
     const parsed = parseViewQuery(view, parameters, now(), limits);
     if (!parsed.ok) return clientError(parsed.status, parsed.errors);

@@ -1,5 +1,6 @@
 import { defineViews } from '../../functions/core/view-declaration';
-import { DEFAULT_QUERY_LIMITS, parseViewQuery } from '../../functions/core/query-request';
+import { MAX_EVENT_TIME_MS } from '../../functions/core/event-limits';
+import { DEFAULT_QUERY_LIMITS, parseViewQuery, QUERY_TIME_RANGE } from '../../functions/core/query-request';
 
 const [view] = defineViews([
   { name: 'device_metric_minute', dimensions: ['deviceId', 'metric'], granularity: 'minute' },
@@ -92,5 +93,71 @@ describe('view query parameters', () => {
       ok: false,
       errors: ['from: give it once'],
     });
+  });
+
+  it('takes parameter names such as constructor and __proto__ as unknown parameters, not as members of Object.prototype', () => {
+    // As API Gateway's JSON reaches Lambda: every name an own property, `__proto__` included.
+    const parameters = JSON.parse(
+      '{"deviceId":["a"],"metric":["t"],"constructor":["1"],"__proto__":["2"],"toString":["3"],"hasOwnProperty":["4"],"valueOf":["5"]}',
+    ) as Record<string, string[]>;
+    const result = parseViewQuery(view, parameters, now);
+    expect(!result.ok && result.errors.map((error) => error.split(':')[0])).toEqual([
+      'constructor',
+      '__proto__',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+    ]);
+  });
+
+  it('refuses from and to outside 1970-01-01T00:00:00Z..9999-12-31T23:59:59.999Z, naming the parameter and the range', () => {
+    const result = parseViewQuery(
+      view,
+      { deviceId: ['a'], metric: ['t'], from: ['-1'], to: ['8640000000000001'] },
+      now,
+    );
+    expect(!result.ok && result.errors).toEqual([
+      `to: expected a time from ${QUERY_TIME_RANGE}, got "8640000000000001"`,
+      `from: expected a time from ${QUERY_TIME_RANGE}, got "-1"`,
+    ]);
+    expect(QUERY_TIME_RANGE).toBe(
+      '1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z (epoch ms 0 to 253402300799999)',
+    );
+    for (const to of [String(MAX_EVENT_TIME_MS + 1), '9999-12-31T23:59:59-01:00', '9'.repeat(400)]) {
+      expect(parseViewQuery(view, { deviceId: ['a'], metric: ['t'], to: [to] }, now)).toMatchObject({
+        ok: false,
+        errors: [
+          expect.stringMatching(/^to: expected a time from 1970-01-01T00:00:00\.000Z to 9999-12-31T23:59:59\.999Z/),
+        ],
+      });
+    }
+  });
+
+  it('accepts the ends of the time range, and starts the default day no earlier than 1970', () => {
+    const last = parseViewQuery(
+      view,
+      { deviceId: ['a'], metric: ['t'], from: [String(MAX_EVENT_TIME_MS - 60_000)], to: [String(MAX_EVENT_TIME_MS)] },
+      now,
+    );
+    expect(last.ok && new Date(last.query.to).toISOString()).toBe('9999-12-31T23:59:59.999Z');
+    const first = parseViewQuery(view, { deviceId: ['a'], metric: ['t'], to: ['60000'] }, now);
+    expect(first.ok && [first.query.from, first.query.to]).toEqual([0, 60_000]);
+    expect(parseViewQuery(view, { deviceId: ['a'], metric: ['t'], to: ['0'] }, now)).toMatchObject({
+      ok: false,
+      errors: ['from: must be before to (from 1970-01-01T00:00:00.000Z, to 1970-01-01T00:00:00.000Z)'],
+    });
+  });
+
+  it('takes dimension values exactly as given, and refuses one that ingest would refuse, naming the parameter', () => {
+    const padded = parseViewQuery(view, { deviceId: [' pad '], metric: ['t'] }, now);
+    expect(!padded.ok && padded.errors).toEqual(['deviceId: expected no white space at the start or end, got " pad "']);
+    const result = parseViewQuery(view, { deviceId: ['a,,b'], metric: ['x'.repeat(300), '\ud800'] }, now);
+    expect(!result.ok && result.errors).toEqual([
+      'deviceId: expected a non-empty string, got ""',
+      `metric: expected at most 256 UTF-16 code units (it has 300), got "${'x'.repeat(64)}…"`,
+      'metric: expected well-formed Unicode (it has a lone surrogate), got "\\ud800"',
+    ]);
+    const exact = parseViewQuery(view, { deviceId: ['a b'], metric: ['t'] }, now);
+    expect(exact.ok && exact.query.dimensionKeys).toEqual(['a%20b|t']);
   });
 });
