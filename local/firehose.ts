@@ -35,15 +35,37 @@ export interface FirehoseOptions {
   readonly checkpoints?: CheckpointStore;
   /** @default 250 */
   readonly pollIntervalMs?: number;
+  /** The clock the buffer's age is read on, against the records' arrival times. @default Date.now */
+  readonly now?: () => number;
   readonly onError?: (error: unknown) => void;
 }
 
 /** Data in one transform invocation: Firehose's processor buffer (it invokes with at most 6 MB). */
 const MAX_INVOCATION_BYTES = 1_048_576;
+/** Records asked for per GetRecords call. */
+const READ_LIMIT = 10_000;
+/**
+ * kinesis-local answers GetRecords with every record after the iterator up to the limit, 10 MB or the shard's tip,
+ * and a record is at most 1 MiB: a page under the limit and under this size therefore stopped at the tip.
+ */
+const FULL_PAGE_BYTES = 8 * 1_048_576;
+/** kinesis-local's shard iterators expire five minutes after they were issued, as Kinesis's do. */
+const ITERATOR_LIFETIME_MS = 5 * 60_000;
 
 interface BufferedRecord {
   readonly shardId: string;
   readonly record: KinesisRecord;
+  /** The record's ApproximateArrivalTimestamp: what the buffer's age and archivedThroughMs are measured by. */
+  readonly arrivalMs: number;
+}
+
+/** What the stand-in knows of one shard's progress. */
+interface ShardProgress {
+  readonly reader: ShardReader;
+  /** When the latest read that reached the shard's tip was sent; undefined after a read that did not, or failed. */
+  lastTipReadSentAt?: number;
+  /** Every record of the shard that arrived before this time has been read: it is buffered or delivered. */
+  readThroughMs?: number;
 }
 
 /**
@@ -53,15 +75,22 @@ interface BufferedRecord {
  * partition prefix the transform chose, and writes `ProcessingFailed` records (and those of a transform that keeps
  * failing) under the error prefix in Firehose's error-record format. Delivery is at least once: shards are
  * checkpointed only after the objects are written, so a crash can archive a record twice, as Firehose can.
+ *
+ * It also knows how far it has archived (archivedThroughMs), which the local runtime bounds the batch cutoff by:
+ * in AWS the cutoff rule trusts Firehose to deliver within its buffer interval, locally that is checked instead.
  */
 export class FirehoseStandIn {
   private readonly options: Required<Omit<FirehoseOptions, 'onError'>> & Pick<FirehoseOptions, 'onError'>;
   private readonly buffer: BufferedRecord[] = [];
   private bufferedBytes = 0;
-  private oldestBufferedAt: number | undefined;
-  private readonly readers = new Map<string, ShardReader>();
+  private oldestBufferedArrivalMs: number | undefined;
+  /** The records of the delivery in progress: read, not yet known to be in S3. */
+  private delivering: readonly BufferedRecord[] = [];
+  private readonly shards = new Map<string, ShardProgress>();
   private running = false;
   private loop: Promise<void> | undefined;
+  /** Reads are serialised: the loop and drain() share each shard's iterator and its tip-read history. */
+  private reading: Promise<unknown> = Promise.resolve();
   private flushing: Promise<number> = Promise.resolve(0);
   private readonly sleeper = new InterruptibleSleep();
   private delivered = 0;
@@ -76,6 +105,7 @@ export class FirehoseStandIn {
       transformAttempts: 3,
       checkpoints: new MemoryCheckpointStore(),
       pollIntervalMs: 250,
+      now: Date.now,
       ...options,
     };
   }
@@ -83,6 +113,22 @@ export class FirehoseStandIn {
   /** Records written to S3 so far (archived and failed). */
   get deliveredCount(): number {
     return this.delivered;
+  }
+
+  /**
+   * An arrival time T such that every record that arrived on the stream before T is in S3 (under its partition,
+   * or under the error prefix): the latest time every shard has been read through, held below the oldest record
+   * still buffered or being delivered. Undefined until every shard has been read to its tip (catchUp() does that).
+   */
+  get archivedThroughMs(): number | undefined {
+    if (this.shards.size === 0) return undefined;
+    let through = Infinity;
+    for (const shard of this.shards.values()) {
+      if (shard.readThroughMs === undefined) return undefined;
+      through = Math.min(through, shard.readThroughMs);
+    }
+    for (const { arrivalMs } of this.delivering) through = Math.min(through, arrivalMs);
+    return Math.min(through, this.oldestBufferedArrivalMs ?? Infinity);
   }
 
   start(): void {
@@ -100,21 +146,39 @@ export class FirehoseStandIn {
 
   /**
    * Reads what the stream holds now and delivers everything buffered, whatever the buffering hints say: what a
-   * test or the local batch scheduler uses to stand for "the buffer interval has passed".
+   * test or a forced batch run uses to stand for "the buffer interval has passed". Afterwards every record that
+   * arrived before the call is in S3. Returns the records delivered meanwhile.
    */
   async drain(): Promise<number> {
-    await this.readAll();
-    return this.flush();
+    const deliveredBefore = this.delivered;
+    await this.catchUp();
+    await this.flush();
+    return this.delivered - deliveredBefore;
+  }
+
+  /**
+   * Reads every shard to its tip, flushing by the buffering hints on the way: afterwards every record that arrived
+   * before the call has been read, and archivedThroughMs is defined.
+   */
+  async catchUp(): Promise<void> {
+    const since = Date.now();
+    while (!this.readThrough(since)) {
+      await this.readShards();
+      await this.flushIfDue();
+    }
+  }
+
+  private readThrough(timeMs: number): boolean {
+    if (this.shards.size === 0) return false;
+    for (const shard of this.shards.values()) if ((shard.readThroughMs ?? -Infinity) < timeMs) return false;
+    return true;
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const read = await this.readAll();
-        const age = this.oldestBufferedAt === undefined ? 0 : Date.now() - this.oldestBufferedAt;
-        if (this.bufferedBytes >= this.options.bufferSizeBytes || age >= this.options.bufferIntervalMs) {
-          await this.flush();
-        }
+        const read = await this.readShards();
+        await this.flushIfDue();
         if (read === 0) await this.sleeper.sleep(this.options.pollIntervalMs);
       } catch (error) {
         this.options.onError?.(error);
@@ -123,45 +187,99 @@ export class FirehoseStandIn {
     }
   }
 
-  private async readAll(): Promise<number> {
-    const { kinesis, streamName, checkpoints } = this.options;
-    for (const shardId of await listShardIds(kinesis, streamName)) {
-      if (!this.readers.has(shardId)) {
-        this.readers.set(shardId, new ShardReader(kinesis, streamName, shardId, checkpoints.get(shardId)));
-      }
-    }
-    let read = 0;
-    for (const reader of this.readers.values()) {
-      const records = await reader.read(10_000);
-      for (const record of records) {
-        this.buffer.push({ shardId: reader.shardId, record });
-        this.bufferedBytes += record.Data?.length ?? 0;
-      }
-      if (records.length > 0) this.oldestBufferedAt ??= Date.now();
-      read += records.length;
-    }
-    return read;
+  /**
+   * The buffer's age counts from the oldest buffered record's arrival, not from when it was read: a record is then
+   * in S3 within the buffer interval of its arrival (plus a poll), which is what the batch cutoff rule assumes.
+   */
+  private async flushIfDue(): Promise<void> {
+    const oldest = this.oldestBufferedArrivalMs;
+    const aged = oldest !== undefined && this.options.now() - oldest >= this.options.bufferIntervalMs;
+    if (aged || this.bufferedBytes >= this.options.bufferSizeBytes) await this.flush();
   }
 
-  /** Delivers the buffer; flushes are serialised so checkpoints only ever move forward. */
+  /** One read of every shard, after any read in progress; returns the records read. */
+  private readShards(): Promise<number> {
+    const pass = this.reading.then(async () => {
+      const { kinesis, streamName, checkpoints } = this.options;
+      for (const shardId of await listShardIds(kinesis, streamName)) {
+        if (!this.shards.has(shardId)) {
+          this.shards.set(shardId, {
+            reader: new ShardReader(kinesis, streamName, shardId, checkpoints.get(shardId)),
+          });
+        }
+      }
+      let read = 0;
+      for (const [shardId, shard] of this.shards) read += await this.readShard(shardId, shard);
+      return read;
+    });
+    this.reading = pass.catch(() => undefined);
+    return pass;
+  }
+
+  /**
+   * Reads one page of a shard into the buffer. When this read and the one before it both reached the shard's tip,
+   * every record that arrived before the earlier one was sent has been read. One tip read alone would not prove it:
+   * kinesis-local stamps a record's arrival and then appends it, so a read can come between the two, and
+   * ShardReader answers an expired iterator with an empty page too. A record stamped before the earlier read was
+   * sent is appended by the time the later read (sent after the earlier one's answer) is served; and within an
+   * iterator's lifetime, the later read's iterator cannot have expired.
+   */
+  private async readShard(shardId: string, shard: ShardProgress): Promise<number> {
+    const sentAt = Date.now();
+    let records: KinesisRecord[];
+    try {
+      records = await shard.reader.read(READ_LIMIT);
+    } catch (error) {
+      shard.lastTipReadSentAt = undefined;
+      throw error;
+    }
+    let pageBytes = 0;
+    for (const record of records) {
+      const arrivalMs = record.ApproximateArrivalTimestamp?.getTime() ?? Date.now();
+      this.buffer.push({ shardId, record, arrivalMs });
+      this.bufferedBytes += record.Data?.length ?? 0;
+      this.oldestBufferedArrivalMs = Math.min(this.oldestBufferedArrivalMs ?? Infinity, arrivalMs);
+      pageBytes += (record.Data?.length ?? 0) + Buffer.byteLength(record.PartitionKey ?? '');
+    }
+    if (records.length >= READ_LIMIT || pageBytes >= FULL_PAGE_BYTES) {
+      shard.lastTipReadSentAt = undefined;
+    } else {
+      const previous = shard.lastTipReadSentAt;
+      if (previous !== undefined && Date.now() - previous < ITERATOR_LIFETIME_MS) {
+        shard.readThroughMs = Math.max(shard.readThroughMs ?? previous, previous);
+      }
+      shard.lastTipReadSentAt = sentAt;
+    }
+    return records.length;
+  }
+
+  /**
+   * Delivers the buffer; flushes are serialised so checkpoints only ever move forward. A failed delivery is its
+   * caller's to report: the next flush retries its records rather than inheriting its rejection, which would stop
+   * archiving (and, through archivedThroughMs, every later batch cutoff) for good.
+   */
   private flush(): Promise<number> {
-    this.flushing = this.flushing.then(() => this.deliver());
-    return this.flushing;
+    const delivery = this.flushing.catch(() => 0).then(() => this.deliver());
+    this.flushing = delivery;
+    return delivery;
   }
 
   private async deliver(): Promise<number> {
     const batch = this.buffer.splice(0, this.buffer.length);
     this.bufferedBytes = 0;
-    this.oldestBufferedAt = undefined;
+    this.oldestBufferedArrivalMs = undefined;
     if (batch.length === 0) return 0;
+    this.delivering = batch;
     try {
       for (const chunk of chunksBySize(batch, MAX_INVOCATION_BYTES)) await this.deliverChunk(chunk);
     } catch (error) {
       // Put the records back, in order, so the next flush retries them and no checkpoint skips them.
       this.buffer.unshift(...batch);
       this.bufferedBytes += batch.reduce((total, item) => total + (item.record.Data?.length ?? 0), 0);
-      this.oldestBufferedAt ??= Date.now();
+      this.oldestBufferedArrivalMs = this.buffer.reduce((oldest, item) => Math.min(oldest, item.arrivalMs), Infinity);
       throw error;
+    } finally {
+      this.delivering = [];
     }
     const lastPerShard = new Map<string, string>();
     for (const { shardId, record } of batch) lastPerShard.set(shardId, record.SequenceNumber ?? '');
@@ -171,7 +289,9 @@ export class FirehoseStandIn {
   }
 
   private async deliverChunk(chunk: readonly BufferedRecord[]): Promise<void> {
-    const records = chunk.map(({ shardId, record }, index) => toFirehoseRecord(shardId, record, index));
+    const records = chunk.map(({ shardId, record, arrivalMs }, index) =>
+      toFirehoseRecord(shardId, record, arrivalMs, index),
+    );
     const event: FirehoseTransformationEvent = {
       invocationId: randomUUID(),
       deliveryStreamArn: `arn:aws:firehose:us-east-1:000000000000:deliverystream/${this.options.deliveryStreamName}`,
@@ -247,8 +367,12 @@ export class FirehoseStandIn {
   }
 }
 
-function toFirehoseRecord(shardId: string, record: KinesisRecord, index: number): FirehoseTransformationEventRecord {
-  const arrival = (record.ApproximateArrivalTimestamp ?? new Date()).getTime();
+function toFirehoseRecord(
+  shardId: string,
+  record: KinesisRecord,
+  arrival: number,
+  index: number,
+): FirehoseTransformationEventRecord {
   return {
     recordId: `${String(index).padStart(8, '0')}-${record.SequenceNumber ?? ''}`,
     approximateArrivalTimestamp: arrival,

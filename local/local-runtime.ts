@@ -38,7 +38,10 @@ export interface LocalEnvironment {
   readonly kinesis: KinesisClient;
   readonly s3: S3Client;
   readonly resources: typeof LOCAL_RESOURCES;
-  /** The batch job's clock: the local runtime lets tests move it on to stand for time passing. */
+  /**
+   * The batch job's clock: tests may move it on to stand for time passing, and it never runs further ahead of
+   * what Firehose has archived than the buffer interval and the safety margin (see archiveBoundedClock).
+   */
   readonly now: () => number;
 }
 
@@ -117,13 +120,15 @@ export class LocalRuntime<BatchResult = unknown> {
       await ensureBucket(s3, LOCAL_RESOURCES.bucket);
 
       const clock = new AdjustableClock();
+      // Filled in below: the Firehose stand-in needs the handlers, which are built from this environment.
+      const archive: { firehose?: FirehoseStandIn } = {};
       const environment: LocalEnvironment = {
         config: options.config,
         dynamodb,
         kinesis,
         s3,
         resources: LOCAL_RESOURCES,
-        now: clock.now,
+        now: archiveBoundedClock(clock, () => archive.firehose?.archivedThroughMs, options.config),
       };
       const handlers = await options.buildHandlers(environment);
       const reportError = (what: string) => (error: unknown) =>
@@ -156,6 +161,10 @@ export class LocalRuntime<BatchResult = unknown> {
         checkpoints: new FileCheckpointStore(join(options.dataDir, 'checkpoints', 'firehose.json')),
         onError: reportError('firehose'),
       });
+      archive.firehose = firehose;
+      // Read every shard to its tip once before anything can start a batch run, so the batch clock has its bound
+      // from the first run on (a scheduled run does not wait for Firehose, as in AWS).
+      if (options.config.architecture === 'lambda') await firehose.catchUp();
       const scheduler = new BatchScheduler<BatchResult>({
         job: handlers.batchJob,
         intervalMs: options.batchIntervalMs ?? options.config.batchIntervalMs,
@@ -204,7 +213,8 @@ export class LocalRuntime<BatchResult = unknown> {
   /**
    * Runs the batch job now (after Firehose has delivered what it holds), as the schedule would. `advanceClockMs`
    * moves the batch job's clock on first, standing for time passing, so that a test need not wait out the buffer
-   * interval, the safety margin and the epoch.
+   * interval and the safety margin; the cutoff still never passes what Firehose has archived, so it stays at or
+   * below the epoch that real time is in.
    */
   async runBatchNow(advanceClockMs = 0): Promise<BatchResult> {
     if (this.environment.config.architecture !== 'lambda') {
@@ -236,6 +246,27 @@ export class LocalRuntime<BatchResult = unknown> {
     for (const client of this.clients) client.destroy();
     await this.emulators.stop();
   }
+}
+
+/**
+ * The batch job's clock in the local runtime: the adjustable clock, held to at most the buffer interval and the
+ * safety margin past what Firehose has archived. The job takes the latest epoch boundary C with C + buffer + margin
+ * <= now, so C <= archived-through: every record that arrived before C is in S3 when C is used, however late
+ * Firehose delivers, however slow the machine, and however far a test moved the clock on. In AWS the same rule
+ * trusts Firehose to deliver within its buffer interval; locally the premise is enforced rather than assumed.
+ */
+export function archiveBoundedClock(
+  clock: Pick<AdjustableClock, 'now'>,
+  archivedThroughMs: () => number | undefined,
+  config: Pick<PipelineConfig, 'bufferIntervalMs' | 'safetyMarginMs'>,
+): () => number {
+  return () => {
+    const archived = archivedThroughMs();
+    if (archived === undefined) {
+      throw new Error('Firehose has not read every shard of the stream yet: no batch cutoff can be chosen');
+    }
+    return Math.min(clock.now(), archived + config.bufferIntervalMs + config.safetyMarginMs);
+  };
 }
 
 function apiRoutes<BatchResult>(handlers: LocalHandlers<BatchResult>): GatewayRoute[] {

@@ -160,6 +160,55 @@ describe('local Firehose stand-in', () => {
     await firehose.stop();
   });
 
+  it("counts the buffer interval from a record's arrival, not from when it was read", async () => {
+    // The buffer's clock runs an interval ahead of the stream's: a record read at once is an interval past arrival.
+    const { streamName, bucket, firehose } = await setUp({
+      bufferIntervalMs: 60_000,
+      now: () => Date.now() + 60_000,
+    });
+    firehose.start();
+    await putOnShard(kinesis, streamName, ['14:aged'], FIRST_SHARD_HASH_KEY);
+    await eventually('the flush of a record a whole interval past its arrival', async () =>
+      linesUnder(await objects(bucket), 'events/').length === 1 ? true : undefined,
+    );
+    await firehose.stop();
+  });
+
+  it('knows how far it has archived: nothing before it has read every shard, never past a buffered record, past it once delivered', async () => {
+    const { streamName, firehose } = await setUp({ bufferIntervalMs: 3_600_000 });
+    expect(firehose.archivedThroughMs).toBeUndefined();
+    const caughtUpFrom = Date.now();
+    await firehose.catchUp();
+    expect(firehose.archivedThroughMs).toBeGreaterThanOrEqual(caughtUpFrom);
+
+    await putOnShard(kinesis, streamName, ['14:held'], LAST_SHARD_HASH_KEY);
+    const putBy = Date.now();
+    // Read into the buffer, where the hour-long interval keeps it.
+    await firehose.catchUp();
+    const whileBuffered = firehose.archivedThroughMs;
+    await eventually('the clock to move past the put', () => (Date.now() > putBy ? true : undefined));
+    events.length = 0;
+    expect(await firehose.drain()).toBe(1);
+    const arrival = events[0].records[0].approximateArrivalTimestamp;
+    expect(whileBuffered).toBeLessThanOrEqual(arrival);
+    expect(firehose.archivedThroughMs).toBeGreaterThan(arrival);
+  });
+
+  it('holds archived-through below the records of a delivery that failed, and delivers them at the next flush', async () => {
+    const bucket = `late-bucket-${counter}`;
+    const { streamName, firehose } = await setUp({ bucket });
+    await putOnShard(kinesis, streamName, ['14:stuck'], FIRST_SHARD_HASH_KEY);
+    events.length = 0;
+    await expect(firehose.drain()).rejects.toThrow();
+    const arrival = events[0].records[0].approximateArrivalTimestamp;
+    expect(firehose.archivedThroughMs).toBeLessThanOrEqual(arrival);
+
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    expect(await firehose.drain()).toBe(1);
+    expect(linesUnder(await objects(bucket), 'events/')).toEqual(['14:stuck']);
+    expect(firehose.archivedThroughMs).toBeGreaterThan(arrival);
+  });
+
   it('resumes after its checkpoint, so a restart does not archive delivered records again', async () => {
     const checkpoints = new MemoryCheckpointStore();
     const { streamName, streamArn, bucket, firehose } = await setUp({ checkpoints });
