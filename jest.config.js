@@ -10,6 +10,7 @@ module.exports = {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
   },
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
-  testTimeout: 60000,
+  // A bound on hangs, not a speed requirement: conditions are awaited with eventually(), up to 90 s each.
+  testTimeout: 240000,
   maxWorkers: 2,
 };

@@ -15,6 +15,9 @@ import { createQueryHandler } from '../functions/serving/query-handler';
 import { createSpeedHandler } from '../functions/speed/speed-handler';
 import type { LocalEnvironment, LocalHandlers } from './local-runtime';
 
+/** How long a PutRecords to kinesis-local may take before it counts as timed out. */
+const LOCAL_STREAM_WRITE_TIMEOUT_MS = 60_000;
+
 /** Counts what the handlers report, instead of printing CloudWatch EMF to the terminal. */
 export class LocalMetrics implements CountMetrics {
   readonly totals = new Map<string, number>();
@@ -88,7 +91,13 @@ export function buildLocalHandlers(
       openApiDocument: () => openApiDocument(config.views),
     }),
     ingest: createIngestHandler({
-      writer: new EventStreamWriter({ client: kinesis, streamName: resources.stream }),
+      // A timed-out PutRecords is answered `unknown`, never resent (event-stream-writer.ts): on a loaded laptop
+      // kinesis-local can take seconds, so locally the attempt timeout is the emulator's, not AWS's 5 s.
+      writer: new EventStreamWriter({
+        client: kinesis,
+        streamName: resources.stream,
+        retry: { attemptTimeoutMs: LOCAL_STREAM_WRITE_TIMEOUT_MS },
+      }),
       // Kinesis stamps arrival with the wall clock, not the runtime's adjustable one: ingest judges ts by the same.
       eventTimeSkewMs: config.eventTimeSkewMs,
       logger: logger('ingest'),

@@ -203,7 +203,7 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
     expect(old.every((item) => Number(item.expiresAt?.N) <= Date.now() / 1000 + 601)).toBe(true);
     const current = (Items ?? []).filter((item) => item.pk?.S?.startsWith(`${VIEW}@2#`));
     expect(current.every((item) => item.expiresAt === undefined)).toBe(true);
-  }, 120_000);
+  }, 300_000);
 
   it('in Lambda mode, fills a newly declared view from the whole history without waiting for a batch run, and a run stopped after its flip is finished by the next', async () => {
     const added = defineViews([
@@ -253,5 +253,5 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
     expect(body.provenance).toBeNull();
     expect(body.realtimeGeneration).toBe(2);
     expect(sorted(buckets)).toBe(sorted(bruteForce(newView, all)));
-  }, 120_000);
+  }, 300_000);
 });
