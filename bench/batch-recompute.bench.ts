@@ -71,7 +71,14 @@ export async function run(): Promise<string> {
     const cutoffMs = Date.UTC(2026, 11, 1);
     try {
       for (const view of config.views) {
-        const result = await session.run(batchViewSql(view, { source: session.source, cutoffMs }));
+        const result = await session.run(
+          batchViewSql(view, {
+            source: session.source,
+            cutoffMs,
+            dialect: session.dialect,
+            eventTimeSkewMs: config.eventTimeSkewMs,
+          }),
+        );
         rows.push([view.name, result.rows.length, result.seconds.toFixed(2), Math.round(EVENTS / result.seconds)]);
       }
     } finally {

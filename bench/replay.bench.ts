@@ -75,7 +75,16 @@ export async function run(): Promise<string> {
     const session = await new DuckDbEngine({ s3, bucket: 'master' }).open();
     let batchRows = 0;
     try {
-      batchRows = (await session.run(batchViewSql(view, { source: session.source, cutoffMs: Date.now() }))).rows.length;
+      batchRows = (
+        await session.run(
+          batchViewSql(view, {
+            source: session.source,
+            cutoffMs: Date.now(),
+            dialect: session.dialect,
+            eventTimeSkewMs: config.eventTimeSkewMs,
+          }),
+        )
+      ).rows.length;
     } finally {
       await session.close();
     }

@@ -217,11 +217,17 @@ function printSummary(summary: BatchRunSummary, settings: BatchLocalSettings, pr
         : `${prepared.objects} objects (${formatBytes(prepared.bytes)}) read from s3://${settings.bucket}/` +
           `${settings.prefix} in ${prepared.seconds.toFixed(2)} s`),
   );
+  const skipped = Object.entries(summary.skippedRows);
+  if (skipped.length > 0) {
+    print('archived rows no view counts (they break the event rules):');
+    for (const [reason, count] of skipped) print(`  ${count}  ${reason}`);
+  }
   const rows = [
-    ['view', 'rows', 'bytes read', 'query s', 'write s', 'outcome'],
+    ['view', 'rows', 'set aside', 'bytes read', 'query s', 'write s', 'outcome'],
     ...summary.views.map((view) => [
       view.view,
       String(view.rows),
+      String(view.setAside),
       formatBytes(view.bytesScanned),
       view.seconds.toFixed(2),
       view.writeSeconds.toFixed(2),

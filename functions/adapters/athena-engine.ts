@@ -59,6 +59,7 @@ export class AthenaEngine implements BatchEngine {
   async open(): Promise<BatchQuerySession> {
     return {
       source: `"${this.options.database}"."${this.options.table}"`,
+      dialect: 'trino',
       run: (sql) => this.run(sql),
       close: async () => undefined,
     };

@@ -13,7 +13,7 @@ import {
   MANIFEST_KINDS,
   type BatchManifest,
 } from '../core/manifest';
-import { backoffDelayMs, retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
+import { backoffDelayMs, isRetryableError, retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
 
 /** BatchWriteItem's limit of items per request. */
 export const BATCH_WRITE_LIMIT = 25;
@@ -29,6 +29,62 @@ export interface BatchViewStoreOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** BatchWriteItem requests in flight. @default 8 */
   readonly concurrency?: number;
+}
+
+/** An item DynamoDB refused for what it holds: `index` is its position in the items given to writeItems. */
+export interface RefusedItem {
+  readonly index: number;
+  /** The error DynamoDB gave for the item written alone, e.g. `ValidationException: Size of hashkey has exceeded…`. */
+  readonly reason: string;
+}
+
+export interface WriteItemsResult {
+  /** Items set aside because DynamoDB refuses them (each was tried alone); every other item is written. */
+  readonly refused: readonly RefusedItem[];
+}
+
+/** BatchWriteItem kept leaving items unprocessed (capacity, not content): the write as a whole failed. */
+export class UnprocessedItemsError extends Error {
+  constructor(
+    readonly unprocessed: number,
+    readonly total: number,
+    readonly attempts: number,
+  ) {
+    super(`BatchWriteItem left ${unprocessed} of ${total} items unprocessed after ${attempts} attempts`);
+    this.name = 'UnprocessedItemsError';
+  }
+}
+
+/**
+ * Errors about the caller or the table rather than an item: writing the items one by one would fail alike, and
+ * setting them all aside would serve an empty version. Each fails the write, as it did before items were set aside.
+ */
+const NOT_ABOUT_AN_ITEM = new Set([
+  'AccessDeniedException',
+  'ResourceNotFoundException',
+  'UnrecognizedClientException',
+  'MissingAuthenticationTokenException',
+  'InvalidSignatureException',
+  'IncompleteSignatureException',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'NotAuthorized',
+  'UnprocessedItemsError',
+]);
+
+/**
+ * Whether an error that failed a write may be about what an item holds (a ValidationException for a key over 2,048
+ * bytes or a number out of DynamoDB's range, or any error not known to concern the caller or table). A retryable
+ * error is never: its retries ran out, which is capacity or availability.
+ */
+function mayConcernAnItem(error: unknown): boolean {
+  if (isRetryableError(error)) return false;
+  const name = (error as { name?: unknown } | null)?.name;
+  return !(typeof name === 'string' && NOT_ABOUT_AN_ITEM.has(name));
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 export interface FlipResult {
@@ -61,14 +117,20 @@ export class BatchViewStore {
 
   /**
    * Writes items with BatchWriteItem, 25 per request and `concurrency` requests at a time, retrying unprocessed
-   * items with backoff up to the retry bound. On the first failure no further request starts; the ones in flight
+   * items with backoff up to the retry bound. DynamoDB refuses a whole request for one invalid item, so a request
+   * that fails with an error that may concern an item is written again one item at a time: the items refused alone
+   * are set aside and returned, the others are written (defence in depth: the batch SQL already skips rows that
+   * break the event rules, DESIGN.md §4). On any other failure no further request starts; the ones in flight
    * finish, and the error is thrown.
    */
-  async writeItems(items: readonly Record<string, AttributeValue>[]): Promise<void> {
-    const chunks: (readonly Record<string, AttributeValue>[])[] = [];
+  async writeItems(items: readonly Record<string, AttributeValue>[]): Promise<WriteItemsResult> {
+    const chunks: number[][] = [];
     for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) {
-      chunks.push(items.slice(start, start + BATCH_WRITE_LIMIT));
+      chunks.push(
+        Array.from({ length: Math.min(BATCH_WRITE_LIMIT, items.length - start) }, (_, offset) => start + offset),
+      );
     }
+    const refused: RefusedItem[] = [];
     let next = 0;
     let failure: { error: unknown } | undefined;
     const worker = async () => {
@@ -76,7 +138,7 @@ export class BatchViewStore {
         const chunk = chunks[next];
         next += 1;
         try {
-          await this.writeChunk(chunk);
+          refused.push(...(await this.writeChunkSettingAside(items, chunk)));
         } catch (error) {
           failure ??= { error };
         }
@@ -84,6 +146,29 @@ export class BatchViewStore {
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, chunks.length) }, worker));
     if (failure !== undefined) throw failure.error;
+    return { refused: refused.sort((a, b) => a.index - b.index) };
+  }
+
+  private async writeChunkSettingAside(
+    items: readonly Record<string, AttributeValue>[],
+    indices: readonly number[],
+  ): Promise<RefusedItem[]> {
+    try {
+      await this.writeChunk(indices.map((index) => items[index]));
+      return [];
+    } catch (error) {
+      if (!mayConcernAnItem(error)) throw error;
+    }
+    const refused: RefusedItem[] = [];
+    for (const index of indices) {
+      try {
+        await this.writeChunk([items[index]]);
+      } catch (error) {
+        if (!mayConcernAnItem(error)) throw error;
+        refused.push({ index, reason: describeError(error) });
+      }
+    }
+    return refused;
   }
 
   private async writeChunk(items: readonly Record<string, AttributeValue>[]): Promise<void> {
@@ -97,9 +182,7 @@ export class BatchViewStore {
       pending = response.UnprocessedItems?.[table] ?? [];
       if (pending.length === 0) return;
       if (round >= this.retry.maxAttempts) {
-        throw new Error(
-          `BatchWriteItem left ${pending.length} of ${items.length} items unprocessed after ${round} attempts`,
-        );
+        throw new UnprocessedItemsError(pending.length, items.length, round);
       }
       await this.retry.sleep(backoffDelayMs(this.retry, round));
     }

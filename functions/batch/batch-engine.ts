@@ -1,4 +1,4 @@
-import type { SqlCell } from '../core/batch-sql';
+import type { SqlCell, SqlDialect } from '../core/batch-sql';
 
 /** One query's result: rows keyed by column name, and what it cost. */
 export interface QueryResult {
@@ -14,6 +14,11 @@ export interface SessionPreparation {
   readonly objects: number;
   readonly bytes: number;
   readonly seconds: number;
+  /**
+   * Lines of the master dataset the engine left out before any SQL ran, by reason: those it cannot read, or that
+   * break an event rule no column shows (DuckDB: see duckdb/archive-line-screen.ts). They are no view's rows.
+   */
+  readonly skippedLines?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -27,6 +32,8 @@ export interface BatchEngine {
 export interface BatchQuerySession {
   /** The relation the SQL reads the master dataset from. */
   readonly source: string;
+  /** Which spelling of the batch SQL the engine runs (batch-sql.ts). */
+  readonly dialect: SqlDialect;
   readonly preparation?: SessionPreparation;
   run(sql: string): Promise<QueryResult>;
   close(): Promise<void>;

@@ -1,22 +1,39 @@
 import { ENVELOPE_FIELDS } from './stream-record';
+import {
+  describeDuration,
+  MAX_ENCODED_IDENTIFIER_BYTES,
+  MAX_EVENT_TIME_MS,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_VALUE_MAGNITUDE,
+  MIN_EVENT_TIME_MS,
+  MIN_VALUE_MAGNITUDE,
+} from './event-limits';
 import { GRANULARITY_MS } from './granularity';
+import { MASTER_DATASET_COLUMNS, type MasterDatasetColumn } from './master-dataset-columns';
 import type { Measures } from './measures';
 import type { BatchAggregate } from './serving-rule';
 import { encodeDimensionKey } from './dimension-key';
 import { SEQUENCE_DIGITS } from './sequence-position';
 import type { FilterCondition, ViewDefinition } from './view-declaration';
 
+/** The engine that runs the batch SQL: Athena's Trino, or DuckDB. */
+export type SqlDialect = 'trino' | 'duckdb';
+
 /**
  * Batch SQL generated from a view declaration, in the subset Athena (Trino) and DuckDB run identically
  * (DESIGN.md §6): quoted lower-case identifiers (both engines match them case-insensitively against the
  * master dataset's camelCase JSON keys), epoch-millisecond integer arithmetic instead of timestamp parsing,
- * row_number() for de-duplication, and a plain GROUP BY.
+ * row_number() for de-duplication, and a plain GROUP BY. Three functions of the event rules have no common spelling:
+ * the dialect picks them (DIALECTS below), and everything else is the same text.
  */
 export interface BatchSqlInputs {
   /** The relation holding the master dataset: a Glue table in Athena, a view over the S3 objects in DuckDB. */
   readonly source: string;
   /** The cutoff C: the run covers every record that arrived before it. */
   readonly cutoffMs: number;
+  readonly dialect: SqlDialect;
+  /** How far event time may run ahead of arrival (PipelineConfig.eventTimeSkewMs): a row further ahead is skipped. */
+  readonly eventTimeSkewMs: number;
 }
 
 /** Result columns, in order: one per dimension, then the bucket, then the measures. */
@@ -29,6 +46,9 @@ export const BATCH_RESULT_COLUMNS = {
   max: 'max_value',
 } as const;
 
+/** Result columns of skippedRowsSql: one row per reason. */
+export const SKIPPED_RESULT_COLUMNS = { reason: 'reason', rows: 'skipped_rows' } as const;
+
 const quote = (identifier: string) => `"${identifier.toLowerCase()}"`;
 
 export function sqlLiteral(value: string | number): string {
@@ -39,15 +59,211 @@ export function sqlLiteral(value: string | number): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-export function batchViewSql(view: ViewDefinition, { source, cutoffMs }: BatchSqlInputs): string {
+interface DialectFunctions {
+  /** The length of a VARCHAR in UTF-8 bytes. */
+  readonly utf8Bytes: (text: string) => string;
+  /** The text with every match of a regular expression removed. */
+  readonly removeMatches: (text: string, pattern: string) => string;
+  /** Whether a regular expression matches anywhere in the text. */
+  readonly containsMatch: (text: string, pattern: string) => string;
+}
+
+const DIALECTS: Readonly<Record<SqlDialect, DialectFunctions>> = {
+  trino: {
+    // to_utf8(string) -> varbinary "encodes string into a UTF-8 varbinary representation", and length(binary)
+    // "returns the length of binary in bytes": https://trino.io/docs/current/functions/string.html#to_utf8,
+    // https://trino.io/docs/current/functions/binary.html#length
+    utf8Bytes: (text) => `length(to_utf8(${text}))`,
+    // regexp_replace(string, pattern) "removes every instance of the substring matched by the regular expression
+    // pattern": https://trino.io/docs/current/functions/regexp.html#regexp_replace
+    removeMatches: (text, pattern) => `regexp_replace(${text}, ${pattern})`,
+    // regexp_like(string, pattern) "evaluates the regular expression pattern and determines if it is contained
+    // within string": https://trino.io/docs/current/functions/regexp.html#regexp_like
+    containsMatch: (text, pattern) => `regexp_like(${text}, ${pattern})`,
+  },
+  duckdb: {
+    // strlen counts bytes (DuckDB has no to_utf8, and its length() has no BLOB overload).
+    utf8Bytes: (text) => `strlen(${text})`,
+    // Without the 'g' option DuckDB replaces only the first match.
+    removeMatches: (text, pattern) => `regexp_replace(${text}, ${pattern}, '', 'g')`,
+    // DuckDB's name for it (it has no regexp_like); a partial match, like Trino's.
+    containsMatch: (text, pattern) => `regexp_matches(${text}, ${pattern})`,
+  },
+};
+
+/**
+ * The characters JavaScript's `\s` matches (all in the BMP), which identifierProblem refuses at either end of an
+ * identifier. Spelled as code points because the engines' own trim() and `\s` each mean a different set.
+ */
+export const WHITE_SPACE_CODE_POINTS: readonly number[] = [
+  0x9, 0xa, 0xb, 0xc, 0xd, 0x20, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008,
+  0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff,
+];
+
+/**
+ * White space at the start or at the very end (`\z`: Java's `$` would also match before a final line break) of a
+ * text, as one regular expression that Java (Trino) and RE2 (DuckDB) read alike. One compiled pattern rather than
+ * a list of 25 characters per end: DuckDB plans an IN list that long slowly, and every query carries eight.
+ */
+const EDGE_WHITE_SPACE = (() => {
+  const characters = `[${WHITE_SPACE_CODE_POINTS.map((codePoint) => `\\x{${codePoint.toString(16)}}`).join('')}]`;
+  return sqlLiteral(`^${characters}|${characters}\\z`);
+})();
+
+/**
+ * Any character encodeURIComponent escapes, i.e. all but the unreserved ones (event-limits.ts counts them the same
+ * way). Removing these leaves the unreserved ones to count: far cheaper than removing the unreserved ones, which
+ * are most of a typical identifier (and than translate(), which DuckDB runs slowly).
+ */
+const URI_RESERVED = sqlLiteral("[^A-Za-z0-9_.!~*'()-]");
+
+/**
+ * Code points above the BMP, which are two UTF-16 code units each. The same pattern text in both engines: Trino's
+ * Java syntax requires `\x{...}` for them (https://trino.io/docs/current/functions/regexp.html), and RE2 accepts it.
+ */
+const SUPPLEMENTARY_CODE_POINTS = sqlLiteral('[\\x{10000}-\\x{10FFFF}]');
+
+/**
+ * Why a row of the master dataset is skipped, for each rule the event schema applies to its columns, in the order
+ * the SQL checks them: a row is counted under the first rule it breaks. The wording follows the event schema's
+ * messages. A line the engine cannot read at all arrives as a row without its envelope (Athena's
+ * `ignore.malformed.json`; DuckDB's `ignore_errors`), hence the first reason.
+ */
+export const SKIP_REASONS = {
+  envelope: `line: unreadable, or its envelope (${ENVELOPE_FIELDS.arrivalMs}, ${ENVELOPE_FIELDS.shardId}, ${ENVELOPE_FIELDS.sequenceNumber}) is missing`,
+  required: (field: string) => `${field}: required`,
+  empty: (field: string) => `${field}: expected a non-empty string`,
+  edgeWhiteSpace: (field: string) => `${field}: expected no white space at the start or end`,
+  tooLong: (field: string) => `${field}: expected at most ${MAX_IDENTIFIER_LENGTH} UTF-16 code units`,
+  tooManyEncodedBytes: (field: string) =>
+    `${field}: more than ${MAX_ENCODED_IDENTIFIER_BYTES} bytes URI-encoded, the limit that keeps DynamoDB keys within 2,048 bytes`,
+  valueRange: (field: string) =>
+    `${field}: expected 0 or a magnitude from ${MIN_VALUE_MAGNITUDE} to ${MAX_VALUE_MAGNITUDE}`,
+  eventTimeRange: (field: string) =>
+    `${field}: expected a time from ${new Date(MIN_EVENT_TIME_MS).toISOString()} to ${new Date(MAX_EVENT_TIME_MS).toISOString()}`,
+  aheadOfArrival: (field: string, skewMs: number) => `${field}: more than ${describeDuration(skewMs)} after arrival`,
+} as const;
+
+/**
+ * A SQL expression that is NULL for a row that satisfies today's event rules (event-limits.ts) on its columns, and
+ * otherwise the first reason it breaks them (SKIP_REASONS). It is exact, not merely safe, for every rule a column
+ * can show. What no column shows (a lone surrogate anywhere in the line, JSON nesting) is refused before the SQL
+ * runs by DuckDB's line screen (adapters/duckdb/archive-line-screen.ts); Athena's SerDe cannot (glue-table.ts).
+ *
+ * Counting: length() works on code points in both engines (Trino: "the functions operate
+ * on Unicode code points", https://trino.io/docs/current/functions/string.html; DuckDB counts graphemes only in its
+ * *_grapheme functions), so a UTF-16 length is length() plus one per supplementary code point, which is exact.
+ */
+export function skipReasonSql(dialect: SqlDialect, eventTimeSkewMs: number): string {
+  if (!Number.isSafeInteger(eventTimeSkewMs) || eventTimeSkewMs < 0) {
+    throw new Error('eventTimeSkewMs: expected a non-negative integer');
+  }
+  const fn = DIALECTS[dialect];
+  const envelope = [ENVELOPE_FIELDS.arrivalMs, ENVELOPE_FIELDS.shardId, ENVELOPE_FIELDS.sequenceNumber].map(quote);
+  const checks: [condition: string, reason: string][] = [
+    [envelope.map((column) => `${column} IS NULL`).join(' OR '), SKIP_REASONS.envelope],
+  ];
+  const check = (column: MasterDatasetColumn): [string, string][] => {
+    const x = quote(column.name);
+    const field = column.jsonKey;
+    switch (column.rule) {
+      case 'identifier':
+        return [
+          [`${x} IS NULL`, SKIP_REASONS.required(field)],
+          [`length(${x}) = 0`, SKIP_REASONS.empty(field)],
+          [fn.containsMatch(x, EDGE_WHITE_SPACE), SKIP_REASONS.edgeWhiteSpace(field)],
+          // Each of the two size rules starts with a cheap bound under which it cannot be broken (half the length
+          // in code points; a third of the encoded bytes in UTF-8 bytes), so the regular expression behind it runs
+          // only for long identifiers: both engines evaluate AND lazily.
+          [
+            `length(${x}) > ${Math.floor(MAX_IDENTIFIER_LENGTH / 2)} AND ` +
+              `2 * length(${x}) - length(${fn.removeMatches(x, SUPPLEMENTARY_CODE_POINTS)}) > ${MAX_IDENTIFIER_LENGTH}`,
+            SKIP_REASONS.tooLong(field),
+          ],
+          [
+            // encodedIdentifierBytes: every UTF-8 byte becomes three (%XX), except the unreserved characters.
+            `${fn.utf8Bytes(x)} > ${Math.floor(MAX_ENCODED_IDENTIFIER_BYTES / 3)} AND ` +
+              `3 * ${fn.utf8Bytes(x)} - 2 * length(${fn.removeMatches(x, URI_RESERVED)}) > ${MAX_ENCODED_IDENTIFIER_BYTES}`,
+            SKIP_REASONS.tooManyEncodedBytes(field),
+          ],
+        ];
+      case 'measuredValue':
+        return [
+          [`${x} IS NULL`, SKIP_REASONS.required(field)],
+          // Stated positively so that NaN fails it in both engines (Trino: every comparison with NaN is false;
+          // DuckDB: NaN is above every number).
+          [
+            `NOT (${x} = 0 OR (abs(${x}) >= ${sqlLiteral(MIN_VALUE_MAGNITUDE)} AND abs(${x}) <= ${sqlLiteral(MAX_VALUE_MAGNITUDE)}))`,
+            SKIP_REASONS.valueRange(field),
+          ],
+        ];
+      case 'eventTime':
+        return [
+          [`${x} IS NULL`, SKIP_REASONS.required(field)],
+          [`${x} < ${MIN_EVENT_TIME_MS} OR ${x} > ${MAX_EVENT_TIME_MS}`, SKIP_REASONS.eventTimeRange(field)],
+          [
+            `${x} > ${quote(ENVELOPE_FIELDS.arrivalMs)} + ${eventTimeSkewMs}`,
+            SKIP_REASONS.aheadOfArrival(field, eventTimeSkewMs),
+          ],
+        ];
+      case undefined:
+        return [];
+    }
+  };
+  checks.push(...MASTER_DATASET_COLUMNS.flatMap(check));
+  return [
+    'CASE',
+    ...checks.map(([condition, reason]) => `      WHEN ${condition} THEN ${sqlLiteral(reason)}`),
+    '    END',
+  ].join('\n');
+}
+
+/**
+ * The rows a run reads: every row that arrived before the cutoff, with its skip reason (NULL when it satisfies the
+ * event rules). A row without an arrival time is read too, so that the skipped-rows query can count it.
+ */
+function checkedRowsSql({ source, cutoffMs, dialect, eventTimeSkewMs }: BatchSqlInputs): string[] {
   if (!Number.isSafeInteger(cutoffMs) || cutoffMs < 0) throw new Error('cutoffMs: expected a non-negative integer');
   const arrival = quote(ENVELOPE_FIELDS.arrivalMs);
-  const columns = [...new Set<string>([...view.dimensions, ...view.filter.map((c) => c.field), 'value', 'ts'])];
   // A run covers records that arrived before C; they sit in arrival-time partitions up to C's last hour. The
   // partition predicate only prunes: the arrival predicate is what decides.
   const lastCovered = new Date(cutoffMs - 1).toISOString();
   const lastDay = sqlLiteral(lastCovered.slice(0, 10));
   const lastHour = sqlLiteral(lastCovered.slice(11, 13));
+  return [
+    'checked AS (',
+    `  SELECT ${MASTER_DATASET_COLUMNS.map((column) => quote(column.name)).join(', ')},`,
+    `    ${skipReasonSql(dialect, eventTimeSkewMs)} AS "skip_reason"`,
+    `  FROM ${source}`,
+    `  WHERE (${arrival} < ${cutoffMs} OR ${arrival} IS NULL)`,
+    `    AND ("dt" < ${lastDay} OR ("dt" = ${lastDay} AND "hour" <= ${lastHour}))`,
+    ')',
+  ];
+}
+
+/**
+ * How many rows the run skips because they break today's event rules, per reason (SKIPPED_RESULT_COLUMNS): the
+ * rows every view's SQL leaves out, since each reads the same checked rows. Rows that arrived after the cutoff
+ * belong to a later run and are not counted.
+ */
+export function skippedRowsSql(inputs: BatchSqlInputs): string {
+  return [
+    `WITH ${checkedRowsSql(inputs).join('\n')}`,
+    `SELECT "skip_reason" AS "${SKIPPED_RESULT_COLUMNS.reason}", count(*) AS "${SKIPPED_RESULT_COLUMNS.rows}"`,
+    'FROM checked',
+    'WHERE "skip_reason" IS NOT NULL',
+    'GROUP BY 1',
+  ].join('\n');
+}
+
+/**
+ * A view's batch rows over the records that arrived before the cutoff: only rows that satisfy today's event rules
+ * (skipReasonSql) are ranked, so an invalid copy of an eventId never hides a valid one, then the distinct records
+ * (or the first copy of each eventId) are filtered and aggregated.
+ */
+export function batchViewSql(view: ViewDefinition, inputs: BatchSqlInputs): string {
+  const arrival = quote(ENVELOPE_FIELDS.arrivalMs);
+  const columns = [...new Set<string>([...view.dimensions, ...view.filter.map((c) => c.field), 'value', 'ts'])];
   const ranking = view.dedupeByEventId
     ? `PARTITION BY "eventid" ORDER BY ${arrival}, ${quote(ENVELOPE_FIELDS.shardId)}, ` +
       `lpad(${quote(ENVELOPE_FIELDS.sequenceNumber)}, ${SEQUENCE_DIGITS}, '0'), ${quote(ENVELOPE_FIELDS.subSequenceNumber)}`
@@ -69,12 +285,12 @@ export function batchViewSql(view: ViewDefinition, { source, cutoffMs }: BatchSq
   const keep = ['"copy_rank" = 1', ...view.filter.map(filterSql)];
   const groupBy = Array.from({ length: view.dimensions.length + 1 }, (_, index) => index + 1);
   return [
-    'WITH ranked AS (',
+    `WITH ${checkedRowsSql(inputs).join('\n')},`,
+    'ranked AS (',
     `  SELECT ${columns.map(quote).join(', ')},`,
     `    row_number() OVER (${ranking}) AS "copy_rank"`,
-    `  FROM ${source}`,
-    `  WHERE ${arrival} < ${cutoffMs}`,
-    `    AND ("dt" < ${lastDay} OR ("dt" = ${lastDay} AND "hour" <= ${lastHour}))`,
+    '  FROM checked',
+    '  WHERE "skip_reason" IS NULL',
     ')',
     `SELECT ${select.join(',\n  ')}`,
     'FROM ranked',

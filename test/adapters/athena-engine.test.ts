@@ -103,6 +103,10 @@ const columns = ['dim_0', 'bucket', 'count_value', 'sum_value'];
 const targets = () => calls.map((call) => call.target);
 
 describe('Athena engine (against a local Athena-protocol server)', () => {
+  it("asks for the batch SQL in Trino's spelling", async () => {
+    expect((await engine().open()).dialect).toBe('trino');
+  });
+
   it('starts the query in the workgroup and database with an idempotency token, polls with growing pauses until it succeeds, and reads every page by column name', async () => {
     script = {
       states: [

@@ -92,7 +92,7 @@ describe('batch view store (dynalite)', () => {
     );
   });
 
-  it('gives up after the retry bound when items stay unprocessed, naming how many', async () => {
+  it('gives up after the retry bound when items stay unprocessed, naming how many, without setting any aside', async () => {
     const { faults, store } = await setUp({ concurrency: 1, maxAttempts: 4 });
     faults.failWhen((request) => (request.command === 'BatchWriteItemCommand' ? { unprocessed: 2 } : undefined));
     await expect(store.writeItems(items(5))).rejects.toThrow(
@@ -101,12 +101,35 @@ describe('batch view store (dynalite)', () => {
     expect(faults.count('BatchWriteItemCommand')).toBe(4);
   });
 
-  it('retries a throttled request, but starts no new request after one fails for good', async () => {
+  it('retries a throttled request, but starts no new request after one fails for good, and tries no item alone when the error is about the caller', async () => {
     const { faults, store } = await setUp({ concurrency: 1 });
     faults.failWhen((request) => (request.index === 1 ? THROTTLED : request.index === 3 ? ACCESS_DENIED : undefined));
     await expect(store.writeItems(items(100))).rejects.toMatchObject({ name: 'AccessDeniedException' });
     // 1 throttled and retried (2), the second chunk (3) denied: chunks three and four are never sent.
     expect(faults.count('BatchWriteItemCommand')).toBe(3);
+  });
+
+  it("sets aside each item DynamoDB refuses for what it holds, with DynamoDB's error, and writes every other item", async () => {
+    const { client, batchTable, faults, store } = await setUp({ concurrency: 1 });
+    const written = items(60);
+    // A partition key over DynamoDB's 2,048 bytes, and a number beyond its range: each makes DynamoDB refuse the
+    // whole request it is in.
+    written[30] = { ...written[30], pk: { S: `v#version#${'x'.repeat(2_100)}` } };
+    written[45] = { ...written[45], count: { N: '1e200' } };
+    const result = await store.writeItems(written);
+    expect(result.refused).toEqual([
+      { index: 30, reason: expect.stringMatching(/^ValidationException: .*Size of hashkey has exceeded/) },
+      { index: 45, reason: expect.stringMatching(/^ValidationException: Number overflow/) },
+    ]);
+    expect((await scanKeys(client, batchTable)).sort()).toEqual(
+      Array.from({ length: 60 }, (_, index) => index)
+        .filter((index) => index !== 30 && index !== 45)
+        .map((index) => `${keyOf(index).pk}|${keyOf(index).sk}`)
+        .sort(),
+    );
+    // The refused request of 25 is written again one item at a time; the requests beside it are untouched.
+    const writes = faults.requests.filter((request) => request.command === 'BatchWriteItemCommand');
+    expect(writes.map((request) => request.partitionKeys.length)).toEqual([25, 25, ...Array(25).fill(1), 10]);
   });
 
   it('flips to a newer version, and reports an older one as superseded without touching the manifest', async () => {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
+import { SKIP_REASONS } from '../../functions/core/batch-sql';
+import { jsonShapeProblem } from '../../functions/core/event-limits';
 import { toArchivedEvent, type StreamRecord } from '../../functions/core/stream-record';
 import { emulatorClientConfig, startS3, type RunningEmulator } from '../../local/emulators';
 import { ensureBucket } from '../../local/provision';
@@ -24,7 +26,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-function archived(index: number, arrivalMs: number): string {
+function archived(index: number, arrivalMs: number, extra: Record<string, unknown> = { firmware: '1.2' }): string {
   const record: StreamRecord = {
     event: {
       eventId: `e-${index}`,
@@ -39,7 +41,7 @@ function archived(index: number, arrivalMs: number): string {
     subSequenceNumber: 0,
     arrivalMs,
   };
-  return JSON.stringify({ ...toArchivedEvent(record), firmware: '1.2' });
+  return JSON.stringify({ ...toArchivedEvent(record), ...extra });
 }
 
 async function bucketWith(objects: Record<string, string | Buffer>): Promise<string> {
@@ -110,6 +112,73 @@ describe('DuckDB engine over S3 (s3rver)', () => {
     const session = await new DuckDbEngine({ s3, bucket, prefix: '', errorPrefix: 'errors/' }).open();
     try {
       expect((await session.run(readAll)).rows.map((row) => row.id)).toEqual(['e-1']);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('leaves out, and counts by reason, the lines it cannot read or whose shape breaks the event rules, and reads their neighbours', async () => {
+    const deep: unknown = Array.from({ length: 33 }).reduce<unknown>((inner) => [inner], 'bottom');
+    const lines = {
+      loneSurrogateInDimension: archived(11, ARRIVAL).replace('"device-11"', '"device-\\ud800"'),
+      loneSurrogateInExtraValue: archived(12, ARRIVAL, { firmware: '1.2\udc00' }),
+      loneSurrogateInExtraKey: archived(13, ARRIVAL, { ['\ud83d']: 'key' }),
+      tooDeep: archived(14, ARRIVAL, { tags: deep }),
+      malformed: archived(15, ARRIVAL).slice(0, -8),
+      notAnObject: '[1, 2]',
+      noEnvelope: JSON.stringify({ ...JSON.parse(archived(16, ARRIVAL)), arrival_ms: undefined }),
+    };
+    const invalidUtf8 = Buffer.concat([
+      Buffer.from('{"eventId": "e-17", "site": "'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ]);
+    const bucket = await bucketWith({
+      'events/dt=2026-11-24/hour=14/archive-1.gz': gzipSync(
+        [
+          archived(1, ARRIVAL),
+          lines.loneSurrogateInDimension,
+          archived(2, ARRIVAL),
+          lines.loneSurrogateInExtraValue,
+          '',
+          lines.loneSurrogateInExtraKey,
+          lines.tooDeep,
+          archived(3, ARRIVAL),
+          lines.malformed,
+          lines.notAnObject,
+          lines.noEnvelope,
+        ].join('\n') + '\n',
+      ),
+      'events/dt=2026-11-24/hour=14/archive-2': Buffer.concat([
+        Buffer.from(`${archived(4, ARRIVAL)}\n`),
+        invalidUtf8,
+        Buffer.from(`\n${archived(5, ARRIVAL)}`),
+      ]),
+      'events/dt=2026-11-24/hour=14/archive-3.gz': gzipSync(`${archived(6, ARRIVAL)}\n`),
+    });
+    const session = await new DuckDbEngine({ s3, bucket }).open();
+    try {
+      const { rows } = await session.run(readAll);
+      // e-16 has no arrival time, so no partition: no run's SQL reads it (the count below is how it is seen).
+      expect(rows.map((row) => [row.id, row.dt])).toEqual([
+        ['e-1', '2026-11-24'],
+        ['e-16', null],
+        ...['e-2', 'e-3', 'e-4', 'e-5', 'e-6'].map((id) => [id, '2026-11-24']),
+      ]);
+      const shape = (line: string) => jsonShapeProblem(JSON.parse(line)) as string;
+      expect(shape(lines.loneSurrogateInDimension)).toMatch(/^deviceId: .*lone surrogate/);
+      expect(session.preparation?.skippedLines).toEqual({
+        [shape(lines.loneSurrogateInDimension)]: 1,
+        [shape(lines.loneSurrogateInExtraValue)]: 1,
+        [shape(lines.loneSurrogateInExtraKey)]: 1,
+        [shape(lines.tooDeep)]: 1,
+        'line: malformed JSON': 1,
+        'line: expected a JSON object': 1,
+        'line: not valid UTF-8': 1,
+        // A line DuckDB reads without an arrival time falls in no partition: the engine counts it, under the reason
+        // the batch SQL gives Athena's rows without an envelope.
+        [SKIP_REASONS.envelope]: 1,
+      });
     } finally {
       await session.close();
     }

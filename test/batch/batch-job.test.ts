@@ -11,6 +11,7 @@ import {
   type BatchRunSummary,
   type BatchViewWriter,
 } from '../../functions/batch/batch-job';
+import { SKIPPED_RESULT_COLUMNS } from '../../functions/core/batch-sql';
 import type { BatchManifest } from '../../functions/core/manifest';
 import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
 import type { StreamRecord } from '../../functions/core/stream-record';
@@ -166,6 +167,9 @@ describe('batch job with the DuckDB engine, over s3rver and dynalite', () => {
           const { summary, failed, metrics } = await setup.run(nowMs);
           expect(failed).toBe(false);
           expect(summary.cutoff).toBe(cutoff);
+          // Invalid records never reach the master dataset (the transform rejects them into the error prefix).
+          expect(summary.skippedRows).toEqual({});
+          expect(summary.views.map((outcome) => outcome.setAside)).toEqual(config.views.map(() => 0));
           for (const definition of config.views) {
             const outcome = summary.views.find((candidate) => candidate.view === definition.name);
             expect(outcome).toMatchObject({ outcome: 'flipped', version: summary.version });
@@ -182,6 +186,8 @@ describe('batch job with the DuckDB engine, over s3rver and dynalite', () => {
           expect(metrics.total('BatchRunFailed')).toBe(0);
           expect(metrics.total('BatchViewRows')).toBe(summary.views.reduce((sum, outcome) => sum + outcome.rows, 0));
           expect(metrics.total('BatchCutoffAgeSeconds')).toBe((nowMs - cutoff) / 1000);
+          expect(metrics.total('BatchRowsSkipped')).toBe(0);
+          expect(metrics.total('BatchRowsSetAside')).toBe(0);
           setup.dynamodb.destroy();
         },
       ),
@@ -381,16 +387,18 @@ describe('batch job with the DuckDB engine, over s3rver and dynalite', () => {
 
     // A query that fails for one view: the others still run and flip.
     const real = new DuckDbEngine({ s3, bucket: setup.bucket });
-    let queries = 0;
+    let viewQueries = 0;
     const flaky: BatchEngine = {
       open: async () => {
         const session = await real.open();
         return {
           source: session.source,
+          dialect: session.dialect,
           close: () => session.close(),
           run: async (sql) => {
-            queries += 1;
-            if (queries === 2) throw new Error('Binder Error: injected');
+            // The run's first query counts the skipped rows; the views' queries follow in declared order.
+            if (!sql.includes(SKIPPED_RESULT_COLUMNS.rows)) viewQueries += 1;
+            if (viewQueries === 2) throw new Error('Binder Error: injected');
             return session.run(sql);
           },
         };

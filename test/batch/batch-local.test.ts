@@ -50,11 +50,20 @@ describe('npm run batch:local', () => {
     expect(lines[0]).toMatch(
       /^batch run v\d+-\d+: cutoff \S+Z, \d+ objects \([\d.]+ KiB\) read from s3:\/\/master-dataset\/events\/ in [\d.]+ s$/,
     );
-    expect(lines[1].split(/\s{2,}/)).toEqual(['view', 'rows', 'bytes read', 'query s', 'write s', 'outcome']);
+    expect(lines[1].split(/\s{2,}/)).toEqual([
+      'view',
+      'rows',
+      'set aside',
+      'bytes read',
+      'query s',
+      'write s',
+      'outcome',
+    ]);
     expect(lines.slice(2).map((line) => line.split(/\s{2,}/))).toEqual(
       settings.config.views.map((view) => [
         view.name,
         String(summary.views.find((outcome) => outcome.view === view.name)?.rows),
+        '0',
         expect.stringMatching(/^[\d.]+ KiB$/),
         expect.stringMatching(/^\d+\.\d\d$/),
         expect.stringMatching(/^\d+\.\d\d$/),

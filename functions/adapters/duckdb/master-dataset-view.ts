@@ -8,6 +8,11 @@ const DUCKDB_TYPES: Readonly<Record<ColumnType, string>> = { string: 'VARCHAR', 
  * Glue declares and `dt`/`hour` derived from the arrival time. Deriving the partitions, instead of reading them
  * from object keys, makes the view independent of the layout (emulators write `YYYY/MM/DD/HH/`), and lets the
  * batch SQL keep its partition predicate, so that Athena and DuckDB run the same text.
+ *
+ * `ignore_errors`: a line read_json cannot read (one the line screen let through, or a value of the wrong type)
+ * becomes a row of NULLs, or a NULL in that column, instead of failing every query over the dataset: as Athena's
+ * SerDe does with `ignore.malformed.json` (glue-table.ts). The batch SQL skips and counts such rows by reason; one
+ * without an arrival time has no partition either, so the engine counts those (unplacedRowsSql).
  */
 export function masterDatasetViewSql(viewName: string, files: readonly string[]): string {
   const columns = MASTER_DATASET_COLUMNS.map(
@@ -17,7 +22,7 @@ export function masterDatasetViewSql(viewName: string, files: readonly string[])
     files.length === 0
       ? `SELECT ${MASTER_DATASET_COLUMNS.map((column) => `CAST(NULL AS ${DUCKDB_TYPES[column.type]}) AS "${column.name}"`).join(', ')} WHERE false`
       : `SELECT * FROM read_json([${files.map(sqlLiteral).join(', ')}], format = 'newline_delimited', ` +
-        `columns = {${columns.join(', ')}})`;
+        `columns = {${columns.join(', ')}}, ignore_errors = true)`;
   return [
     `CREATE OR REPLACE VIEW "${viewName}" AS`,
     'SELECT *,',
@@ -25,4 +30,12 @@ export function masterDatasetViewSql(viewName: string, files: readonly string[])
     `  strftime(epoch_ms("arrival_ms"), '%H') AS "hour"`,
     `FROM (${source})`,
   ].join('\n');
+}
+
+/**
+ * Rows of the view without an arrival time: lines read_json could not read, or whose envelope lacks arrival_ms. They
+ * fall in no partition, so no run's SQL sees them; the engine counts them once per session instead.
+ */
+export function unplacedRowsSql(viewName: string): string {
+  return `SELECT count(*) AS "rows" FROM "${viewName}" WHERE "arrival_ms" IS NULL`;
 }
