@@ -78,6 +78,8 @@ export function dashboardRoutes<BatchResult>(runtime: LocalRuntime<BatchResult>)
         speedLayerInvocations: runtime.speedInvocations,
         batchRuns: runtime.batchRuns,
         discardedBatches: runtime.discarded.length,
+        // `npm run replay` waits until the archive has reached its hand-off (null until Firehose has read every shard).
+        archivedThroughMs: runtime.environment.archivedThroughMs() ?? null,
       });
       return true;
     },

@@ -112,7 +112,8 @@ export function buildLocalHandlers(
  * hand-off is placed two cache periods ahead.
  */
 export function buildLocalReplay(
-  environment: Pick<LocalEnvironment, 'config' | 'dynamodb' | 's3' | 'resources'>,
+  environment: Pick<LocalEnvironment, 'config' | 'dynamodb' | 's3' | 'resources'> &
+    Pick<ReplayJobDependencies, 'archivedThroughMs'>,
   options: { logLevel?: LocalLogLevel; progressEvery?: number; overrides?: Partial<ReplayJobDependencies> } = {},
 ) {
   const { config, dynamodb, s3, resources } = environment;
@@ -125,6 +126,8 @@ export function buildLocalReplay(
     masterDataset: { bucket: resources.bucket, prefix: resources.masterPrefix, errorPrefix: resources.errorPrefix },
     logger: new Logger({ serviceName: 'replay', logLevel: options.logLevel ?? 'ERROR' }),
     progressEvery: options.progressEvery,
+    // Locally the premise of buffer + margin is checked rather than trusted, as for the batch clock.
+    archivedThroughMs: environment.archivedThroughMs,
     ...options.overrides,
   });
 }

@@ -43,6 +43,8 @@ export interface LocalEnvironment {
    * what Firehose has archived than the buffer interval and the safety margin (see archiveBoundedClock).
    */
   readonly now: () => number;
+  /** The arrival time below which every record is in S3 (FirehoseStandIn.archivedThroughMs), once it is known. */
+  readonly archivedThroughMs: () => number | undefined;
 }
 
 /** The real handlers, built for the local environment by local/local-handlers.ts. */
@@ -129,6 +131,7 @@ export class LocalRuntime<BatchResult = unknown> {
         s3,
         resources: LOCAL_RESOURCES,
         now: archiveBoundedClock(clock, () => archive.firehose?.archivedThroughMs, options.config),
+        archivedThroughMs: () => archive.firehose?.archivedThroughMs,
       };
       const handlers = await options.buildHandlers(environment);
       const reportError = (what: string) => (error: unknown) =>

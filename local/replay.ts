@@ -52,6 +52,10 @@ async function replayLocally(view: string, url: string): Promise<void> {
     pipelineConfig: string;
     endpoints: { dynamodb: string; s3: string };
   };
+  const archivedThroughMs = async () => {
+    const current = (await (await fetch(`${url}/_local/status`)).json()) as { archivedThroughMs: number | null };
+    return current.archivedThroughMs ?? undefined;
+  };
   const dynamodb = new DynamoDBClient(emulatorClientConfig(status.endpoints.dynamodb));
   const s3 = new S3Client(emulatorClientConfig(status.endpoints.s3));
   const replay = buildLocalReplay({
@@ -59,6 +63,7 @@ async function replayLocally(view: string, url: string): Promise<void> {
     dynamodb,
     s3,
     resources: LOCAL_RESOURCES,
+    archivedThroughMs,
   });
   const controller = new AbortController();
   process.on('SIGINT', () => {

@@ -78,9 +78,18 @@ export interface ReplayJobDependencies {
   readonly concurrency?: number;
   /** A progress report every this many backfilled items. @default 1000 */
   readonly progressEvery?: number;
+  /**
+   * The arrival time below which every record is in the master dataset, where that is known (the local runtime's
+   * Firehose stand-in): the backfill then also waits until the hand-off is archived, not only for buffer + margin.
+   * @default unknown: the buffer interval and the safety margin are trusted, as in AWS
+   */
+  readonly archivedThroughMs?: () => Promise<number | undefined> | number | undefined;
   readonly now?: () => number;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
+
+/** How often a replay asks whether the archive has reached its hand-off. */
+const ARCHIVE_POLL_MS = 250;
 
 export interface ReplayRunOptions {
   /** Aborting stops the replay between writes; running it again resumes where it stopped. */
@@ -172,6 +181,7 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
         report({ view: view.name, phase: 'waiting-for-archive', generation: to, handoffMs: building.handoffMs });
         await sleep(readyAt - now(), options.signal);
       }
+      await archivedThrough(building.handoffMs, options.signal);
       options.signal?.throwIfAborted();
       backfill = await backfillGeneration(view, building, options, report);
       if (!(await directory.markBackfilled(view.name, to, backfill.items))) {
@@ -202,6 +212,15 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
   };
 
   /** Gives the unserved generation's items their TTL, then clears it from the manifest. */
+  async function archivedThrough(handoffMs: number, signal: AbortSignal | undefined): Promise<void> {
+    const archived = dependencies.archivedThroughMs;
+    if (archived === undefined) return;
+    for (let through = await archived(); through === undefined || through < handoffMs; through = await archived()) {
+      signal?.throwIfAborted();
+      await sleep(ARCHIVE_POLL_MS, signal);
+    }
+  }
+
   async function expireOld(view: string, generation: number): Promise<number> {
     const expiresAtMs = now() + (dependencies.oldGenerationGraceMs ?? 600_000);
     const expired = await expire(view, generation, expiresAtMs);
