@@ -92,6 +92,22 @@ export class Monitoring extends Construct {
       'Firehose is archiving later than the batch cutoff allows for.',
       { periods: 3 },
     );
+    // Records the speed layer set aside (functions/speed/speed-handler.ts): they count in no realtime view until an
+    // operator replays them from set-aside/ in the master bucket.
+    const setAside = (service: string, metricName: string) =>
+      new Metric({
+        namespace: 'LambdaArchitecture',
+        metricName,
+        dimensionsMap: { service },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      });
+    alarm(
+      'RecordsSetAside',
+      setAside('speed', 'RecordsSetAside'),
+      0,
+      'The speed layer set records aside that the realtime table refused: see set-aside/speed/ in the master bucket.',
+    );
     alarm(
       'Api5xx',
       props.api.metricServerError({ period: Duration.minutes(5) }),
@@ -108,6 +124,12 @@ export class Monitoring extends Construct {
         period: Duration.hours(1),
       });
       const hours = Math.max(1, Math.min(24, Math.floor(props.pipeline.realtimeRetentionMs / 3_600_000 / 2)));
+      alarm(
+        'BatchRowsSetAside',
+        setAside('batch', 'BatchRowsSetAside'),
+        0,
+        'A batch run set rows aside that the batch table refused: the batch job logs each with its key and reason.',
+      );
       alarm(
         'BatchViewAge',
         succeeded,

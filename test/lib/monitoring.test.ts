@@ -28,6 +28,24 @@ describe('alarms and dashboard', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it('alarms on any record or batch row set aside, in the layers that have them', () => {
+    for (const [metricName, service] of [
+      ['RecordsSetAside', 'speed'],
+      ['BatchRowsSetAside', 'batch'],
+    ]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'LambdaArchitecture',
+        MetricName: metricName,
+        Dimensions: [{ Name: 'service', Value: service }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        Statistic: 'Sum',
+      });
+    }
+    expect(alarmsNamed(kappa, 'RecordsSetAside')).toHaveLength(1);
+    expect(alarmsNamed(kappa, 'BatchRowsSetAside')).toHaveLength(0);
+  });
+
   it('alarms when no batch run succeeded for half the realtime retention, counting missing data as breaching', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'LambdaArchitecture',
