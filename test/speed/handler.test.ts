@@ -30,17 +30,21 @@ function coldStart(environment: Record<string, string>): { handler: SpeedHandler
 }
 
 describe('speed Lambda entry', () => {
-  it('builds the handler at cold start from PIPELINE_CONFIG, REALTIME_TABLE and MANIFEST_TABLE', async () => {
+  it('builds the handler at cold start from PIPELINE_CONFIG, REALTIME_TABLE, MANIFEST_TABLE and SET_ASIDE_BUCKET', async () => {
     const { handler } = coldStart({
       PIPELINE_CONFIG: defaults,
       REALTIME_TABLE: 'realtime',
       MANIFEST_TABLE: 'manifest',
+      SET_ASIDE_BUCKET: 'archive',
     });
     expect(await handler({ Records: [] })).toEqual({ batchItemFailures: [] });
   });
 
   it('fails loudly at cold start, naming the variable, when one is missing or malformed', () => {
     expect(() => coldStart({ PIPELINE_CONFIG: defaults })).toThrow(/REALTIME_TABLE: required/);
+    expect(() => coldStart({ PIPELINE_CONFIG: defaults, REALTIME_TABLE: 'realtime', MANIFEST_TABLE: 'm' })).toThrow(
+      /SET_ASIDE_BUCKET: required: the bucket where records the realtime table refuses are set aside/,
+    );
     expect(() => coldStart({ REALTIME_TABLE: 'realtime' })).toThrow(/PIPELINE_CONFIG: required/);
     expect(() => coldStart({ PIPELINE_CONFIG: '{"views": []}', REALTIME_TABLE: 'realtime' })).toThrow(
       /PIPELINE_CONFIG: not a valid pipeline configuration/,
@@ -49,13 +53,19 @@ describe('speed Lambda entry', () => {
 
   it('refuses to start without DEDUP_TABLE when a view de-duplicates by eventId', () => {
     expect(() =>
-      coldStart({ PIPELINE_CONFIG: deduplicating, REALTIME_TABLE: 'realtime', MANIFEST_TABLE: 'manifest' }),
+      coldStart({
+        PIPELINE_CONFIG: deduplicating,
+        REALTIME_TABLE: 'realtime',
+        MANIFEST_TABLE: 'manifest',
+        SET_ASIDE_BUCKET: 'archive',
+      }),
     ).toThrow(/eventId de-duplication \(views device_once\) needs DEDUP_TABLE/);
     const { handler } = coldStart({
       PIPELINE_CONFIG: deduplicating,
       REALTIME_TABLE: 'realtime',
       MANIFEST_TABLE: 'manifest',
       DEDUP_TABLE: 'dedup',
+      SET_ASIDE_BUCKET: 'archive',
     });
     expect(typeof handler).toBe('function');
   });
