@@ -1,29 +1,16 @@
 import fc from 'fast-check';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { BatchViewStore } from '../../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
 import type { BatchEngine } from '../../functions/batch/batch-engine';
-import {
-  BatchRunError,
-  runBatchJob,
-  type BatchJobDependencies,
-  type BatchRunSummary,
-  type BatchViewWriter,
-} from '../../functions/batch/batch-job';
+import type { BatchViewWriter } from '../../functions/batch/batch-job';
 import { SKIPPED_RESULT_COLUMNS } from '../../functions/core/batch-sql';
 import type { BatchManifest } from '../../functions/core/manifest';
 import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
-import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
-import { ensureBucket, ensureTable } from '../../local/provision';
-import { asExpected, bruteForce, type ExpectedBucket } from '../support/brute-force';
-import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
+import { asExpected } from '../support/brute-force';
 import { BASE_TIME_MS, cutoffArbitrary, streamArbitrary } from '../support/stream-arbitraries';
-import { archiveThroughTransform, firehoseRecord } from './batch-archive';
-import { readBatchVersion, servedManifest } from './batch-views';
-import { ACCESS_DENIED, DynamoDbWriteFaults } from './dynamodb-write-faults';
+import { BatchEmulators, batchRunFixture, expectedBatchView, type RunOutcome } from './batch-run-fixture';
+import { ACCESS_DENIED } from './dynamodb-write-faults';
 
 const config: PipelineConfig = definePipelineConfig({
   epochLengthMinutes: 15,
@@ -52,86 +39,9 @@ const nowFor = (cutoff: number, into = 0) => cutoff + config.bufferIntervalMs + 
 /** Late enough that every generated record is below the cutoff. */
 const LATE_CUTOFF = BASE_TIME_MS + 10 * 86_400_000;
 
-let dynamoEmulator: RunningEmulator;
-let s3Emulator: RunningEmulator;
-let s3: S3Client;
-let fixtureCounter = 0;
-
-beforeAll(async () => {
-  [dynamoEmulator, s3Emulator] = await Promise.all([startDynamoDb(), startS3()]);
-  s3 = new S3Client(emulatorClientConfig(s3Emulator.endpoint));
-});
-afterAll(async () => {
-  s3.destroy();
-  await Promise.all([dynamoEmulator.stop(), s3Emulator.stop()]);
-});
-
-interface RunOutcome {
-  readonly summary: BatchRunSummary;
-  readonly failed: boolean;
-  readonly logger: RecordingLogger;
-  readonly metrics: RecordingMetrics;
-}
-
-/** A fresh bucket and tables, a DynamoDB client whose faults the test chooses, and batch runs over them. */
-async function fixture() {
-  fixtureCounter += 1;
-  const names = {
-    bucket: `master-${fixtureCounter}`,
-    batchTable: `batch-${fixtureCounter}`,
-    manifestTable: `manifest-${fixtureCounter}`,
-  };
-  const dynamodb = new DynamoDBClient({ ...emulatorClientConfig(dynamoEmulator.endpoint), maxAttempts: 1 });
-  await ensureBucket(s3, names.bucket);
-  await ensureTable(dynamodb, names.batchTable);
-  await ensureTable(dynamodb, names.manifestTable);
-  const faults = new DynamoDbWriteFaults().attachTo(dynamodb);
-  const store = new BatchViewStore({
-    client: dynamodb,
-    batchTable: names.batchTable,
-    manifestTable: names.manifestTable,
-    retry: { sleep: async () => undefined },
-  });
-  const run = async (nowMs: number, overrides: Partial<BatchJobDependencies> = {}): Promise<RunOutcome> => {
-    const logger = new RecordingLogger();
-    const metrics = new RecordingMetrics();
-    try {
-      const summary = await runBatchJob({
-        config,
-        engine: new DuckDbEngine({ s3, bucket: names.bucket }),
-        store,
-        logger,
-        metrics,
-        now: () => nowMs,
-        ...overrides,
-      });
-      return { summary, failed: false, logger, metrics };
-    } catch (error) {
-      if (!(error instanceof BatchRunError)) throw error;
-      return { summary: error.summary, failed: true, logger, metrics };
-    }
-  };
-  const archive = (records: readonly StreamRecord[], invalid: readonly StreamRecord[] = []) =>
-    archiveThroughTransform(s3, names.bucket, [
-      ...records.map((record) => firehoseRecord(record)),
-      ...invalid.map((record) => firehoseRecord(record, '{"deviceId": "d", "value": "hot"}')),
-    ]);
-  const served = (name: string) => servedManifest(dynamodb, names.manifestTable, name);
-  const version = (name: string, id: string) => readBatchVersion(dynamodb, names.batchTable, name, id);
-  return { ...names, dynamodb, faults, store, run, archive, served, version };
-}
-
-/** Brute force with the measures a view does not store at their identity, as the store reads them back. */
-function expected(definition: ViewDefinition, deliveries: readonly StreamRecord[], cutoff: number) {
-  const buckets = bruteForce(definition, deliveries, definition.granularity, (record) => record.arrivalMs < cutoff);
-  const identity: ExpectedBucket = { count: 0, sum: 0, min: Infinity, max: -Infinity };
-  for (const bucket of buckets.values()) {
-    for (const measure of ['sum', 'min', 'max'] as const) {
-      if (!definition.measures.includes(measure)) bucket[measure] = identity[measure];
-    }
-  }
-  return buckets;
-}
+const emulators = BatchEmulators.forThisFile();
+const fixture = () => batchRunFixture(emulators, config);
+const expected = expectedBatchView;
 
 async function expectVersionExact(
   setup: Awaited<ReturnType<typeof fixture>>,
@@ -377,7 +287,7 @@ describe('batch job with the DuckDB engine, over s3rver and dynalite', () => {
     const old = await setup.run(nowFor(LATE_CUTOFF));
 
     const unopenable = await setup.run(nowFor(LATE_CUTOFF + EPOCH_MS), {
-      engine: new DuckDbEngine({ s3, bucket: 'no-such-bucket' }),
+      engine: new DuckDbEngine({ s3: emulators.s3, bucket: 'no-such-bucket' }),
     });
     expect(unopenable.failed).toBe(true);
     expect(unopenable.summary.views.map((outcome) => outcome.error)).toEqual(
@@ -386,7 +296,7 @@ describe('batch job with the DuckDB engine, over s3rver and dynalite', () => {
     expect(unopenable.metrics.total('BatchRunFailed')).toBe(1);
 
     // A query that fails for one view: the others still run and flip.
-    const real = new DuckDbEngine({ s3, bucket: setup.bucket });
+    const real = new DuckDbEngine({ s3: emulators.s3, bucket: setup.bucket });
     let viewQueries = 0;
     const flaky: BatchEngine = {
       open: async () => {

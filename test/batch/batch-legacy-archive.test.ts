@@ -1,23 +1,15 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { BatchViewStore } from '../../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
 import type { BatchEngine } from '../../functions/batch/batch-engine';
-import { BatchRunError, runBatchJob, type BatchJobDependencies } from '../../functions/batch/batch-job';
 import { batchViewSql, SKIP_REASONS } from '../../functions/core/batch-sql';
 import { jsonShapeProblem } from '../../functions/core/event-limits';
 import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
 import { toArchivedEvent, type StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
-import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
-import { ensureBucket, ensureTable } from '../../local/provision';
-import { asExpected, bruteForce, type ExpectedBucket } from '../support/brute-force';
-import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
+import { asExpected } from '../support/brute-force';
 import { BASE_TIME_MS, streamArbitrary } from '../support/stream-arbitraries';
-import { archiveThroughTransform, firehoseRecord } from './batch-archive';
-import { readBatchVersion, servedManifest } from './batch-views';
+import { BatchEmulators, batchRunFixture, expectedBatchView } from './batch-run-fixture';
 
 /**
  * The master dataset is append-only: lines archived before today's event rules (event-limits.ts) stay in it. These
@@ -47,74 +39,16 @@ const nowFor = (cutoff: number) => cutoff + config.bufferIntervalMs + config.saf
 /** Late enough that every generated record is below the cutoff. */
 const LATE_CUTOFF = BASE_TIME_MS + 10 * 86_400_000;
 
-let dynamoEmulator: RunningEmulator;
-let s3Emulator: RunningEmulator;
-let s3: S3Client;
-let fixtureCounter = 0;
-
-beforeAll(async () => {
-  [dynamoEmulator, s3Emulator] = await Promise.all([startDynamoDb(), startS3()]);
-  s3 = new S3Client(emulatorClientConfig(s3Emulator.endpoint));
-});
-afterAll(async () => {
-  s3.destroy();
-  await Promise.all([dynamoEmulator.stop(), s3Emulator.stop()]);
-});
-
+const emulators = BatchEmulators.forThisFile();
+/** Runs the batch job at the clock that makes `cutoff` its cutoff. */
 async function fixture() {
-  fixtureCounter += 1;
-  const names = {
-    bucket: `legacy-${fixtureCounter}`,
-    batchTable: `batch-${fixtureCounter}`,
-    manifestTable: `manifest-${fixtureCounter}`,
+  const setup = await batchRunFixture(emulators, config);
+  return {
+    ...setup,
+    run: (cutoff: number, overrides?: Parameters<typeof setup.run>[1]) => setup.run(nowFor(cutoff), overrides),
   };
-  const dynamodb = new DynamoDBClient({ ...emulatorClientConfig(dynamoEmulator.endpoint), maxAttempts: 1 });
-  await ensureBucket(s3, names.bucket);
-  await ensureTable(dynamodb, names.batchTable);
-  await ensureTable(dynamodb, names.manifestTable);
-  const store = new BatchViewStore({
-    client: dynamodb,
-    batchTable: names.batchTable,
-    manifestTable: names.manifestTable,
-    retry: { sleep: async () => undefined },
-  });
-  const run = async (cutoff: number, overrides: Partial<BatchJobDependencies> = {}) => {
-    const logger = new RecordingLogger();
-    const metrics = new RecordingMetrics();
-    try {
-      const summary = await runBatchJob({
-        config,
-        engine: new DuckDbEngine({ s3, bucket: names.bucket }),
-        store,
-        logger,
-        metrics,
-        now: () => nowFor(cutoff),
-        ...overrides,
-      });
-      return { summary, failed: false, logger, metrics };
-    } catch (error) {
-      if (!(error instanceof BatchRunError)) throw error;
-      return { summary: error.summary, failed: true, logger, metrics };
-    }
-  };
-  const put = (key: string, body: string | Buffer) =>
-    s3.send(new PutObjectCommand({ Bucket: names.bucket, Key: key, Body: body }));
-  const version = (name: string, id: string) => readBatchVersion(dynamodb, names.batchTable, name, id);
-  const served = (name: string) => servedManifest(dynamodb, names.manifestTable, name);
-  return { ...names, dynamodb, store, run, put, version, served };
 }
-
-/** Brute force over the valid distinct records, with the measures a view does not store at their identity. */
-function expected(definition: ViewDefinition, deliveries: readonly StreamRecord[], cutoff: number) {
-  const buckets = bruteForce(definition, deliveries, definition.granularity, (record) => record.arrivalMs < cutoff);
-  const identity: ExpectedBucket = { count: 0, sum: 0, min: Infinity, max: -Infinity };
-  for (const bucket of buckets.values()) {
-    for (const measure of ['sum', 'min', 'max'] as const) {
-      if (!definition.measures.includes(measure)) bucket[measure] = identity[measure];
-    }
-  }
-  return buckets;
-}
+const expected = expectedBatchView;
 
 /** A line as the transform archived it: the event's fields plus the envelope, any field overridden. */
 const archivedLine = (record: StreamRecord, overrides: Record<string, unknown> = {}) =>
@@ -125,11 +59,7 @@ describe("batch runs over a master dataset holding lines archived before today's
     const setup = await fixture();
     const [current, older] = fc.sample(streamArbitrary({ minLength: 30, maxLength: 40 }), { numRuns: 2, seed: 21 });
     // Today's archive, through today's transform.
-    await archiveThroughTransform(
-      s3,
-      setup.bucket,
-      current.deliveries.map((record) => firehoseRecord(record)),
-    );
+    await setup.archive(current.deliveries);
     // Older valid lines (on a shard of their own, so their identities are new), archived before the rules changed.
     const neighbours = older.deliveries.map((record) => ({ ...record, shardId: 'shardId-000000000007' }));
     // Each bad line is an earlier copy of a valid neighbour's eventId: if an invalid copy took part in the eventId
@@ -216,11 +146,7 @@ describe("batch runs over a master dataset holding lines archived before today's
   it('set aside a batch row DynamoDB refuses, with its view, key, bucket and reason, write the others, and flip', async () => {
     const setup = await fixture();
     const [sample] = fc.sample(streamArbitrary({ minLength: 20 }), { numRuns: 1, seed: 22 });
-    await archiveThroughTransform(
-      s3,
-      setup.bucket,
-      sample.deliveries.map((record) => firehoseRecord(record)),
-    );
+    await setup.archive(sample.deliveries);
     const bucket = BASE_TIME_MS;
     const row = (site: string, sum: number) => ({
       dim_0: site,
@@ -234,7 +160,7 @@ describe("batch runs over a master dataset holding lines archived before today's
     // Rows no valid record can produce (the SQL skips their records): they stand for whatever may still slip past.
     const injected = [row('x'.repeat(2_100), 1), row('plant-overflow', 1e200), row('plant-nan', Number.NaN)];
     const target = view('site_metric_hour');
-    const real = new DuckDbEngine({ s3, bucket: setup.bucket });
+    const real = new DuckDbEngine({ s3: emulators.s3, bucket: setup.bucket });
     const injecting: BatchEngine = {
       open: async () => {
         const session = await real.open();
