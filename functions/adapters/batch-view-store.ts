@@ -14,6 +14,7 @@ import {
   type BatchManifest,
 } from '../core/manifest';
 import { backoffDelayMs, isRetryableError, retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
+import { describeError } from '../core/error-description';
 
 /** BatchWriteItem's limit of items per request. */
 export const BATCH_WRITE_LIMIT = 25;
@@ -81,10 +82,6 @@ function mayConcernAnItem(error: unknown): boolean {
   if (isRetryableError(error)) return false;
   const name = (error as { name?: unknown } | null)?.name;
   return !(typeof name === 'string' && NOT_ABOUT_AN_ITEM.has(name));
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 export interface FlipResult {

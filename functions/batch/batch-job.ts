@@ -16,6 +16,7 @@ import { batchVersionId, type BatchManifest } from '../core/manifest';
 import type { PipelineConfig } from '../core/pipeline-config';
 import type { ViewDefinition } from '../core/view-declaration';
 import type { BatchEngine, BatchQuerySession, SessionPreparation } from './batch-engine';
+import { describeError } from '../core/error-description';
 
 /** The batch job's metrics (service 'batch'); the monitoring construct alarms on these names. */
 export const BATCH_METRICS = {
@@ -412,8 +413,4 @@ async function oldestServedCutoff(
     }
   }
   return cutoffs.length === 0 ? undefined : Math.min(...cutoffs);
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
