@@ -13,7 +13,7 @@ import {
   MANIFEST_KINDS,
   type BatchManifest,
 } from '../core/manifest';
-import { backoffDelayMs, isRetryableError, retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
+import { backoffDelayMs, isRejectedContentError, retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
 import { describeError } from '../core/error-description';
 
 /** BatchWriteItem's limit of items per request. */
@@ -56,34 +56,6 @@ export class UnprocessedItemsError extends Error {
   }
 }
 
-/**
- * Errors about the caller or the table rather than an item: writing the items one by one would fail alike, and
- * setting them all aside would serve an empty version. Each fails the write, as it did before items were set aside.
- */
-const NOT_ABOUT_AN_ITEM = new Set([
-  'AccessDeniedException',
-  'ResourceNotFoundException',
-  'UnrecognizedClientException',
-  'MissingAuthenticationTokenException',
-  'InvalidSignatureException',
-  'IncompleteSignatureException',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-  'NotAuthorized',
-  'UnprocessedItemsError',
-]);
-
-/**
- * Whether an error that failed a write may be about what an item holds (a ValidationException for a key over 2,048
- * bytes or a number out of DynamoDB's range, or any error not known to concern the caller or table). A retryable
- * error is never: its retries ran out, which is capacity or availability.
- */
-function mayConcernAnItem(error: unknown): boolean {
-  if (isRetryableError(error)) return false;
-  const name = (error as { name?: unknown } | null)?.name;
-  return !(typeof name === 'string' && NOT_ABOUT_AN_ITEM.has(name));
-}
-
 export interface FlipResult {
   /** 'superseded': a newer version was already served, which is not an error (see flip). */
   readonly outcome: 'flipped' | 'superseded';
@@ -115,7 +87,7 @@ export class BatchViewStore {
   /**
    * Writes items with BatchWriteItem, 25 per request and `concurrency` requests at a time, retrying unprocessed
    * items with backoff up to the retry bound. DynamoDB refuses a whole request for one invalid item, so a request
-   * that fails with an error that may concern an item is written again one item at a time: the items refused alone
+   * that fails for an item's content (isRejectedContentError) is written again one item at a time: the items refused alone
    * are set aside and returned, the others are written (defence in depth: the batch SQL already skips rows that
    * break the event rules, DESIGN.md §4). On any other failure no further request starts; the ones in flight
    * finish, and the error is thrown.
@@ -143,6 +115,11 @@ export class BatchViewStore {
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, chunks.length) }, worker));
     if (failure !== undefined) throw failure.error;
+    // One rule for every item is the table's, not the rows' (a key schema that does not match): serving an empty
+    // version would lose the view, so the write fails instead and the served version stays.
+    if (items.length > 1 && refused.length === items.length) {
+      throw new Error(`the table refused every one of ${items.length} items, the first with ${refused[0].reason}`);
+    }
     return { refused: refused.sort((a, b) => a.index - b.index) };
   }
 
@@ -154,14 +131,14 @@ export class BatchViewStore {
       await this.writeChunk(indices.map((index) => items[index]));
       return [];
     } catch (error) {
-      if (!mayConcernAnItem(error)) throw error;
+      if (!isRejectedContentError(error)) throw error;
     }
     const refused: RefusedItem[] = [];
     for (const index of indices) {
       try {
         await this.writeChunk([items[index]]);
       } catch (error) {
-        if (!mayConcernAnItem(error)) throw error;
+        if (!isRejectedContentError(error)) throw error;
         refused.push({ index, reason: describeError(error) });
       }
     }

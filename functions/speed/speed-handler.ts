@@ -180,7 +180,10 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
         failItem(items[index], result.error);
       }
     });
-    const setAside = await setAsideRefused(refused, records);
+    // When the table refuses every item of the batch, the fault is the table's, not the records': the batch fails
+    // and is retried (bisected in AWS, down to single records, which are then set aside one by one).
+    const systemic = items.length > 1 && refused.length === items.length;
+    const setAside = systemic ? undefined : await setAsideRefused(refused, records);
     if (setAside === undefined) for (const { item, error } of refused) failItem(item, error);
     count(SPEED_METRICS.itemsWritten, written);
     count(SPEED_METRICS.itemWriteFailures, failed);

@@ -132,6 +132,14 @@ describe('batch view store (dynalite)', () => {
     expect(writes.map((request) => request.partitionKeys.length)).toEqual([25, 25, ...Array(25).fill(1), 10]);
   });
 
+  it('fails the write, setting nothing aside, when the table refuses every item: that is the table, not the rows', async () => {
+    const { faults, store } = await setUp({ concurrency: 1 });
+    faults.failWhen(() => ({ error: { statusCode: 400, type: 'ValidationException' } }));
+    await expect(store.writeItems(items(30))).rejects.toThrow(
+      /^the table refused every one of 30 items, the first with ValidationException/,
+    );
+  });
+
   it('flips to a newer version, and reports an older one as superseded without touching the manifest', async () => {
     const { store } = await setUp();
     const newer = manifest(2_000_000, 2_100_000);

@@ -124,6 +124,17 @@ describe('speed layer: a record the table refuses for its content is set aside, 
     expect((await setAsideObjects('archive-redelivered')).map((object) => object.key)).toHaveLength(1);
   });
 
+  it('fails the batch, setting nothing aside, when the table refuses every item: that is the table, not a record', async () => {
+    const fixture = await refusingFixture('archive');
+    fixture.faults.failWhen(({ command }) =>
+      command === 'UpdateItemCommand' ? { statusCode: 400, type: 'ValidationException' } : undefined,
+    );
+    const [shard] = fixture.shards;
+    const response = await fixture.handle(shard.batch(0));
+    expect(reportedFailure(response)).toBe(fixture.records()[0].sequenceNumber);
+    expect(fixture.metrics.total(SPEED_METRICS.recordsSetAside)).toBe(0);
+  });
+
   it('fails the batch at the refused records when they cannot be set aside, so that nothing is lost', async () => {
     const fixture = await refusingFixture('no-such-bucket');
     const [shard] = fixture.shards;
