@@ -4,40 +4,23 @@ import type { BatchEngine } from '../../functions/batch/batch-engine';
 import type { BatchViewWriter } from '../../functions/batch/batch-job';
 import { SKIPPED_RESULT_COLUMNS } from '../../functions/core/batch-sql';
 import type { BatchManifest } from '../../functions/core/manifest';
-import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
 import type { StreamRecord } from '../../functions/core/stream-record';
-import type { ViewDefinition } from '../../functions/core/view-declaration';
 import { asExpected } from '../support/brute-force';
 import { BASE_TIME_MS, cutoffArbitrary, streamArbitrary } from '../support/stream-arbitraries';
-import { BatchEmulators, batchRunFixture, expectedBatchView, type RunOutcome } from './batch-run-fixture';
+import {
+  BATCH_TEST_CONFIG,
+  BatchEmulators,
+  batchRunFixture,
+  batchTestView as view,
+  expectedBatchView,
+  LATE_CUTOFF,
+  nowFor,
+  type RunOutcome,
+} from './batch-run-fixture';
 import { ACCESS_DENIED } from './dynamodb-write-faults';
 
-const config: PipelineConfig = definePipelineConfig({
-  epochLengthMinutes: 15,
-  firehoseBufferIntervalSeconds: 60,
-  safetyMarginMinutes: 5,
-  views: [
-    { name: 'device_metric_minute', dimensions: ['deviceId', 'metric'], granularity: 'minute' },
-    { name: 'site_metric_hour', dimensions: ['site', 'metric'], granularity: 'hour' },
-    { name: 'device_once_per_event', dimensions: ['deviceId'], granularity: 'minute', dedupeByEventId: true },
-    {
-      name: 'warm_sites_day',
-      dimensions: ['site'],
-      granularity: 'day',
-      measures: ['count', 'max'],
-      filter: [
-        { field: 'metric', op: 'in', value: ['temperature', 'humidity'] },
-        { field: 'value', op: 'gte', value: 0 },
-      ],
-    },
-  ],
-});
+const config = BATCH_TEST_CONFIG;
 const EPOCH_MS = config.epochLengthMs;
-const view = (name: string) => config.views.find((candidate) => candidate.name === name) as ViewDefinition;
-/** A batch clock at which the cutoff is `cutoff`: the buffer interval and the margin past it, plus `into`. */
-const nowFor = (cutoff: number, into = 0) => cutoff + config.bufferIntervalMs + config.safetyMarginMs + into;
-/** Late enough that every generated record is below the cutoff. */
-const LATE_CUTOFF = BASE_TIME_MS + 10 * 86_400_000;
 
 const emulators = BatchEmulators.forThisFile();
 const fixture = () => batchRunFixture(emulators, config);

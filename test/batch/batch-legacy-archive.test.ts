@@ -4,40 +4,26 @@ import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
 import type { BatchEngine } from '../../functions/batch/batch-engine';
 import { batchViewSql, SKIP_REASONS } from '../../functions/core/batch-sql';
 import { jsonShapeProblem } from '../../functions/core/event-limits';
-import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
 import { toArchivedEvent, type StreamRecord } from '../../functions/core/stream-record';
-import type { ViewDefinition } from '../../functions/core/view-declaration';
 import { asExpected } from '../support/brute-force';
 import { BASE_TIME_MS, streamArbitrary } from '../support/stream-arbitraries';
-import { BatchEmulators, batchRunFixture, expectedBatchView } from './batch-run-fixture';
+import {
+  BATCH_TEST_CONFIG,
+  BatchEmulators,
+  batchRunFixture,
+  batchTestView as view,
+  expectedBatchView,
+  LATE_CUTOFF,
+  nowFor,
+} from './batch-run-fixture';
 
 /**
  * The master dataset is append-only: lines archived before today's event rules (event-limits.ts) stay in it. These
  * tests write such lines beside valid ones, as the Firehose transform wrote them then, and run the batch job on
  * DuckDB over s3rver and dynalite.
  */
-const config: PipelineConfig = definePipelineConfig({
-  epochLengthMinutes: 15,
-  firehoseBufferIntervalSeconds: 60,
-  safetyMarginMinutes: 5,
-  views: [
-    { name: 'device_metric_minute', dimensions: ['deviceId', 'metric'], granularity: 'minute' },
-    { name: 'site_metric_hour', dimensions: ['site', 'metric'], granularity: 'hour' },
-    { name: 'device_once_per_event', dimensions: ['deviceId'], granularity: 'minute', dedupeByEventId: true },
-    {
-      name: 'warm_sites_day',
-      dimensions: ['site'],
-      granularity: 'day',
-      measures: ['count', 'max'],
-      filter: [{ field: 'value', op: 'gte', value: 0 }],
-    },
-  ],
-});
+const config = BATCH_TEST_CONFIG;
 const EPOCH_MS = config.epochLengthMs;
-const view = (name: string) => config.views.find((candidate) => candidate.name === name) as ViewDefinition;
-const nowFor = (cutoff: number) => cutoff + config.bufferIntervalMs + config.safetyMarginMs;
-/** Late enough that every generated record is below the cutoff. */
-const LATE_CUTOFF = BASE_TIME_MS + 10 * 86_400_000;
 
 const emulators = BatchEmulators.forThisFile();
 /** Runs the batch job at the clock that makes `cutoff` its cutoff. */

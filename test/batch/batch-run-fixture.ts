@@ -8,16 +8,50 @@ import {
   type BatchJobDependencies,
   type BatchRunSummary,
 } from '../../functions/batch/batch-job';
-import type { PipelineConfig } from '../../functions/core/pipeline-config';
+import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
 import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
 import { ensureBucket, ensureTable } from '../../local/provision';
 import { bruteForce, type ExpectedBucket } from '../support/brute-force';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
+import { BASE_TIME_MS } from '../support/stream-arbitraries';
 import { archiveThroughTransform, firehoseRecord } from './batch-archive';
 import { readBatchVersion, servedManifest } from './batch-views';
 import { DynamoDbWriteFaults } from './dynamodb-write-faults';
+
+/**
+ * The batch suites' pipeline: AWS's default timing, and views that cover every kind of key, granularity, filter
+ * and de-duplication the SQL generator emits.
+ */
+export const BATCH_TEST_CONFIG: PipelineConfig = definePipelineConfig({
+  epochLengthMinutes: 15,
+  firehoseBufferIntervalSeconds: 60,
+  safetyMarginMinutes: 5,
+  views: [
+    { name: 'device_metric_minute', dimensions: ['deviceId', 'metric'], granularity: 'minute' },
+    { name: 'site_metric_hour', dimensions: ['site', 'metric'], granularity: 'hour' },
+    { name: 'device_once_per_event', dimensions: ['deviceId'], granularity: 'minute', dedupeByEventId: true },
+    {
+      name: 'warm_sites_day',
+      dimensions: ['site'],
+      granularity: 'day',
+      measures: ['count', 'max'],
+      filter: [
+        { field: 'metric', op: 'in', value: ['temperature', 'humidity'] },
+        { field: 'value', op: 'gte', value: 0 },
+      ],
+    },
+  ],
+});
+
+export const batchTestView = (name: string) =>
+  BATCH_TEST_CONFIG.views.find((candidate) => candidate.name === name) as ViewDefinition;
+/** A batch clock at which the cutoff is `cutoff`: the buffer interval and the margin past it, plus `into`. */
+export const nowFor = (cutoff: number, into = 0) =>
+  cutoff + BATCH_TEST_CONFIG.bufferIntervalMs + BATCH_TEST_CONFIG.safetyMarginMs + into;
+/** Late enough that every generated record is below the cutoff. */
+export const LATE_CUTOFF = BASE_TIME_MS + 10 * 86_400_000;
 
 /** dynalite and s3rver, started once for a test file (before its tests) and stopped after them. */
 export class BatchEmulators {
