@@ -196,7 +196,7 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
       eventClaims: claims?.writes ?? 0,
       items: items.length,
       itemsWritten: written,
-      itemsAlreadyApplied: items.length - written - failed,
+      itemsAlreadyApplied: items.length - written - failed - (setAside === undefined ? 0 : refused.length),
       itemWriteFailures: failed,
       recordsSetAside: setAside?.records ?? 0,
       conditionalRetries,
