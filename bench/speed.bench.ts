@@ -189,58 +189,51 @@ export async function run(): Promise<string> {
         const touched = slices.map((slice) => foldRecords(slice, config.views, config.epochLengthMs).size);
         const events = stream.length;
 
-        const optimizedTable = `speed-${cell}`;
-        await createTable(client, optimizedTable);
-        const handler = createSpeedHandler({
-          config,
-          dynamodb: client,
-          realtimeTable: optimizedTable,
-          logger: new Logger({ serviceName: 'speed', logLevel: 'SILENT' }),
-          metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
-          concurrency: CONCURRENCY,
+        /**
+         * The speed layer over fresh tables, on this cell's batches, checked exact against the brute force: the
+         * plain consumer, and the one whose views all de-duplicate by eventId.
+         */
+        const speedLayer = async (
+          pipeline: PipelineConfig,
+          name: string,
+          afterBatch?: (index: number, writes: number) => void,
+        ): Promise<Measured> => {
+          const realtimeTable = `${name}-${cell}`;
+          const deduplicating = pipeline.views.some((view) => view.dedupeByEventId);
+          const dedupTable = deduplicating ? `${name}-claims-${cell}` : undefined;
+          await createTable(client, realtimeTable);
+          if (dedupTable !== undefined) await createTable(client, dedupTable);
+          const handler = createSpeedHandler({
+            config: pipeline,
+            dynamodb: client,
+            realtimeTable,
+            dedupTable,
+            logger: new Logger({ serviceName: 'speed', logLevel: 'SILENT' }),
+            metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
+            concurrency: CONCURRENCY,
+          });
+          const measured = await measure(
+            batches,
+            async (event) => {
+              const response = await handler(event);
+              if (response.batchItemFailures.length > 0) throw new Error('the speed handler reported a failure');
+            },
+            counter,
+            afterBatch,
+          );
+          const actual = sortedEntries(await realtimeAnswers(client, realtimeTable, pipeline.views));
+          const expected = sortedEntries(expectedAnswers(pipeline.views, stream, pipeline.epochLengthMs));
+          if (JSON.stringify(actual) !== JSON.stringify(expected)) {
+            throw new Error(`cell ${size}×${keys} (${name}): the realtime items differ from the brute force`);
+          }
+          return measured;
+        };
+        const optimized = await speedLayer(config, 'speed', (index, writes) => {
+          if (writes > touched[index]) {
+            throw new Error(`batch ${index}: ${writes} writes for ${touched[index]} touched items`);
+          }
         });
-        const optimized = await measure(
-          batches,
-          async (event) => {
-            const response = await handler(event);
-            if (response.batchItemFailures.length > 0) throw new Error('the speed handler reported a failure');
-          },
-          counter,
-          (index, writes) => {
-            if (writes > touched[index]) {
-              throw new Error(`batch ${index}: ${writes} writes for ${touched[index]} touched items`);
-            }
-          },
-        );
-        const actual = sortedEntries(await realtimeAnswers(client, optimizedTable, config.views));
-        const expected = sortedEntries(expectedAnswers(config.views, stream, config.epochLengthMs));
-        const exact = JSON.stringify(actual) === JSON.stringify(expected);
-        if (!exact) throw new Error(`cell ${size}×${keys}: the realtime items differ from the brute force`);
-
-        const dedupTable = `dedup-realtime-${cell}`;
-        await createTable(client, dedupTable);
-        await createTable(client, `dedup-claims-${cell}`);
-        const dedupHandler = createSpeedHandler({
-          config: dedupConfig,
-          dynamodb: client,
-          realtimeTable: dedupTable,
-          dedupTable: `dedup-claims-${cell}`,
-          logger: new Logger({ serviceName: 'speed', logLevel: 'SILENT' }),
-          metrics: { addMetric: () => undefined, publishStoredMetrics: () => undefined },
-          concurrency: CONCURRENCY,
-        });
-        const deduplicated = await measure(
-          batches,
-          async (event) => {
-            const response = await dedupHandler(event);
-            if (response.batchItemFailures.length > 0) throw new Error('the speed handler reported a failure');
-          },
-          counter,
-        );
-        const dedupExact =
-          JSON.stringify(sortedEntries(await realtimeAnswers(client, dedupTable, dedupConfig.views))) ===
-          JSON.stringify(sortedEntries(expectedAnswers(dedupConfig.views, stream, config.epochLengthMs)));
-        if (!dedupExact) throw new Error(`cell ${size}×${keys}: the de-duplicated items differ from the brute force`);
+        const deduplicated = await speedLayer(dedupConfig, 'dedup');
 
         const naiveTable = `naive-${cell}`;
         await createTable(client, naiveTable);
