@@ -7,11 +7,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { AttributeValue } from '../core/aggregate-attributes';
 import {
-  batchManifestFlip,
-  batchManifestFromItem,
+  batchViewStateFromItem,
   manifestKey,
   MANIFEST_KINDS,
-  type BatchManifest,
+  type BatchViewState,
+  type ManifestFlipRequest,
 } from '../core/manifest';
 import { backoffDelayMs, isRejectedContentError, retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
 import { describeError } from '../core/error-description';
@@ -56,17 +56,9 @@ export class UnprocessedItemsError extends Error {
   }
 }
 
-export interface FlipResult {
-  /** 'superseded': a newer version was already served, which is not an error (see flip). */
-  readonly outcome: 'flipped' | 'superseded';
-  /** The version served after the flip attempt. */
-  readonly servedVersion: string | null;
-}
-
 /**
- * Writes batch view versions and flips the manifest. A version's items live under their own keys, written before
- * the flip, so readers keep seeing the previous version until the conditional flip makes the new one served; a
- * version that never flips (a failed or superseded run) is left to expire by TTL.
+ * Writes batch rows and moves the manifest (DESIGN.md §6). A window's rows and a rebuild's base live under their own
+ * keys, written before the manifest serves them; a retry rewrites the same keys with the same content.
  */
 export class BatchViewStore {
   private readonly retry: RetryPolicy;
@@ -163,30 +155,25 @@ export class BatchViewStore {
   }
 
   /**
-   * Flips the view's manifest to this version unless a newer one is already served. The condition failing means
-   * a run that started later (or has a later cutoff) got there first: that run's version is the better one, so
-   * this is reported, not thrown. A retried flip whose first attempt was applied also fails its condition, which
-   * is why the served version is read back before calling it superseded.
+   * Applies one of the manifest's conditional writes (core/manifest.ts): true if it was applied, false if its
+   * condition did not hold (another run got there first; the caller reads the state again and decides).
    */
-  async flip(manifest: BatchManifest): Promise<FlipResult> {
+  async updateManifest(request: ManifestFlipRequest): Promise<boolean> {
     try {
       await withRetries(this.retry, (abortSignal) =>
-        this.options.client.send(
-          new UpdateItemCommand({ TableName: this.options.manifestTable, ...batchManifestFlip(manifest) }),
-          { abortSignal },
-        ),
+        this.options.client.send(new UpdateItemCommand({ TableName: this.options.manifestTable, ...request }), {
+          abortSignal,
+        }),
       );
-      return { outcome: 'flipped', servedVersion: manifest.version };
+      return true;
     } catch (error) {
-      if ((error as { name?: unknown } | null)?.name !== 'ConditionalCheckFailedException') throw error;
+      if ((error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException') return false;
+      throw error;
     }
-    const served = await this.servedManifest(manifest.view);
-    const servedVersion = served?.version ?? null;
-    return { outcome: servedVersion === manifest.version ? 'flipped' : 'superseded', servedVersion };
   }
 
-  /** The view's served batch version, read consistently. */
-  async servedManifest(view: string): Promise<BatchManifest | null> {
+  /** The view's batch state, read consistently: what is served, the pending window, a rebuild in progress. */
+  async state(view: string): Promise<BatchViewState> {
     const { Item } = await withRetries(this.retry, (abortSignal) =>
       this.options.client.send(
         new GetItemCommand({
@@ -197,6 +184,6 @@ export class BatchViewStore {
         { abortSignal },
       ),
     );
-    return batchManifestFromItem(Item);
+    return batchViewStateFromItem(view, Item);
   }
 }

@@ -1,9 +1,22 @@
 import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { batchAggregateFromItem } from '../core/batch-item';
-import { batchManifestFromItem, manifestKey, MANIFEST_KINDS, type BatchManifest } from '../core/manifest';
+import { batchAggregateFromItem, WINDOW_ATTRIBUTES } from '../core/batch-item';
+import {
+  batchViewStateFromItem,
+  manifestKey,
+  MANIFEST_KINDS,
+  servedManifest,
+  type BatchManifest,
+} from '../core/manifest';
 import { realtimeAggregateFromItem } from '../core/realtime-update';
 import type { BatchAggregate, RealtimeAggregate } from '../core/serving-rule';
-import { batchPartitionKey, padTime, realtimePartitionKey, realtimeSortKeyRange } from '../core/storage-keys';
+import {
+  basePartitionKey,
+  padTime,
+  realtimePartitionKey,
+  realtimeSortKeyRange,
+  windowPartitionKey,
+  windowSortKeyRange,
+} from '../core/storage-keys';
 
 export interface ViewReaderOptions {
   readonly client: DynamoDBClient;
@@ -36,28 +49,50 @@ export class ViewReader {
     const { Item } = await this.options.client.send(
       new GetItemCommand({ TableName: this.options.manifestTable, Key: manifestKey(view, MANIFEST_KINDS.batch) }),
     );
-    const manifest = batchManifestFromItem(Item);
+    const manifest = servedManifest(batchViewStateFromItem(view, Item));
     this.manifests.set(view, { manifest, readAt: now });
     return manifest;
   }
 
+  /**
+   * The served batch rows of a key's buckets: the base's, and those of every window from the base's cutoff up to
+   * the served cutoff. A pending window's rows (past the cutoff) and the windows the base covers are filtered out.
+   */
   async batchRows(
-    view: string,
-    version: string,
+    manifest: BatchManifest,
     dimensionKey: string,
     firstBucket: number,
     lastBucket: number,
   ): Promise<BatchAggregate[]> {
-    const items = await this.query({
-      TableName: this.options.batchTable,
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      ExpressionAttributeValues: {
-        ':pk': { S: batchPartitionKey(view, version, dimensionKey) },
-        ':from': { S: padTime(firstBucket) },
-        ':to': { S: padTime(lastBucket) },
-      },
-    });
-    return items.map((item) => batchAggregateFromItem(dimensionKey, item));
+    const { base } = manifest;
+    const windows = windowSortKeyRange(firstBucket, lastBucket);
+    const [baseItems, windowItems] = await Promise.all([
+      base === null
+        ? []
+        : this.query({
+            TableName: this.options.batchTable,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: {
+              ':pk': { S: basePartitionKey(manifest.view, base.id, dimensionKey) },
+              ':from': { S: padTime(firstBucket) },
+              ':to': { S: padTime(lastBucket) },
+            },
+          }),
+      this.query({
+        TableName: this.options.batchTable,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        FilterExpression: '#from >= :base AND #to <= :cutoff',
+        ExpressionAttributeNames: { '#from': WINDOW_ATTRIBUTES.from, '#to': WINDOW_ATTRIBUTES.to },
+        ExpressionAttributeValues: {
+          ':pk': { S: windowPartitionKey(manifest.view, dimensionKey) },
+          ':from': { S: windows.from },
+          ':to': { S: windows.to },
+          ':base': { N: String(base?.cutoff ?? 0) },
+          ':cutoff': { N: String(manifest.cutoff) },
+        },
+      }),
+    ]);
+    return [...baseItems, ...windowItems].map((item) => batchAggregateFromItem(dimensionKey, item));
   }
 
   /** Realtime items of the buckets; epochs below `minEpoch` (covered by the batch version) are not even returned. */

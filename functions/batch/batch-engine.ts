@@ -21,12 +21,33 @@ export interface SessionPreparation {
   readonly skippedLines?: Readonly<Record<string, number>>;
 }
 
+/** The arrivals a session's queries read: [from, to). An engine that gathers the data first gathers only these. */
+export interface SessionScope {
+  readonly arrivalFromMs: number;
+  readonly arrivalToMs: number;
+}
+
+/** Where an exported result goes: an S3 prefix the engine writes gzip JSON-lines files under (it must be empty). */
+export interface ExportDestination {
+  readonly bucket: string;
+  readonly prefix: string;
+}
+
+export interface ExportedResult {
+  /** The files' S3 keys, sorted; each line is one result row, a JSON object keyed by column name. */
+  readonly files: readonly string[];
+  readonly rows: number;
+  readonly bytesScanned: number;
+  readonly seconds: number;
+}
+
 /**
- * A batch engine runs the generated SQL (DESIGN.md §6) over the master dataset. A run opens one session for all
- * views, so an engine that must first gather the data (DuckDB) does it once per run.
+ * A batch engine runs the generated SQL (DESIGN.md §6) over the master dataset. A run opens one session per arrival
+ * window for all views, so an engine that must first gather the data (DuckDB) does it once per window, and only for
+ * the window's partitions.
  */
 export interface BatchEngine {
-  open(): Promise<BatchQuerySession>;
+  open(scope: SessionScope): Promise<BatchQuerySession>;
 }
 
 export interface BatchQuerySession {
@@ -36,5 +57,10 @@ export interface BatchQuerySession {
   readonly dialect: SqlDialect;
   readonly preparation?: SessionPreparation;
   run(sql: string): Promise<QueryResult>;
+  /**
+   * Runs a query whose result may be larger than memory and writes it to S3 as files (a rebuild's or a replay's
+   * rows), for invocations that each write a part of it: Athena's UNLOAD; DuckDB's COPY, then an upload.
+   */
+  exportTo(sql: string, destination: ExportDestination): Promise<ExportedResult>;
   close(): Promise<void>;
 }

@@ -29,11 +29,25 @@ export type SqlDialect = 'trino' | 'duckdb';
 export interface BatchSqlInputs {
   /** The relation holding the master dataset: a Glue table in Athena, a view over the S3 objects in DuckDB. */
   readonly source: string;
-  /** The cutoff C: the run covers every record that arrived before it. */
-  readonly cutoffMs: number;
+  /** The arrival window [from, to) the rows cover (DESIGN.md §6): a run's window, or [0, cutoff) for a rebuild. */
+  readonly arrivalFromMs: number;
+  readonly arrivalToMs: number;
   readonly dialect: SqlDialect;
   /** How far event time may run ahead of arrival (PipelineConfig.eventTimeSkewMs): a row further ahead is skipped. */
   readonly eventTimeSkewMs: number;
+}
+
+/** What a view's SQL adds to the window: retention, the de-dup horizon, and the realtime items' epochs. */
+export interface ViewSqlInputs extends BatchSqlInputs {
+  /** Buckets that start before this are past the view's retention and left out. @default 0 */
+  readonly firstBucketMs?: number;
+  /**
+   * For a view that de-duplicates by eventId: a copy is a duplicate when an earlier copy arrived at most this long
+   * before it (DESIGN.md §4), so the rows this far before the window are read too, to find earlier copies.
+   */
+  readonly dedupHorizonMs: number;
+  /** Group by arrival epoch as well, for realtime items (a replay's backfill); the epoch is a result column. */
+  readonly epochLengthMs?: number;
 }
 
 /** Result columns, in order: one per dimension, then the bucket, then the measures. */
@@ -44,6 +58,7 @@ export const BATCH_RESULT_COLUMNS = {
   sum: 'sum_value',
   min: 'min_value',
   max: 'max_value',
+  epoch: 'epoch',
 } as const;
 
 /** Result columns of skippedRowsSql: one row per reason. */
@@ -219,24 +234,44 @@ export function skipReasonSql(dialect: SqlDialect, eventTimeSkewMs: number): str
 }
 
 /**
- * The rows a run reads: every row that arrived before the cutoff, with its skip reason (NULL when it satisfies the
- * event rules). A row without an arrival time is read too, so that the skipped-rows query can count it.
+ * The Hive partitions (`dt`, `hour` of arrival) that can hold arrivals in [from, to): a predicate that only prunes,
+ * so that an engine reads the window's objects and not all of history. The arrival predicate is what decides.
  */
-function checkedRowsSql({ source, cutoffMs, dialect, eventTimeSkewMs }: BatchSqlInputs): string[] {
-  if (!Number.isSafeInteger(cutoffMs) || cutoffMs < 0) throw new Error('cutoffMs: expected a non-negative integer');
+export function arrivalPartitionsSql(fromMs: number, toMs: number): string {
+  const first = new Date(fromMs).toISOString();
+  const last = new Date(toMs - 1).toISOString();
+  const firstDay = sqlLiteral(first.slice(0, 10));
+  const firstHour = sqlLiteral(first.slice(11, 13));
+  const lastDay = sqlLiteral(last.slice(0, 10));
+  const lastHour = sqlLiteral(last.slice(11, 13));
+  return (
+    `("dt" > ${firstDay} OR ("dt" = ${firstDay} AND "hour" >= ${firstHour}))` +
+    ` AND ("dt" < ${lastDay} OR ("dt" = ${lastDay} AND "hour" <= ${lastHour}))`
+  );
+}
+
+function checkWindow(fromMs: number, toMs: number): void {
+  if (!Number.isSafeInteger(fromMs) || fromMs < 0) throw new Error('arrivalFromMs: expected a non-negative integer');
+  if (!Number.isSafeInteger(toMs) || toMs <= fromMs)
+    throw new Error('arrivalToMs: expected an integer after arrivalFromMs');
+}
+
+/**
+ * The rows a run reads: every row that arrived in [from, to), with its skip reason (NULL when it satisfies the
+ * event rules). A row without an arrival time is read too by the window that starts at 0, so that the skipped-rows
+ * query counts it once.
+ */
+function checkedRowsSql({ source, arrivalFromMs, arrivalToMs, dialect, eventTimeSkewMs }: BatchSqlInputs): string[] {
+  checkWindow(arrivalFromMs, arrivalToMs);
   const arrival = quote(ENVELOPE_FIELDS.arrivalMs);
-  // A run covers records that arrived before C; they sit in arrival-time partitions up to C's last hour. The
-  // partition predicate only prunes: the arrival predicate is what decides.
-  const lastCovered = new Date(cutoffMs - 1).toISOString();
-  const lastDay = sqlLiteral(lastCovered.slice(0, 10));
-  const lastHour = sqlLiteral(lastCovered.slice(11, 13));
+  const inWindow = `${arrival} >= ${arrivalFromMs} AND ${arrival} < ${arrivalToMs}`;
   return [
     'checked AS (',
     `  SELECT ${MASTER_DATASET_COLUMNS.map((column) => quote(column.name)).join(', ')},`,
     `    ${skipReasonSql(dialect, eventTimeSkewMs)} AS "skip_reason"`,
     `  FROM ${source}`,
-    `  WHERE (${arrival} < ${cutoffMs} OR ${arrival} IS NULL)`,
-    `    AND ("dt" < ${lastDay} OR ("dt" = ${lastDay} AND "hour" <= ${lastHour}))`,
+    `  WHERE (${inWindow}${arrivalFromMs === 0 ? ` OR ${arrival} IS NULL` : ''})`,
+    `    AND ${arrivalPartitionsSql(arrivalFromMs, arrivalToMs)}`,
     ')',
   ];
 }
@@ -257,44 +292,89 @@ export function skippedRowsSql(inputs: BatchSqlInputs): string {
 }
 
 /**
- * A view's batch rows over the records that arrived before the cutoff: only rows that satisfy today's event rules
- * (skipReasonSql) are ranked, so an invalid copy of an eventId never hides a valid one, then the distinct records
- * (or the first copy of each eventId) are filtered and aggregated.
+ * A view's rows over the records that arrived in the window: only rows that satisfy today's event rules
+ * (skipReasonSql) are considered, so an invalid copy never hides a valid one; then each Kinesis record counts once
+ * (duplicate deliveries share their arrival, hence their window), or with `dedupeByEventId` each copy counts unless
+ * an earlier copy of its eventId arrived at most the horizon before it; then the filter, retention and GROUP BY.
  */
-export function batchViewSql(view: ViewDefinition, inputs: BatchSqlInputs): string {
+export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): string {
   const arrival = quote(ENVELOPE_FIELDS.arrivalMs);
-  const columns = [...new Set<string>([...view.dimensions, ...view.filter.map((c) => c.field), 'value', 'ts'])];
-  const ranking = view.dedupeByEventId
-    ? `PARTITION BY "eventid" ORDER BY ${arrival}, ${quote(ENVELOPE_FIELDS.shardId)}, ` +
-      `lpad(${quote(ENVELOPE_FIELDS.sequenceNumber)}, ${SEQUENCE_DIGITS}, '0'), ${quote(ENVELOPE_FIELDS.subSequenceNumber)}`
-    : `PARTITION BY ${quote(ENVELOPE_FIELDS.shardId)}, ${quote(ENVELOPE_FIELDS.sequenceNumber)}, ` +
-      `${quote(ENVELOPE_FIELDS.subSequenceNumber)} ORDER BY ${arrival}`;
+  const horizon = view.dedupeByEventId ? inputs.dedupHorizonMs : 0;
+  if (!Number.isSafeInteger(horizon) || horizon < 0) throw new Error('dedupHorizonMs: expected a non-negative integer');
+  const readFrom = Math.max(0, inputs.arrivalFromMs - horizon);
+  const ordering = [
+    ENVELOPE_FIELDS.arrivalMs,
+    ENVELOPE_FIELDS.shardId,
+    ENVELOPE_FIELDS.sequenceNumber,
+    ENVELOPE_FIELDS.subSequenceNumber,
+  ];
+  const columns = [
+    ...new Set<string>([
+      ...view.dimensions,
+      ...view.filter.map((c) => c.field),
+      'value',
+      'ts',
+      ...(view.dedupeByEventId ? ['eventId', ...ordering] : [ENVELOPE_FIELDS.arrivalMs]),
+    ]),
+  ];
+  const order =
+    `${arrival}, ${quote(ENVELOPE_FIELDS.shardId)}, lpad(${quote(ENVELOPE_FIELDS.sequenceNumber)}, ${SEQUENCE_DIGITS}, '0'), ` +
+    quote(ENVELOPE_FIELDS.subSequenceNumber);
+  const copies = `PARTITION BY ${quote(ENVELOPE_FIELDS.shardId)}, ${quote(ENVELOPE_FIELDS.sequenceNumber)}, ${quote(ENVELOPE_FIELDS.subSequenceNumber)}`;
+  // Each Kinesis record once first (its duplicate deliveries tie on every ordering column), then, among distinct
+  // records only, the arrival of the eventId's previous copy.
+  const previousCopy = view.dedupeByEventId
+    ? `,\n    lag(${arrival}) OVER (PARTITION BY "eventid" ORDER BY ${order}) AS "previous_copy"`
+    : '';
   const size = GRANULARITY_MS[view.granularity];
   const ts = 'CAST("ts" AS BIGINT)';
   const value = 'CAST("value" AS DOUBLE)';
+  const bucket = `${ts} - (${ts} % ${size})`;
+  const epoch = inputs.epochLengthMs;
+  if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch <= 0)) {
+    throw new Error('epochLengthMs: expected a positive integer');
+  }
   const select = [
     ...view.dimensions.map(
       (field, index) => `CAST(${quote(field)} AS VARCHAR) AS "${BATCH_RESULT_COLUMNS.dimension(index)}"`,
     ),
-    `${ts} - (${ts} % ${size}) AS "${BATCH_RESULT_COLUMNS.bucket}"`,
+    `${bucket} AS "${BATCH_RESULT_COLUMNS.bucket}"`,
+    ...(epoch === undefined ? [] : [`${arrival} - (${arrival} % ${epoch}) AS "${BATCH_RESULT_COLUMNS.epoch}"`]),
     `count(*) AS "${BATCH_RESULT_COLUMNS.count}"`,
     ...(view.measures.includes('sum') ? [`sum(${value}) AS "${BATCH_RESULT_COLUMNS.sum}"`] : []),
     ...(view.measures.includes('min') ? [`min(${value}) AS "${BATCH_RESULT_COLUMNS.min}"`] : []),
     ...(view.measures.includes('max') ? [`max(${value}) AS "${BATCH_RESULT_COLUMNS.max}"`] : []),
   ];
-  const keep = ['"copy_rank" = 1', ...view.filter.map(filterSql)];
-  const groupBy = Array.from({ length: view.dimensions.length + 1 }, (_, index) => index + 1);
+  const keep = [
+    ...(view.dedupeByEventId
+      ? [
+          `${arrival} >= ${inputs.arrivalFromMs}`,
+          `("previous_copy" IS NULL OR ${arrival} - "previous_copy" > ${horizon})`,
+        ]
+      : []),
+    ...((inputs.firstBucketMs ?? 0) > 0 ? [`${bucket} >= ${inputs.firstBucketMs}`] : []),
+    ...view.filter.map(filterSql),
+  ];
+  const groupBy = Array.from(
+    { length: view.dimensions.length + 1 + (epoch === undefined ? 0 : 1) },
+    (_, index) => index + 1,
+  );
   return [
-    `WITH ${checkedRowsSql(inputs).join('\n')},`,
-    'ranked AS (',
+    `WITH ${checkedRowsSql({ ...inputs, arrivalFromMs: readFrom }).join('\n')},`,
+    'records AS (',
     `  SELECT ${columns.map(quote).join(', ')},`,
-    `    row_number() OVER (${ranking}) AS "copy_rank"`,
+    `    row_number() OVER (${copies} ORDER BY ${arrival}) AS "copy_rank"`,
     '  FROM checked',
     '  WHERE "skip_reason" IS NULL',
+    '),',
+    'ranked AS (',
+    `  SELECT ${columns.map(quote).join(', ')}${previousCopy}`,
+    '  FROM records',
+    '  WHERE "copy_rank" = 1',
     ')',
     `SELECT ${select.join(',\n  ')}`,
     'FROM ranked',
-    `WHERE ${keep.join('\n  AND ')}`,
+    ...(keep.length === 0 ? [] : [`WHERE ${keep.join('\n  AND ')}`]),
     `GROUP BY ${groupBy.join(', ')}`,
   ].join('\n');
 }

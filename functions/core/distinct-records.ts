@@ -2,17 +2,31 @@ import { positionOf, recordIdentity, type StreamRecord } from './stream-record';
 
 /**
  * The records each view counts, before its filter: one per Kinesis record, and with `dedupeByEventId` one per
- * eventId, the copy that arrived first (ties broken by shard, then position). batch-sql.ts encodes the same rule
- * with row_number(); this is the reference the tests hold both layers to.
+ * eventId copy that no earlier copy precedes by at most `dedupHorizonMs` (DESIGN.md §4; copies ordered by arrival,
+ * then shard, then position). batch-sql.ts encodes the same rule with row_number() and lag(); this is the
+ * reference the tests hold both layers to. Without a horizon, only the first copy of each eventId counts.
  */
-export function distinctRecords(records: Iterable<StreamRecord>, dedupeByEventId = false): StreamRecord[] {
+export function distinctRecords(
+  records: Iterable<StreamRecord>,
+  dedupeByEventId = false,
+  dedupHorizonMs = Infinity,
+): StreamRecord[] {
   const byIdentity = new Map<string, StreamRecord>();
   for (const record of records) {
-    const identity = dedupeByEventId ? record.event.eventId : recordIdentity(record);
-    const kept = byIdentity.get(identity);
-    if (kept === undefined || (dedupeByEventId && arrivesBefore(record, kept))) byIdentity.set(identity, record);
+    const identity = recordIdentity(record);
+    if (!byIdentity.has(identity)) byIdentity.set(identity, record);
   }
-  return [...byIdentity.values()];
+  const distinct = [...byIdentity.values()];
+  if (!dedupeByEventId) return distinct;
+  distinct.sort((a, b) => (arrivesBefore(a, b) ? -1 : arrivesBefore(b, a) ? 1 : 0));
+  const previous = new Map<string, number>();
+  const counted: StreamRecord[] = [];
+  for (const record of distinct) {
+    const before = previous.get(record.event.eventId);
+    if (before === undefined || record.arrivalMs - before > dedupHorizonMs) counted.push(record);
+    previous.set(record.event.eventId, record.arrivalMs);
+  }
+  return counted;
 }
 
 function arrivesBefore(a: StreamRecord, b: StreamRecord): boolean {

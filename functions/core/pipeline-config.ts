@@ -34,6 +34,21 @@ const settingsSchema = z
        * alike. Retention-bounded rebuilds rely on it. @default 24
        */
       eventTimeSkewHours: z.number().positive().default(24),
+      /**
+       * eventId de-duplication (a view option): a copy of an eventId that arrives at most this long after an earlier
+       * copy is a duplicate. Producer retries come seconds apart; each batch window reads this far back for earlier
+       * copies, so it is what a de-duplicating view's window costs beyond the window itself. @default 60
+       */
+      eventIdDedupHorizonMinutes: z.number().int().min(1).default(60),
+      /**
+       * Athena stops a batch window's query that would scan more than this (the workgroup's cutoff). A window reads
+       * the arrival partitions of its own hours, plus the de-dup horizon for de-duplicating views. @default 10
+       */
+      batchScanCutoffGiB: z.number().positive().default(10),
+      /** The same for a rebuild's or a replay's query, which reads the history within the views' retention. @default 1000 */
+      rebuildScanCutoffGiB: z.number().positive().default(1000),
+      /** Rebuild every view this often (days), compacting its windows into a new base; null: only on demand. @default null */
+      rebuildScheduleDays: z.number().int().min(1).nullable().default(null),
       /** @default 'lambda' */
       architecture: z.enum(ARCHITECTURES, { error: `expected one of ${ARCHITECTURES.join(', ')}` }).default('lambda'),
     },
@@ -53,6 +68,13 @@ export interface PipelineConfig {
   readonly realtimeRetentionMs: number;
   /** How far event time may run ahead of arrival (event-limits.ts). */
   readonly eventTimeSkewMs: number;
+  /** eventId de-dup horizon H (DESIGN.md §4). */
+  readonly dedupHorizonMs: number;
+  /** The longest arrival window one batch run step computes; a run that fell behind catches up in windows of this. */
+  readonly maxWindowMs: number;
+  readonly batchScanCutoffBytes: number;
+  readonly rebuildScanCutoffBytes: number;
+  readonly rebuildIntervalMs: number | null;
   readonly architecture: Architecture;
 }
 
@@ -79,8 +101,25 @@ export function definePipelineConfig(input: unknown = {}): PipelineConfig {
     batchIntervalMs: settings.batchScheduleMinutes * MINUTE_MS,
     realtimeRetentionMs: settings.realtimeRetentionHours * 3_600_000,
     eventTimeSkewMs: settings.eventTimeSkewHours * 3_600_000,
+    dedupHorizonMs: settings.eventIdDedupHorizonMinutes * MINUTE_MS,
+    // A few intervals' worth: a window never costs more than a few scheduled runs would, and catching up after an
+    // outage of a day takes a handful of runs (each run computes windows until it has caught up or used its time).
+    maxWindowMs:
+      Math.max(1, Math.round((4 * settings.batchScheduleMinutes) / settings.epochLengthMinutes)) *
+      settings.epochLengthMinutes *
+      MINUTE_MS,
+    batchScanCutoffBytes: Math.round(settings.batchScanCutoffGiB * 1024 ** 3),
+    rebuildScanCutoffBytes: Math.round(settings.rebuildScanCutoffGiB * 1024 ** 3),
+    rebuildIntervalMs: settings.rebuildScheduleDays === null ? null : settings.rebuildScheduleDays * 86_400_000,
     architecture: settings.architecture,
   };
+  // The speed layer's eventId claims live as long as its items; the horizon must not outlast them.
+  if (config.dedupHorizonMs > config.realtimeRetentionMs) {
+    throw new PipelineConfigError([
+      `config.eventIdDedupHorizonMinutes: ${settings.eventIdDedupHorizonMinutes} min is longer than ` +
+        `realtimeRetentionHours (${settings.realtimeRetentionHours} h), which the speed layer's eventId claims last`,
+    ]);
+  }
   // A realtime item must stay until the batch run that covers its epoch has flipped, even if one run is missed:
   // the cutoff lags arrival by up to an epoch plus the buffer and margin, and a missed run adds an interval.
   const needed = config.epochLengthMs + config.bufferIntervalMs + config.safetyMarginMs + 2 * config.batchIntervalMs;

@@ -1,7 +1,7 @@
 import { encodeDimensionKey } from './dimension-key';
 import { identifierProblem, MAX_EVENT_TIME_MS, MIN_EVENT_TIME_MS } from './event-limits';
 import { bucketStart, canRollUp, GRANULARITIES, GRANULARITY_MS, isGranularity, type Granularity } from './granularity';
-import type { ViewDefinition } from './view-declaration';
+import { firstRetainedBucket, type ViewDefinition } from './view-declaration';
 
 /** Hard limits of one query: each bounds the DynamoDB reads a request can cause. */
 export interface QueryLimits {
@@ -177,4 +177,34 @@ function cartesian(lists: readonly (readonly string[])[]): string[][] {
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
+}
+
+/**
+ * Why a query reaches past the view's retention (DESIGN.md §6), naming the views that still cover its range; or
+ * undefined when the view keeps every bucket the query asks for. A partial answer is never given: the rows of
+ * buckets past retention expire, so the answer would silently miss them.
+ */
+export function retentionProblem(
+  view: ViewDefinition,
+  views: readonly ViewDefinition[],
+  fromMs: number,
+  nowMs: number,
+): string | undefined {
+  const kept = firstRetainedBucket(view, nowMs);
+  if (fromMs >= kept) return undefined;
+  const covering = views
+    .filter(
+      (other) =>
+        other.name !== view.name && bucketStart(fromMs, other.granularity) >= firstRetainedBucket(other, nowMs),
+    )
+    .map(
+      (other) =>
+        `${other.name} (${other.granularity} buckets by ${other.dimensions.join(', ')}, ` +
+        `${other.retentionDays === null ? 'kept for ever' : `${other.retentionDays} days`})`,
+    );
+  return (
+    `from: ${view.name} keeps ${view.retentionDays} days of ${view.granularity} buckets, from ${iso(kept)}; ` +
+    `${iso(fromMs)} is past its retention. ` +
+    (covering.length === 0 ? 'No view covers that range.' : `Views that cover it: ${covering.join('; ')}.`)
+  );
 }

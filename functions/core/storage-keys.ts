@@ -32,16 +32,43 @@ export function realtimeSortKeyRange(firstBucket: number, lastBucket: number): {
   return { from: `${padTime(firstBucket)}#`, to: `${padTime(lastBucket)}#~` };
 }
 
-/** Batch partition key: view, batch version and dimension key. Each version is a separate set of items. */
-export function batchPartitionKey(view: string, version: string, dimensionKey: string): string {
-  return `${view}#${version}#${dimensionKey}`;
+/**
+ * Batch rows (DESIGN.md §6) come in two kinds. A window row holds what one arrival window added to a key and bucket;
+ * its sort key ends with the window's end, so a reader asks for a bucket range and keeps the windows the manifest
+ * serves. A base row holds what a rebuild computed for a key and bucket, under the rebuild's id.
+ */
+export function windowPartitionKey(view: string, dimensionKey: string): string {
+  return `${view}#w#${dimensionKey}`;
 }
 
-export function batchItemKey(
+export function windowItemKey(
   view: string,
-  version: string,
+  dimensionKey: string,
+  bucket: number,
+  windowTo: number,
+): { pk: string; sk: string } {
+  return { pk: windowPartitionKey(view, dimensionKey), sk: `${padTime(bucket)}#${padTime(windowTo)}` };
+}
+
+/** Inclusive sort-key bounds covering every window of the buckets from `firstBucket` to `lastBucket`. */
+export function windowSortKeyRange(firstBucket: number, lastBucket: number): { from: string; to: string } {
+  return { from: `${padTime(firstBucket)}#`, to: `${padTime(lastBucket)}#~` };
+}
+
+export function basePartitionKey(view: string, baseId: string, dimensionKey: string): string {
+  return `${view}#b#${baseId}#${dimensionKey}`;
+}
+
+export function baseItemKey(
+  view: string,
+  baseId: string,
   dimensionKey: string,
   bucket: number,
 ): { pk: string; sk: string } {
-  return { pk: batchPartitionKey(view, version, dimensionKey), sk: padTime(bucket) };
+  return { pk: basePartitionKey(view, baseId, dimensionKey), sk: padTime(bucket) };
+}
+
+/** The bucket of a batch row's sort key (a base row's, or a window row's). */
+export function bucketOfBatchSortKey(sk: string): number {
+  return Number(sk.split('#')[0]);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GRANULARITIES, type Granularity } from './granularity';
+import { GRANULARITIES, GRANULARITY_MS, type Granularity } from './granularity';
 import { describeIssues, objectError } from './schema-issues';
 
 /** Event fields a view can key by: the string fields of the event schema. */
@@ -45,7 +45,24 @@ export interface ViewDeclaration {
    * layer one conditional write per event. @default false
    */
   readonly dedupeByEventId?: boolean;
+  /**
+   * How many days of buckets the view keeps (by event time); older rows expire by TTL, and a query reaching
+   * further back is refused. `null` keeps them for ever. @default DEFAULT_RETENTION_DAYS for the granularity
+   */
+  readonly retentionDays?: number | null;
 }
+
+/**
+ * How long a view keeps its buckets unless it says otherwise: finer granularities have more rows per day and are
+ * rarely asked for far back (DESIGN.md §6). Day buckets are kept for ever.
+ */
+export const DEFAULT_RETENTION_DAYS: Readonly<Record<Granularity, number | null>> = {
+  minute: 30,
+  hour: 400,
+  day: null,
+};
+
+const DAY_MS = 86_400_000;
 
 /** A validated view with every default applied: what every layer consumes. */
 export interface ViewDefinition {
@@ -56,6 +73,8 @@ export interface ViewDefinition {
   readonly measures: readonly Measure[];
   readonly filter: readonly FilterCondition[];
   readonly dedupeByEventId: boolean;
+  /** Days of buckets kept; null for ever. */
+  readonly retentionDays: number | null;
 }
 
 export const VIEW_NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
@@ -134,6 +153,13 @@ const viewDeclarationSchema = z
         .optional(),
       filter: z.array(filterConditionSchema).optional(),
       dedupeByEventId: z.boolean().optional(),
+      retentionDays: z
+        .number({ error: 'expected a whole number of days, or null to keep the buckets for ever' })
+        .int('expected a whole number of days')
+        .min(1, 'expected at least 1 day')
+        .max(36_500, 'expected at most 36500 days (100 years), or null to keep the buckets for ever')
+        .nullable()
+        .optional(),
     },
     { error: objectError('a view declaration object') },
   )
@@ -178,7 +204,30 @@ function toDefinition(declaration: z.output<typeof viewDeclarationSchema>): View
     measures: Object.freeze(MEASURES.filter((measure) => measure === 'count' || declared.includes(measure))),
     filter: Object.freeze([...(declaration.filter ?? [])]),
     dedupeByEventId: declaration.dedupeByEventId ?? false,
+    retentionDays:
+      declaration.retentionDays === undefined
+        ? DEFAULT_RETENTION_DAYS[declaration.granularity]
+        : declaration.retentionDays,
   });
+}
+
+/** The view's retention in milliseconds, or null when it keeps its buckets for ever. */
+export function retentionMs(view: Pick<ViewDefinition, 'retentionDays'>): number | null {
+  return view.retentionDays === null ? null : view.retentionDays * DAY_MS;
+}
+
+/**
+ * The first bucket a view still keeps at `nowMs`: buckets that start before it are past retention. 0 for a view
+ * that keeps everything.
+ */
+export function firstRetainedBucket(
+  view: Pick<ViewDefinition, 'retentionDays' | 'granularity'>,
+  nowMs: number,
+): number {
+  const kept = retentionMs(view);
+  if (kept === null) return 0;
+  const size = GRANULARITY_MS[view.granularity];
+  return Math.max(0, Math.ceil((nowMs - kept) / size) * size);
 }
 
 export function findView(views: readonly ViewDefinition[], name: string): ViewDefinition | undefined {

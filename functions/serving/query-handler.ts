@@ -4,7 +4,7 @@ import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
 import type { ViewReader } from '../adapters/view-reader';
 import { mapConcurrently } from '../adapters/concurrent-map';
 import type { PipelineConfig } from '../core/pipeline-config';
-import { DEFAULT_QUERY_LIMITS, parseViewQuery, type QueryLimits } from '../core/query-request';
+import { DEFAULT_QUERY_LIMITS, parseViewQuery, retentionProblem, type QueryLimits } from '../core/query-request';
 import { applyServingRule } from '../core/serving-rule';
 import { findView } from '../core/view-declaration';
 import { clientError, jsonResponse } from '../adapters/api-response';
@@ -56,6 +56,8 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
     const parsed = parseViewQuery(view, parameters, now(), limits);
     if (!parsed.ok) return clientError(parsed.status, parsed.errors);
     const { query } = parsed;
+    const pastRetention = retentionProblem(view, config.views, query.from, now());
+    if (pastRetention !== undefined) return clientError(400, [pastRetention]);
 
     // The served batch version and realtime generation are each taken once, so an answer never mixes two of either.
     const [manifest, { served: generation }] = await Promise.all([
@@ -65,9 +67,7 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
     const cutoff = manifest?.cutoff ?? null;
     const parts = await mapConcurrently(query.dimensionKeys, dependencies.concurrency ?? 8, async (dimensionKey) => {
       const [batch, realtime] = await Promise.all([
-        manifest === null
-          ? []
-          : reader.batchRows(view.name, manifest.version, dimensionKey, query.firstBucket, query.lastBucket),
+        manifest === null ? [] : reader.batchRows(manifest, dimensionKey, query.firstBucket, query.lastBucket),
         reader.realtimeRows(view.name, generation, dimensionKey, query.firstBucket, query.lastBucket, cutoff),
       ]);
       return { batch, realtime };
