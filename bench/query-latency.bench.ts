@@ -2,8 +2,8 @@ import { BatchWriteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-s
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mapConcurrently } from '../functions/adapters/concurrent-map';
 import { ViewReader } from '../functions/adapters/view-reader';
-import { batchItem } from '../functions/core/batch-item';
-import { batchManifestFlip, batchVersionId } from '../functions/core/manifest';
+import { windowItem } from '../functions/core/batch-item';
+import { beginWindowRequest, finishWindowRequest, type ArrivalWindow } from '../functions/core/manifest';
 import { measuresOf } from '../functions/core/measures';
 import { definePipelineConfig } from '../functions/core/pipeline-config';
 import { realtimeUpdateRequest } from '../functions/core/realtime-update';
@@ -21,8 +21,8 @@ const ROUNDS = 20;
 
 /**
  * The query handler's latency for one key at minute granularity over 1, 7 and 30 days, against dynalite seeded
- * with 30 days of minute buckets: a batch version up to 12 hours ago, and two realtime epochs per minute after it
- * (plus realtime items below the cutoff, which the read filters out).
+ * with 30 days of minute buckets: one served batch window up to 12 hours ago, and two realtime epochs per minute
+ * after it (plus realtime items below the cutoff, which the read filters out).
  */
 export async function run(): Promise<string> {
   const config = definePipelineConfig();
@@ -33,19 +33,13 @@ export async function run(): Promise<string> {
     for (const table of ['realtime', 'batch', 'manifest']) await ensureTable(client, table);
     const now = Date.UTC(2026, 10, 24, 12);
     const cutoff = now - 12 * 3_600_000;
-    const version = batchVersionId(cutoff, cutoff + 600_000);
+    // One served arrival window, [0, cutoff): the rows a view's first batch run writes.
+    const window: ArrivalWindow = { from: 0, to: cutoff };
     const dimensionKey = 'device-001|temperature';
     const minutes = Array.from({ length: 30 * 24 * 60 }, (_, i) => now - 30 * DAY_MS + i * MINUTE_MS);
     const batchItems = minutes
       .filter((bucket) => bucket < cutoff)
-      .map((bucket) =>
-        batchItem(
-          view,
-          version,
-          { dimensionKey, bucket, measures: measuresOf(bucket % 97) },
-          Math.floor(now / 1000) + 86_400,
-        ),
-      );
+      .map((bucket) => windowItem(view, window, { dimensionKey, bucket, measures: measuresOf(bucket % 97) }));
     for (let start = 0; start < batchItems.length; start += 25) {
       await client.send(
         new BatchWriteItemCommand({
@@ -56,13 +50,13 @@ export async function run(): Promise<string> {
     await client.send(
       new UpdateItemCommand({
         TableName: 'manifest',
-        ...batchManifestFlip({
-          view: view.name,
-          version,
-          cutoff,
-          rowCount: batchItems.length,
-          computedAt: new Date(cutoff).toISOString(),
-        }),
+        ...beginWindowRequest(view.name, { ...window, startedAt: cutoff }),
+      }),
+    );
+    await client.send(
+      new UpdateItemCommand({
+        TableName: 'manifest',
+        ...finishWindowRequest(view.name, window, new Date(cutoff + 600_000).toISOString()),
       }),
     );
     const realtimeMinutes = minutes.filter((bucket) => bucket >= cutoff - 3_600_000);
@@ -129,7 +123,7 @@ export async function run(): Promise<string> {
     }
     return writeReport({
       name: 'query-latency',
-      summary: `The query handler (in process) against dynalite: one key of ${view.name} at minute granularity; the batch version covers up to 12 h before now, realtime items (2 epochs per minute) the last 13 h.`,
+      summary: `The query handler (in process) against dynalite: one key of ${view.name} at minute granularity; the served batch window covers up to 12 h before now, realtime items (2 epochs per minute) the last 13 h.`,
       table: rows,
       notes: [
         'dynalite is far slower than DynamoDB per item read; these are relative figures for this code path, not AWS latencies.',

@@ -15,6 +15,15 @@ export interface BenchReport {
   /** Markdown table rows, header first. */
   readonly table: readonly (readonly (string | number)[])[];
   readonly notes?: readonly string[];
+  /** Further titled tables, each with its own notes, after the main table's notes. */
+  readonly sections?: readonly ReportSection[];
+}
+
+export interface ReportSection {
+  readonly title: string;
+  /** Markdown table rows, header first. */
+  readonly table: readonly (readonly (string | number)[])[];
+  readonly notes?: readonly string[];
 }
 
 /** Writes a dated Markdown result under bench/results/ with the machine description, and returns its path. */
@@ -23,8 +32,12 @@ export function writeReport(report: BenchReport): string {
   mkdirSync(directory, { recursive: true });
   const day = new Date().toISOString().slice(0, 10);
   const file = join(directory, `${day}-${report.name}.md`);
-  const [header, ...rows] = report.table;
   const line = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+  const tableLines = ([header, ...rows]: readonly (readonly (string | number)[])[]) => [
+    line(header),
+    line(header.map(() => '---')),
+    ...rows.map(line),
+  ];
   const text = [
     `# ${report.name}`,
     '',
@@ -34,12 +47,18 @@ export function writeReport(report: BenchReport): string {
     describeMachine(),
     '```',
     '',
-    line(header),
-    line(header.map(() => '---')),
-    ...rows.map(line),
+    ...tableLines(report.table),
     '',
     ...(report.notes ?? []).map((note) => `- ${note}`),
     '',
+    ...(report.sections ?? []).flatMap((section) => [
+      `## ${section.title}`,
+      '',
+      ...tableLines(section.table),
+      '',
+      ...(section.notes ?? []).map((note) => `- ${note}`),
+      ...(section.notes === undefined || section.notes.length === 0 ? [] : ['']),
+    ]),
   ].join('\n');
   writeFileSync(file, text);
   return file;

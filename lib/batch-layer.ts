@@ -2,7 +2,7 @@ import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
-import { Effect, PolicyStatement, Role, ServicePrincipal, AnyPrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -11,10 +11,14 @@ import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { masterDatasetGlueTable } from '../functions/core/glue-table';
 import type { PipelineConfig } from '../functions/core/pipeline-config';
-import { PipelineFunction } from './pipeline-function';
+import { grantMasterDatasetQueries, type MasterDatasetQueries } from './master-dataset-queries';
+import { DUCKDB_MODULES, PipelineFunction } from './pipeline-function';
 
-const MASTER_PREFIX = 'events/';
-const ERROR_PREFIX = 'errors/';
+/** Where Firehose archives valid records in the master bucket, and where it puts the ones it rejects. */
+export const MASTER_PREFIX = 'events/';
+export const ERROR_PREFIX = 'errors/';
+/** The Glue table of the master dataset. */
+const EVENTS_TABLE = 'events';
 
 export interface BatchLayerProps {
   readonly pipeline: PipelineConfig;
@@ -28,20 +32,25 @@ export interface BatchLayerProps {
   readonly bufferSizeMiB?: number;
   /** Firehose CloudWatch error logging. @default true */
   readonly firehoseLogging?: boolean;
-  /** Athena stops a query that scans more than this. @default 10 GiB */
-  readonly bytesScannedCutoffPerQuery?: number;
+  /** How long the engine's result files of rebuilds and replays stay in the work bucket. @default 7 days */
+  readonly workExpiration?: Duration;
 }
 
 /**
  * The batch layer: Firehose archives the stream through the transform into the append-only master dataset, and
- * (in the Lambda architecture) a scheduled batch job recomputes the views from all of it with Athena over the Glue
- * table. In Kappa mode only the archive is built: it is the log that replays read.
+ * (in the Lambda architecture) a scheduled batch job computes each arrival window's views with Athena over the Glue
+ * table (DESIGN.md §6). In Kappa mode there is no batch job: the archive is the log that replays read. In both, the
+ * Glue table, the rebuild workgroup and the work bucket serve the engine-computed rebuilds and replays.
  */
 export class BatchLayer extends Construct {
   readonly masterBucket: Bucket;
   readonly accessLogsBucket: Bucket;
+  /** Where rebuilds and replays have the engine put its result files; they expire after `workExpiration`. */
+  readonly workBucket: Bucket;
   readonly transformFunction: PipelineFunction;
   readonly deliveryStream: CfnDeliveryStream;
+  /** The Glue table and Athena workgroups over the master dataset, on target `aws` (DuckDB reads S3 directly). */
+  readonly queries?: MasterDatasetQueries;
   readonly batchFunction?: PipelineFunction;
 
   constructor(scope: Construct, id: string, props: BatchLayerProps) {
@@ -67,6 +76,13 @@ export class BatchLayer extends Construct {
       versioned: true,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'master-dataset/',
+    });
+    this.workBucket = new Bucket(this, 'Work', {
+      ...bucketDefaults,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'work/',
+      // Result files are intermediate: a rebuild reads them within its run, and a resumed one within hours.
+      lifecycleRules: [{ expiration: props.workExpiration ?? Duration.days(7) }],
     });
 
     this.transformFunction = new PipelineFunction(this, 'Transform', {
@@ -147,11 +163,13 @@ export class BatchLayer extends Construct {
     // Firehose checks its permissions when the stream is created: the role's policy must exist first.
     this.deliveryStream.node.addDependency(firehoseRole);
 
-    if (props.pipeline.architecture === 'lambda') this.batchFunction = this.batchJob(props, removal, bucketDefaults);
+    if (props.target === 'aws') this.queries = this.athena(props, removal, bucketDefaults);
+    if (props.pipeline.architecture === 'lambda') this.batchFunction = this.batchJob(props);
   }
 
-  private batchJob(props: BatchLayerProps, removal: RemovalPolicy, bucketDefaults: object): PipelineFunction {
-    const athena = props.target === 'aws' ? this.athena(props, removal, bucketDefaults) : undefined;
+  private batchJob(props: BatchLayerProps): PipelineFunction {
+    const athena = this.queries;
+    const batchWorkGroup = athena?.batchWorkGroup;
     const batchFunction = new PipelineFunction(this, 'BatchJob', {
       entry: 'batch/handler.ts',
       service: 'batch',
@@ -160,53 +178,26 @@ export class BatchLayer extends Construct {
       memorySize: 2048,
       // Runs must not overlap: the schedule may fire again while a slow run is still writing.
       reservedConcurrentExecutions: 1,
-      // DuckDB is native: never bundled; on emulators (its only use) the installed package is copied in.
-      externalModules: ['@duckdb/node-api', '@duckdb/node-bindings', '@duckdb/node-bindings-linux-x64'],
-      copyModules: athena === undefined ? ['@duckdb'] : [],
+      externalModules: DUCKDB_MODULES.external,
+      copyModules: athena === undefined ? DUCKDB_MODULES.copied : [],
       environment: {
         BATCH_TABLE: props.batchTable.tableName,
         MANIFEST_TABLE: props.manifestTable.tableName,
-        ...(athena === undefined
+        ...(athena === undefined || batchWorkGroup === undefined
           ? { BATCH_ENGINE: 'duckdb', MASTER_BUCKET: this.masterBucket.bucketName, MASTER_PREFIX, ERROR_PREFIX }
           : {
               BATCH_ENGINE: 'athena',
-              ATHENA_WORKGROUP: athena.workgroup.name,
-              ATHENA_DATABASE: athena.database.ref,
-              ATHENA_TABLE: 'events',
+              ATHENA_WORKGROUP: batchWorkGroup.name,
+              ATHENA_DATABASE: athena.databaseName,
+              ATHENA_TABLE: athena.tableName,
             }),
       },
     });
     props.batchTable.grantWriteData(batchFunction);
     props.manifestTable.grantReadWriteData(batchFunction);
     this.masterBucket.grantRead(batchFunction);
-    if (athena !== undefined) {
-      athena.results.grantReadWrite(batchFunction);
-      // Athena and Glue have no grant methods: these statements are scoped to the workgroup, database and table.
-      const stack = Stack.of(this);
-      batchFunction.addToRolePolicy(
-        new PolicyStatement({
-          actions: [
-            'athena:StartQueryExecution',
-            'athena:GetQueryExecution',
-            'athena:GetQueryResults',
-            'athena:StopQueryExecution',
-          ],
-          resources: [
-            stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: athena.workgroup.name }),
-          ],
-        }),
-      );
-      batchFunction.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-          resources: [
-            stack.formatArn({ service: 'glue', resource: 'catalog' }),
-            stack.formatArn({ service: 'glue', resource: 'database', resourceName: athena.database.ref }),
-            stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${athena.database.ref}/events` }),
-          ],
-        }),
-      );
-    }
+    if (athena !== undefined && batchWorkGroup !== undefined)
+      grantMasterDatasetQueries(batchFunction, athena, batchWorkGroup);
 
     const schedulerRole = new Role(this, 'SchedulerRole', {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
@@ -225,15 +216,18 @@ export class BatchLayer extends Construct {
     return batchFunction;
   }
 
-  /** The Glue table of the master dataset (partition projection, no crawler) and the Athena workgroup. */
-  private athena(props: BatchLayerProps, removal: RemovalPolicy, bucketDefaults: object) {
+  /**
+   * The Glue table of the master dataset (partition projection, no crawler) and the Athena workgroups: the batch
+   * windows' (Lambda architecture) and the rebuilds' and replays', each with the scan cutoff of its settings.
+   */
+  private athena(props: BatchLayerProps, removal: RemovalPolicy, bucketDefaults: object): MasterDatasetQueries {
     const stack = Stack.of(this);
     const database = new CfnDatabase(this, 'Database', {
       catalogId: Aws.ACCOUNT_ID,
       databaseInput: { name: `${stack.stackName.toLowerCase().replace(/[^a-z0-9_]/g, '_')}_master` },
     });
     const input = masterDatasetGlueTable({
-      name: 'events',
+      name: EVENTS_TABLE,
       bucket: this.masterBucket.bucketName,
       prefix: MASTER_PREFIX,
     });
@@ -264,20 +258,31 @@ export class BatchLayer extends Construct {
       serverAccessLogsPrefix: 'athena-results/',
       lifecycleRules: [{ expiration: Duration.days(7) }],
     });
-    const workgroup = new CfnWorkGroup(this, 'WorkGroup', {
-      name: `${stack.stackName}-batch`,
-      recursiveDeleteOption: removal === RemovalPolicy.DESTROY,
-      workGroupConfiguration: {
-        enforceWorkGroupConfiguration: true,
-        publishCloudWatchMetricsEnabled: true,
-        bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery ?? 10 * 1024 ** 3,
-        resultConfiguration: {
-          outputLocation: `s3://${results.bucketName}/`,
-          encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+    // The handlers plan their queries with the same settings (PIPELINE_CONFIG), so the cutoffs come only from there.
+    const workGroup = (id: string, suffix: string, bytesScannedCutoffPerQuery: number) =>
+      new CfnWorkGroup(this, id, {
+        name: `${stack.stackName}-${suffix}`,
+        recursiveDeleteOption: removal === RemovalPolicy.DESTROY,
+        workGroupConfiguration: {
+          enforceWorkGroupConfiguration: true,
+          publishCloudWatchMetricsEnabled: true,
+          bytesScannedCutoffPerQuery,
+          resultConfiguration: {
+            outputLocation: `s3://${results.bucketName}/`,
+            encryptionConfiguration: { encryptionOption: 'SSE_S3' },
+          },
         },
-      },
-    });
-    return { database, workgroup, results };
+      });
+    return {
+      databaseName: database.ref,
+      tableName: EVENTS_TABLE,
+      resultsBucket: results,
+      batchWorkGroup:
+        props.pipeline.architecture === 'lambda'
+          ? workGroup('WorkGroup', 'batch', props.pipeline.batchScanCutoffBytes)
+          : undefined,
+      rebuildWorkGroup: workGroup('RebuildWorkGroup', 'rebuild', props.pipeline.rebuildScanCutoffBytes),
+    };
   }
 }
 

@@ -5,9 +5,9 @@ import type { Construct } from 'constructs';
 import type { AppSettings } from './app-context';
 import { BatchLayer } from './batch-layer';
 import { IngestLayer } from './ingest-layer';
-import { ReplayLayer } from './replay-layer';
 import { Monitoring } from './monitoring';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { RebuildLayer } from './rebuild-layer';
 import { ServingLayer } from './serving-layer';
 import { SpeedLayer } from './speed-layer';
 import { ViewTables } from './view-tables';
@@ -19,8 +19,8 @@ export interface LambdaArchitectureStackProps extends StackProps {
 }
 
 /**
- * The pipeline in one stack: the message, speed, batch and serving layers over shared view tables, and the alarms
- * and dashboard over them.
+ * The pipeline in one stack: the message, speed, batch and serving layers over shared view tables, the rebuilds and
+ * replays, and the alarms and dashboard over them.
  */
 export class LambdaArchitectureStack extends Stack {
   readonly monitoring: Monitoring;
@@ -60,11 +60,14 @@ export class LambdaArchitectureStack extends Stack {
       dedupTable: tables.dedup,
       setAsideBucket: batch.masterBucket,
     });
-    const replay = new ReplayLayer(this, 'Replay', {
+    const rebuild = new RebuildLayer(this, 'Rebuild', {
       pipeline,
       realtimeTable: tables.realtime,
+      batchTable: tables.batch,
       manifestTable: tables.manifest,
       masterBucket: batch.masterBucket,
+      workBucket: batch.workBucket,
+      queries: batch.queries,
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       pipeline,
@@ -74,7 +77,7 @@ export class LambdaArchitectureStack extends Stack {
         speed: speed.consumer,
         transform: batch.transformFunction,
         serving: serving.queryFunction,
-        replay: replay.replayFunction,
+        rebuild: rebuild.rebuildFunction,
         ...(batch.batchFunction === undefined ? {} : { batch: batch.batchFunction }),
       },
       onFailureQueue: speed.onFailureQueue,
@@ -83,7 +86,7 @@ export class LambdaArchitectureStack extends Stack {
       batchFunction: batch.batchFunction,
     });
     if (props.alarmTopic !== undefined) this.addAlarmTopic(props.alarmTopic);
-    acknowledgeNagFindings(this);
+    acknowledgeNagFindings(this, { rebuildSchedule: rebuild.schedule !== undefined });
 
     new CfnOutput(this, 'Architecture', { value: pipeline.architecture });
     // Clients that wait for a batch run (the end-to-end suite, operators' scripts) need to know how long one takes.
@@ -107,7 +110,10 @@ export class LambdaArchitectureStack extends Stack {
     new CfnOutput(this, 'ManifestTableName', { value: tables.manifest.tableName });
     new CfnOutput(this, 'OnFailureQueueUrl', { value: speed.onFailureQueue.queueUrl });
     new CfnOutput(this, 'MasterBucketName', { value: batch.masterBucket.bucketName });
-    new CfnOutput(this, 'ReplayFunctionName', { value: replay.replayFunction.functionName });
+    new CfnOutput(this, 'WorkBucketName', { value: batch.workBucket.bucketName });
+    new CfnOutput(this, 'RebuildFunctionName', { value: rebuild.rebuildFunction.functionName });
+    // The same function, under the name `npm run replay -- --stack` has always looked up.
+    new CfnOutput(this, 'ReplayFunctionName', { value: rebuild.rebuildFunction.functionName });
     if (batch.batchFunction !== undefined)
       new CfnOutput(this, 'BatchFunctionName', { value: batch.batchFunction.functionName });
   }

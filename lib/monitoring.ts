@@ -6,6 +6,7 @@ import {
   Dashboard,
   GraphWidget,
   Metric,
+  type IWidget,
   TreatMissingData,
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -115,7 +116,26 @@ export class Monitoring extends Construct {
       'The API answered with 5xx: a 5xx is a bug.',
     );
 
+    const batchWidgets: IWidget[] = [];
     if (props.batchFunction !== undefined) {
+      // What each batch run publishes (functions/batch): a run's cost is its window's, not the history's (DESIGN.md §6).
+      const batchRun = (metricName: string, statistic: string) =>
+        new Metric({
+          namespace: 'LambdaArchitecture',
+          metricName,
+          dimensionsMap: { service: 'batch' },
+          statistic,
+          period: Duration.hours(1),
+        });
+      batchWidgets.push(
+        new GraphWidget({ title: 'Batch bytes scanned', left: [batchRun('BatchBytesScanned', 'Sum')] }),
+        new GraphWidget({ title: 'Batch view rows written', left: [batchRun('BatchViewRows', 'Sum')] }),
+        new GraphWidget({
+          title: 'Batch windows flipped / runs succeeded',
+          left: [batchRun('BatchWindowsFlipped', 'Sum'), batchRun('BatchRunSucceeded', 'Sum')],
+        }),
+        new GraphWidget({ title: 'Batch window length (s)', left: [batchRun('BatchWindowSeconds', 'Maximum')] }),
+      );
       const succeeded = new Metric({
         namespace: 'LambdaArchitecture',
         metricName: 'BatchRunSucceeded',
@@ -160,6 +180,7 @@ export class Monitoring extends Construct {
             left: [props.api.metricClientError(), props.api.metricServerError()],
           }),
         ],
+        ...(batchWidgets.length === 0 ? [] : [batchWidgets]),
       ],
     });
   }

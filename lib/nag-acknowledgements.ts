@@ -54,7 +54,7 @@ export const NAG_ACKNOWLEDGEMENTS: readonly { id: string; reason: string }[] = [
   {
     id: 'AwsSolutions::AwsSolutions-IAM5[Action::s3:DeleteObject*]',
     reason:
-      'IAM5: s3:DeleteObject* comes from grantReadWrite on the Athena results bucket only, whose query results the batch job may overwrite; the master dataset denies deletes in production.',
+      'IAM5: s3:DeleteObject* comes from grantReadWrite on the Athena results and work buckets only, whose query results and engine files are overwritten and cleaned up; the master dataset denies deletes in production.',
   },
   {
     id: 'AwsSolutions::AwsSolutions-IAM5[Action::s3:GetBucket*]',
@@ -85,6 +85,11 @@ export const NAG_ACKNOWLEDGEMENTS: readonly { id: string; reason: string }[] = [
     reason: 'IAM5: Athena writes the results of each query under a new key in this dedicated results bucket.',
   },
   {
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<BatchWork5E5112C1.Arn>/*]',
+    reason:
+      'IAM5: the rebuild function has the engine write result files under a new key per job in this dedicated work bucket, then reads and deletes them.',
+  },
+  {
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<BatchBatchJobC08DE3F3.Arn>:*]',
     reason:
       'IAM5: grantInvoke also allows the function versions and aliases (ARN:*); the scheduler invokes only this function.',
@@ -101,6 +106,19 @@ export const NAG_ACKNOWLEDGEMENTS: readonly { id: string; reason: string }[] = [
   },
 ];
 
-export function acknowledgeNagFindings(scope: IConstruct): void {
-  for (const acknowledgement of NAG_ACKNOWLEDGEMENTS) Validations.of(scope).acknowledge(acknowledgement);
+/** Findings of the rebuild schedule, which exists only when `rebuildScheduleDays` is set. */
+export const REBUILD_SCHEDULE_NAG_ACKNOWLEDGEMENTS: readonly { id: string; reason: string }[] = [
+  {
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<RebuildFunction956AE4E4.Arn>:*]',
+    reason:
+      'IAM5: grantInvoke also allows the function versions and aliases (ARN:*); the scheduler invokes only the rebuild function.',
+  },
+];
+
+export function acknowledgeNagFindings(scope: IConstruct, options: { readonly rebuildSchedule?: boolean } = {}): void {
+  const acknowledgements = [
+    ...NAG_ACKNOWLEDGEMENTS,
+    ...(options.rebuildSchedule === true ? REBUILD_SCHEDULE_NAG_ACKNOWLEDGEMENTS : []),
+  ];
+  for (const acknowledgement of acknowledgements) Validations.of(scope).acknowledge(acknowledgement);
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run batch:local [-- OPTIONS]`: one run of the DuckDB batch job over a local S3 endpoint, writing the views
- * to a local DynamoDB endpoint, with a summary per view (rows, bytes read, seconds).
+ * to a local DynamoDB endpoint, with a summary per view: the arrival windows it computed (each run computes only
+ * what arrived since the view's served cutoff), the cutoff it serves, rows written, bytes read, seconds, outcome.
  *
  *   --s3-endpoint URL        default AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, then what `npm start` reports
  *   --dynamodb-endpoint URL  default AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL, then `npm start`'s
@@ -21,6 +22,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { BatchViewStore } from '../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../functions/adapters/duckdb/duckdb-engine';
 import { BatchRunError, runBatchJob, type BatchRunSummary } from '../functions/batch/batch-job';
+import type { ArrivalWindow } from '../functions/core/manifest';
 import { deserializePipelineConfig, type PipelineConfig } from '../functions/core/pipeline-config';
 import { emulatorClientConfig } from './emulators';
 import { localPipelineConfig } from './local-config';
@@ -211,9 +213,9 @@ function httpStatusOf(error: unknown): number | undefined {
 function printSummary(summary: BatchRunSummary, settings: BatchLocalSettings, print: (line: string) => void): void {
   const prepared = summary.preparation;
   print(
-    `batch run ${summary.version}: cutoff ${new Date(summary.cutoff).toISOString()}, ` +
+    `batch run: cutoff ${formatTime(summary.cutoff)}, ` +
       (prepared === undefined
-        ? 'the engine did not start'
+        ? 'no objects read (no window to compute, or the engine did not start)'
         : `${prepared.objects} objects (${formatBytes(prepared.bytes)}) read from s3://${settings.bucket}/` +
           `${settings.prefix} in ${prepared.seconds.toFixed(2)} s`),
   );
@@ -223,9 +225,11 @@ function printSummary(summary: BatchRunSummary, settings: BatchLocalSettings, pr
     for (const [reason, count] of skipped) print(`  ${count}  ${reason}`);
   }
   const rows = [
-    ['view', 'rows', 'set aside', 'bytes read', 'query s', 'write s', 'outcome'],
+    ['view', 'windows', 'served to', 'rows', 'set aside', 'bytes read', 'query s', 'write s', 'outcome'],
     ...summary.views.map((view) => [
       view.view,
+      formatWindows(view.windows),
+      view.cutoff === null ? 'nothing' : formatTime(view.cutoff),
       String(view.rows),
       String(view.setAside),
       formatBytes(view.bytesScanned),
@@ -243,6 +247,21 @@ function printSummary(summary: BatchRunSummary, settings: BatchLocalSettings, pr
         .trimEnd(),
     );
   }
+}
+
+/** An arrival time as the summary prints it: ISO 8601 to the second (epochs start on whole seconds). */
+function formatTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/**
+ * The arrival windows a view computed, which follow one another: how many, and the arrivals they covered together
+ * (`start` for a view's first window, which begins at the start of the archive).
+ */
+function formatWindows(windows: readonly ArrivalWindow[]): string {
+  if (windows.length === 0) return 'none';
+  const from = windows[0].from;
+  return `${windows.length} [${from === 0 ? 'start' : formatTime(from)}, ${formatTime(windows[windows.length - 1].to)})`;
 }
 
 function formatBytes(bytes: number): string {

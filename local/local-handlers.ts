@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { BatchViewStore } from '../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../functions/adapters/duckdb/duckdb-engine';
 import { EventStreamWriter } from '../functions/adapters/event-stream-writer';
@@ -7,6 +8,8 @@ import type { CountMetrics, HandlerLogger } from '../functions/adapters/telemetr
 import { ViewReader } from '../functions/adapters/view-reader';
 import { GenerationDirectory } from '../functions/adapters/generation-directory';
 import { createReplayJob, type ReplayJobDependencies } from '../functions/replay/replay-job';
+import { createRebuildJob, type RebuildJobDependencies } from '../functions/rebuild/rebuild-job';
+import { expireSupersededRows } from '../functions/adapters/superseded-batch-rows';
 import { runBatchJob, type BatchRunSummary } from '../functions/batch/batch-job';
 import { createFirehoseTransformHandler } from '../functions/firehose-transform/firehose-transform-handler';
 import { createIngestHandler } from '../functions/ingest/ingest-handler';
@@ -59,12 +62,7 @@ export function buildLocalHandlers(
     batchJob: () =>
       runBatchJob({
         config,
-        engine: new DuckDbEngine({
-          s3,
-          bucket: resources.bucket,
-          prefix: resources.masterPrefix,
-          errorPrefix: resources.errorPrefix,
-        }),
+        engine: localEngine(s3, resources),
         store: new BatchViewStore({
           client: dynamodb,
           batchTable: resources.batchTable,
@@ -106,6 +104,16 @@ export function buildLocalHandlers(
   };
 }
 
+/** The DuckDB engine over the local master dataset, as the batch job, rebuilds and replays use it. */
+function localEngine(s3: S3Client, resources: LocalEnvironment['resources']): DuckDbEngine {
+  return new DuckDbEngine({
+    s3,
+    bucket: resources.bucket,
+    prefix: resources.masterPrefix,
+    errorPrefix: resources.errorPrefix,
+  });
+}
+
 /**
  * The replay job (functions/replay/replay-job.ts) against the local emulators: `npm run replay` runs it in its own
  * process, and the tests run it beside the runtime. Its generation cache time must be the speed layer's, since the
@@ -122,12 +130,38 @@ export function buildLocalReplay(
     directory: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable }),
     dynamodb,
     realtimeTable: resources.realtimeTable,
-    s3,
-    masterDataset: { bucket: resources.bucket, prefix: resources.masterPrefix, errorPrefix: resources.errorPrefix },
+    engine: localEngine(s3, resources),
+    work: { s3, bucket: resources.workBucket },
     logger: new Logger({ serviceName: 'replay', logLevel: options.logLevel ?? 'ERROR' }),
     progressEvery: options.progressEvery,
     // Locally the premise of buffer + margin is checked rather than trusted, as for the batch clock.
     archivedThroughMs: environment.archivedThroughMs,
+    ...options.overrides,
+  });
+}
+
+/**
+ * The rebuild job (functions/rebuild/rebuild-job.ts) against the local emulators, for `npm run rebuild` and the
+ * tests: the same job the rebuild Lambda runs, with the DuckDB engine and the local work bucket.
+ */
+export function buildLocalRebuild(
+  environment: Pick<LocalEnvironment, 'config' | 'dynamodb' | 's3' | 'resources'> & { readonly now?: () => number },
+  options: { logLevel?: LocalLogLevel; overrides?: Partial<RebuildJobDependencies> } = {},
+) {
+  const { config, dynamodb, s3, resources } = environment;
+  return createRebuildJob({
+    config,
+    engine: localEngine(s3, resources),
+    store: new BatchViewStore({
+      client: dynamodb,
+      batchTable: resources.batchTable,
+      manifestTable: resources.manifestTable,
+    }),
+    work: { s3, bucket: resources.workBucket },
+    expireSuperseded: (view, superseded, expiresAtMs) =>
+      expireSupersededRows({ client: dynamodb, batchTable: resources.batchTable }, view, superseded, expiresAtMs),
+    logger: new Logger({ serviceName: 'rebuild', logLevel: options.logLevel ?? 'ERROR' }),
+    now: environment.now,
     ...options.overrides,
   });
 }

@@ -27,6 +27,8 @@ export const LOCAL_RESOURCES = {
   manifestTable: 'view-manifest',
   dedupTable: 'event-dedup',
   bucket: 'master-dataset',
+  /** Where rebuilds and replays put the engine's result files (the stack's work bucket). */
+  workBucket: 'batch-work',
   masterPrefix: 'events/',
   errorPrefix: 'errors/',
 } as const;
@@ -120,6 +122,7 @@ export class LocalRuntime<BatchResult = unknown> {
         await ensureTable(dynamodb, table);
       }
       await ensureBucket(s3, LOCAL_RESOURCES.bucket);
+      await ensureBucket(s3, LOCAL_RESOURCES.workBucket);
 
       const clock = new AdjustableClock();
       // Filled in below: the Firehose stand-in needs the handlers, which are built from this environment.

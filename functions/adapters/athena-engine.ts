@@ -7,9 +7,16 @@ import {
   type AthenaClient,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { SqlCell } from '../core/batch-sql';
-import type { BatchEngine, BatchQuerySession, QueryResult } from '../batch/batch-engine';
+import { sqlLiteral, type SqlCell } from '../core/batch-sql';
+import type {
+  BatchEngine,
+  BatchQuerySession,
+  ExportDestination,
+  ExportedResult,
+  QueryResult,
+} from '../batch/batch-engine';
 
 export interface AthenaEngineOptions {
   /** Its own retries (throttling, 5xx) cover each request; the engine adds polling on top. */
@@ -18,6 +25,11 @@ export interface AthenaEngineOptions {
   readonly database: string;
   /** The master dataset's Glue table. */
   readonly table: string;
+  /**
+   * Lists the files an export wrote: UNLOAD names them only in a manifest under the workgroup's result location.
+   * Only exportTo needs it.
+   */
+  readonly s3?: S3Client;
   /** First pause between polls; it doubles up to `maxPollMs`. @default 500 */
   readonly firstPollMs?: number;
   /** @default 5000 */
@@ -56,16 +68,61 @@ export class AthenaQueryError extends Error {
 export class AthenaEngine implements BatchEngine {
   constructor(private readonly options: AthenaEngineOptions) {}
 
+  /** The scope needs no preparation: the batch SQL's partition predicate prunes what Athena reads. */
   async open(): Promise<BatchQuerySession> {
     return {
       source: `"${this.options.database}"."${this.options.table}"`,
       dialect: 'trino',
       run: (sql) => this.run(sql),
+      exportTo: (sql, destination) => this.exportTo(sql, destination),
       close: async () => undefined,
     };
   }
 
   private async run(sql: string): Promise<QueryResult> {
+    const { id, execution, started } = await this.execute(sql);
+    const rows = await this.results(id);
+    const now = this.options.now ?? Date.now;
+    return { rows, bytesScanned: execution.Statistics?.DataScannedInBytes ?? 0, seconds: (now() - started) / 1000 };
+  }
+
+  /**
+   * UNLOAD writes the result as gzip JSON-lines files, one object per row keyed by column name, under the
+   * destination, which Athena requires to be empty (and which it leaves as it is after a failure: a retry needs a
+   * fresh prefix). The files are then found by listing the destination. Athena reports no row count for UNLOAD: its
+   * Statistics hold bytes and times only, and GetQueryRuntimeStatistics fills its row counts in asynchronously.
+   */
+  private async exportTo(sql: string, { bucket, prefix }: ExportDestination): Promise<ExportedResult> {
+    const { s3 } = this.options;
+    if (s3 === undefined) throw new Error('AthenaEngine: exportTo needs the s3 option, to list the files UNLOAD wrote');
+    if (bucket === '') throw new Error('export destination: expected a bucket');
+    if (!prefix.endsWith('/')) {
+      throw new Error(`export destination: expected a prefix that ends with '/', got '${prefix}'`);
+    }
+    const { execution, started } = await this.execute(unloadSql(sql, { bucket, prefix }));
+    const files: string[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: continuationToken }),
+      );
+      for (const object of page.Contents ?? []) {
+        // Folder markers and empty objects hold no rows, and an empty object is no gzip stream to read.
+        if (object.Key !== undefined && !object.Key.endsWith('/') && object.Size !== 0) files.push(object.Key);
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken !== undefined);
+    const now = this.options.now ?? Date.now;
+    return {
+      files: files.sort(),
+      rows: null,
+      bytesScanned: execution.Statistics?.DataScannedInBytes ?? 0,
+      seconds: (now() - started) / 1000,
+    };
+  }
+
+  /** Starts the query and waits for it to succeed; a query that fails to finish is stopped, so it stops costing. */
+  private async execute(sql: string): Promise<{ id: string; execution: QueryExecution; started: number }> {
     const { client, workgroup, database } = this.options;
     const now = this.options.now ?? Date.now;
     const started = now();
@@ -79,16 +136,12 @@ export class AthenaEngine implements BatchEngine {
       }),
     );
     if (id === undefined) throw new Error('Athena returned no QueryExecutionId');
-
-    let execution: QueryExecution;
     try {
-      execution = await this.untilDone(id, started);
+      return { id, execution: await this.untilDone(id, started), started };
     } catch (error) {
       if (!(error instanceof AthenaQueryError)) await this.stop(id);
       throw error;
     }
-    const rows = await this.results(id);
-    return { rows, bytesScanned: execution.Statistics?.DataScannedInBytes ?? 0, seconds: (now() - started) / 1000 };
   }
 
   /** Polls with exponential backoff until the query succeeds; throws on failure, cancellation or the deadline. */
@@ -161,4 +214,12 @@ export class AthenaEngine implements BatchEngine {
     } while (nextToken !== undefined);
     return rows;
   }
+}
+
+/**
+ * Athena's UNLOAD of a query to an S3 prefix as gzip JSON lines. The query stands on lines of its own, so that a
+ * trailing line comment in it cannot swallow the closing parenthesis.
+ */
+export function unloadSql(sql: string, { bucket, prefix }: ExportDestination): string {
+  return `UNLOAD (\n${sql}\n) TO ${sqlLiteral(`s3://${bucket}/${prefix}`)} WITH (format = 'JSON', compression = 'GZIP')`;
 }

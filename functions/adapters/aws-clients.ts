@@ -1,6 +1,7 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -38,4 +39,8 @@ export function createS3Client(options: ClientOptions & { readonly forcePathStyl
 
 export function createAthenaClient(options: ClientOptions = {}): AthenaClient {
   return new AthenaClient({ ...options });
+}
+
+export function createLambdaClient(options: ClientOptions = {}): LambdaClient {
+  return new LambdaClient({ ...options });
 }

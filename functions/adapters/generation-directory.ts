@@ -1,6 +1,9 @@
 import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  backfillComputedRequest,
   backfilledRequest,
+  backfillProgressRequest,
+  type BackfillProgress,
   expiredRequest,
   flipGenerationRequest,
   generationStateFromItem,
@@ -59,6 +62,19 @@ export class GenerationDirectory {
   /** False when another replay of the view started first, or the served generation moved. */
   startReplay(state: GenerationState, building: BuildingGeneration): Promise<boolean> {
     return this.conditional(startReplayRequest(state, building));
+  }
+
+  /** False when another invocation recorded its result first (or the replay is no longer the one building). */
+  recordBackfillResult(view: string, generation: number, result: Pick<BackfillProgress, 'prefix' | 'files'>) {
+    return this.conditional(backfillComputedRequest(view, generation, result));
+  }
+
+  saveBackfillProgress(
+    view: string,
+    generation: number,
+    progress: Pick<BackfillProgress, 'filesDone' | 'linesDone' | 'items'>,
+  ): Promise<boolean> {
+    return this.conditional(backfillProgressRequest(view, generation, progress));
   }
 
   markBackfilled(view: string, generation: number, items: number): Promise<boolean> {

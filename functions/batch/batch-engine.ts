@@ -36,7 +36,8 @@ export interface ExportDestination {
 export interface ExportedResult {
   /** The files' S3 keys, sorted; each line is one result row, a JSON object keyed by column name. */
   readonly files: readonly string[];
-  readonly rows: number;
+  /** Rows written, when the engine reports it (Athena's UNLOAD does not). */
+  readonly rows: number | null;
   readonly bytesScanned: number;
   readonly seconds: number;
 }

@@ -322,7 +322,9 @@ export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): strin
     quote(ENVELOPE_FIELDS.subSequenceNumber);
   const copies = `PARTITION BY ${quote(ENVELOPE_FIELDS.shardId)}, ${quote(ENVELOPE_FIELDS.sequenceNumber)}, ${quote(ENVELOPE_FIELDS.subSequenceNumber)}`;
   // Each Kinesis record once first (its duplicate deliveries tie on every ordering column), then, among distinct
-  // records only, the arrival of the eventId's previous copy.
+  // records only, the arrival of the eventId's previous copy. The copies' row_number() has no ORDER BY: they are
+  // the same record, and with an ORDER BY, DuckDB 1.5's TopN window elimination fails the query with an internal
+  // error ("Failed to cast expression to type") when the window has a lower bound on arrival (duckdb/duckdb#21387).
   const previousCopy = view.dedupeByEventId
     ? `,\n    lag(${arrival}) OVER (PARTITION BY "eventid" ORDER BY ${order}) AS "previous_copy"`
     : '';
@@ -363,7 +365,7 @@ export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): strin
     `WITH ${checkedRowsSql({ ...inputs, arrivalFromMs: readFrom }).join('\n')},`,
     'records AS (',
     `  SELECT ${columns.map(quote).join(', ')},`,
-    `    row_number() OVER (${copies} ORDER BY ${arrival}) AS "copy_rank"`,
+    `    row_number() OVER (${copies}) AS "copy_rank"`,
     '  FROM checked',
     '  WHERE "skip_reason" IS NULL',
     '),',

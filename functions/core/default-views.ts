@@ -1,6 +1,10 @@
 import type { ViewDeclaration } from './view-declaration';
 
-/** The views of the IoT example: per device at minute resolution, per site hourly, and fleet-wide daily. */
+/**
+ * The views of the IoT example: per device at minute resolution, per site hourly, and fleet-wide daily. None declares
+ * `retentionDays`, so each keeps DEFAULT_RETENTION_DAYS for its granularity (minute 30 days, hour 400, day for
+ * ever): a query reaching past the minute view's month is pointed at the hour and day views, which still cover it.
+ */
 export const DEFAULT_VIEW_DECLARATIONS: readonly ViewDeclaration[] = [
   {
     name: 'device_metric_minute',

@@ -16,6 +16,19 @@ export interface BuildingGeneration {
   readonly startedAt: number;
   /** Set once every backfill item is written; the flip requires it. */
   readonly backfilledItems: number | null;
+  /**
+   * The backfill's computed result and how far its writes got, once the engine has exported it (null before): an
+   * invocation that stops goes on from here (DESIGN.md §6, the same machinery as rebuilds).
+   */
+  readonly backfill?: BackfillProgress | null;
+}
+
+export interface BackfillProgress {
+  readonly prefix: string;
+  readonly files: number;
+  readonly filesDone: number;
+  readonly linesDone: number;
+  readonly items: number;
 }
 
 /** Which generation of a view's realtime items is served, and which (if any) a replay is building. */
@@ -52,6 +65,16 @@ export function generationStateFromItem(view: string, item: StoredAttributes | u
           handoffMs: Number(item.handoffMs?.N),
           startedAt: Number(item.startedAt?.N),
           backfilledItems: item.backfilledItems?.N === undefined ? null : Number(item.backfilledItems.N),
+          backfill:
+            item.backfillFiles?.N === undefined
+              ? null
+              : {
+                  prefix: item.backfillPrefix?.S ?? '',
+                  files: Number(item.backfillFiles.N),
+                  filesDone: Number(item.backfillFilesDone?.N ?? 0),
+                  linesDone: Number(item.backfillLinesDone?.N ?? 0),
+                  items: Number(item.backfillWritten?.N ?? 0),
+                },
         };
   const servedFromMs = item?.servedFromMs?.N === undefined ? null : Number(item.servedFromMs.N);
   const expiring = item?.expiring?.N === undefined ? null : Number(item.expiring.N);
@@ -102,15 +125,72 @@ const NAMES = {
   '#backfilledItems': 'backfilledItems',
 };
 
+/** The backfill's progress attributes, removed when a replay starts and when it flips. */
+const BACKFILL_NAMES = {
+  '#backfillPrefix': 'backfillPrefix',
+  '#backfillFiles': 'backfillFiles',
+  '#backfillFilesDone': 'backfillFilesDone',
+  '#backfillLinesDone': 'backfillLinesDone',
+  '#backfillWritten': 'backfillWritten',
+};
+const REMOVE_BACKFILL = Object.keys(BACKFILL_NAMES).join(', ');
+
+/** Records where the backfill's computed items are (once; another invocation that computed too uses this one). */
+export function backfillComputedRequest(
+  view: string,
+  generation: number,
+  result: Pick<BackfillProgress, 'prefix' | 'files'>,
+): ManifestFlipRequest {
+  return {
+    Key: manifestKey(view, MANIFEST_KINDS.generation),
+    UpdateExpression:
+      'SET #backfillPrefix = :prefix, #backfillFiles = :files, #backfillFilesDone = :zero, ' +
+      '#backfillLinesDone = :zero, #backfillWritten = :zero',
+    ConditionExpression: '#building = :building AND attribute_not_exists(#backfillFiles)',
+    ExpressionAttributeNames: { '#building': NAMES['#building'], ...BACKFILL_NAMES },
+    ExpressionAttributeValues: {
+      ':building': { N: String(generation) },
+      ':prefix': { S: result.prefix },
+      ':files': { N: String(result.files) },
+      ':zero': { N: '0' },
+    },
+  };
+}
+
+/** Records how far the backfill's writes got. */
+export function backfillProgressRequest(
+  view: string,
+  generation: number,
+  progress: Pick<BackfillProgress, 'filesDone' | 'linesDone' | 'items'>,
+): ManifestFlipRequest {
+  return {
+    Key: manifestKey(view, MANIFEST_KINDS.generation),
+    UpdateExpression: 'SET #backfillFilesDone = :files, #backfillLinesDone = :lines, #backfillWritten = :items',
+    ConditionExpression: '#building = :building',
+    ExpressionAttributeNames: {
+      '#building': NAMES['#building'],
+      '#backfillFilesDone': BACKFILL_NAMES['#backfillFilesDone'],
+      '#backfillLinesDone': BACKFILL_NAMES['#backfillLinesDone'],
+      '#backfillWritten': BACKFILL_NAMES['#backfillWritten'],
+    },
+    ExpressionAttributeValues: {
+      ':building': { N: String(generation) },
+      ':files': { N: String(progress.filesDone) },
+      ':lines': { N: String(progress.linesDone) },
+      ':items': { N: String(progress.items) },
+    },
+  };
+}
+
 /** Starts building `building.generation`, only if no replay of the view is in progress and `served` is current. */
 export function startReplayRequest(state: GenerationState, building: BuildingGeneration): ManifestFlipRequest {
   return {
     Key: manifestKey(state.view, MANIFEST_KINDS.generation),
     UpdateExpression:
       'SET #served = if_not_exists(#served, :served), #building = :building, #handoffMs = :handoffMs, ' +
-      '#startedAt = :startedAt REMOVE #backfilledItems',
+      `#startedAt = :startedAt REMOVE #backfilledItems, ${REMOVE_BACKFILL}`,
     ConditionExpression: 'attribute_not_exists(#building) AND (attribute_not_exists(#served) OR #served = :served)',
-    ExpressionAttributeNames: NAMES,
+    ExpressionAttributeNames: { ...NAMES, ...BACKFILL_NAMES },
     ExpressionAttributeValues: {
       ':served': { N: String(state.served) },
       ':building': { N: String(building.generation) },
@@ -141,9 +221,9 @@ export function flipGenerationRequest(view: string, from: number, to: number): M
     Key: manifestKey(view, MANIFEST_KINDS.generation),
     UpdateExpression:
       'SET #served = :to, #servedFromMs = #handoffMs, #expiring = :from ' +
-      'REMOVE #building, #handoffMs, #startedAt, #backfilledItems',
+      `REMOVE #building, #handoffMs, #startedAt, #backfilledItems, ${REMOVE_BACKFILL}`,
     ConditionExpression: '#served = :from AND #building = :to AND attribute_exists(#backfilledItems)',
-    ExpressionAttributeNames: { ...NAMES, '#servedFromMs': 'servedFromMs', '#expiring': 'expiring' },
+    ExpressionAttributeNames: { ...NAMES, ...BACKFILL_NAMES, '#servedFromMs': 'servedFromMs', '#expiring': 'expiring' },
     ExpressionAttributeValues: { ':from': { N: String(from) }, ':to': { N: String(to) } },
   };
 }

@@ -1,23 +1,25 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { mapConcurrently } from '../adapters/concurrent-map';
-import { readMasterDatasetRecords } from '../adapters/master-dataset-records';
 import { expireGeneration } from '../adapters/realtime-generation-expiry';
 import { RealtimeViewStore } from '../adapters/realtime-view-store';
+import { listKeys } from '../adapters/s3-listing';
 import type { HandlerLogger } from '../adapters/telemetry';
-import { distinctRecords } from '../core/distinct-records';
+import type { BatchEngine } from '../batch/batch-engine';
+import { batchRowToAggregate, batchViewSql, BATCH_RESULT_COLUMNS } from '../core/batch-sql';
+import { describeError } from '../core/error-description';
 import {
   archiveCompleteAt,
-  handedOff,
   handoffTime,
+  type BackfillProgress,
   type BuildingGeneration,
   type GenerationState,
 } from '../core/generation-manifest';
-import { EMPTY_MEASURES, mergeMeasures } from '../core/measures';
 import type { PipelineConfig } from '../core/pipeline-config';
 import { recordPosition } from '../core/sequence-position';
 import { findView, type ViewDefinition } from '../core/view-declaration';
-import { touchedItems } from '../speed/touched-items';
+import { archiveScope } from '../rebuild/archive-scope';
+import { writeResult } from '../rebuild/result-writer';
 
 /**
  * The backfill writes each item once, under its own watermark attribute (`wm_replay`, beside the shards' own), at
@@ -32,12 +34,23 @@ export interface ReplayDirectory {
   readonly cacheMs: number;
   read(view: string): Promise<GenerationState>;
   startReplay(state: GenerationState, building: BuildingGeneration): Promise<boolean>;
+  recordBackfillResult(
+    view: string,
+    generation: number,
+    result: Pick<BackfillProgress, 'prefix' | 'files'>,
+  ): Promise<boolean>;
+  saveBackfillProgress(
+    view: string,
+    generation: number,
+    progress: Pick<BackfillProgress, 'filesDone' | 'linesDone' | 'items'>,
+  ): Promise<boolean>;
   markBackfilled(view: string, generation: number, items: number): Promise<boolean>;
   flip(view: string, from: number, to: number): Promise<boolean>;
   markExpired(view: string, generation: number): Promise<boolean>;
 }
 
-export type ReplayPhase = 'started' | 'resumed' | 'waiting-for-archive' | 'backfilling' | 'flipped' | 'expired';
+export type ReplayPhase =
+  'started' | 'resumed' | 'waiting-for-archive' | 'computed' | 'backfilling' | 'paused' | 'flipped' | 'expired';
 
 export interface ReplayProgress {
   readonly view: string;
@@ -50,13 +63,15 @@ export interface ReplayProgress {
 
 export interface ReplaySummary {
   readonly view: string;
+  /** False when the invocation stopped at its deadline before the flip: run it again to go on. */
+  readonly done: boolean;
   readonly from: number;
   readonly to: number;
   readonly handoffMs: number;
-  /** Distinct valid records of the master dataset that arrived before the hand-off. */
-  readonly backfilledRecords: number;
+  /** Bytes of the master dataset the engine read to compute the backfill (0 when it was computed before). */
+  readonly bytesScanned: number;
   readonly backfilledItems: number;
-  /** Items a previous, interrupted attempt had already written. */
+  /** Items a previous, interrupted attempt had already written (found by their watermark). */
   readonly itemsAlreadyWritten: number;
   readonly oldGenerationItemsExpired: number;
 }
@@ -66,9 +81,10 @@ export interface ReplayJobDependencies {
   readonly directory: ReplayDirectory;
   readonly dynamodb: DynamoDBClient;
   readonly realtimeTable: string;
-  readonly s3: S3Client;
-  /** Where the master dataset lies; objects under `errorPrefix` (rejected records) are never read. */
-  readonly masterDataset: { readonly bucket: string; readonly prefix: string; readonly errorPrefix: string };
+  /** Computes the backfill from the master dataset and exports it (batch/batch-engine.ts). */
+  readonly engine: BatchEngine | (() => Promise<BatchEngine>);
+  /** Where the engine's result files go, and are read back from. */
+  readonly work: { readonly s3: S3Client; readonly bucket: string; readonly prefix?: string };
   /** Gives the unserved generation's items a TTL. @default expireGeneration (realtime-generation-expiry.ts) */
   readonly expireGeneration?: (view: string, generation: number, expiresAtMs: number) => Promise<number>;
   readonly logger: HandlerLogger;
@@ -76,7 +92,7 @@ export interface ReplayJobDependencies {
   readonly oldGenerationGraceMs?: number;
   /** DynamoDB writes in flight. @default 16 */
   readonly concurrency?: number;
-  /** A progress report every this many backfilled items. @default 1000 */
+  /** Items per saved step of the backfill (a progress report and a manifest write each). @default 1000 */
   readonly progressEvery?: number;
   /**
    * The arrival time below which every record is in the master dataset, where that is known (the local runtime's
@@ -94,6 +110,8 @@ const ARCHIVE_POLL_MS = 250;
 export interface ReplayRunOptions {
   /** Aborting stops the replay between writes; running it again resumes where it stopped. */
   readonly signal?: AbortSignal;
+  /** Stop before the next chunk of writes once this time has passed (epoch ms), returning `done: false`. */
+  readonly deadlineMs?: number;
   readonly onProgress?: (progress: ReplayProgress) => void;
 }
 
@@ -150,7 +168,8 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
         from: state.expiring,
         to: state.served,
         handoffMs: state.servedFromMs ?? 0,
-        backfilledRecords: 0,
+        done: true,
+        bytesScanned: 0,
         backfilledItems: 0,
         itemsAlreadyWritten: 0,
         oldGenerationItemsExpired: expired,
@@ -174,16 +193,46 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
     const to = building.generation;
     report({ view: view.name, phase: resumed ? 'resumed' : 'started', generation: to, handoffMs: building.handoffMs });
 
-    let backfill = { records: 0, items: building.backfilledItems ?? 0, alreadyWritten: 0 };
+    let backfill = { bytesScanned: 0, items: building.backfilledItems ?? 0, alreadyWritten: 0 };
     if (building.backfilledItems === null) {
       const readyAt = archiveCompleteAt(building, config.bufferIntervalMs, config.safetyMarginMs);
       if (now() < readyAt) {
         report({ view: view.name, phase: 'waiting-for-archive', generation: to, handoffMs: building.handoffMs });
+        if (options.deadlineMs !== undefined && readyAt > options.deadlineMs) {
+          return {
+            view: view.name,
+            done: false,
+            from,
+            to,
+            handoffMs: building.handoffMs,
+            ...paused(backfill),
+          };
+        }
         await sleep(readyAt - now(), options.signal);
       }
       await archivedThrough(building.handoffMs, options.signal);
       options.signal?.throwIfAborted();
-      backfill = await backfillGeneration(view, building, options, report);
+      const written = await backfillGeneration(view, building, options, report);
+      backfill = written;
+      if (!written.done) {
+        // Asked to stop (Ctrl-C, a test): that is an error to the caller; a deadline is a pause.
+        options.signal?.throwIfAborted();
+        report({
+          view: view.name,
+          phase: 'paused',
+          generation: to,
+          handoffMs: building.handoffMs,
+          itemsWritten: written.items,
+        });
+        return {
+          view: view.name,
+          done: false,
+          from,
+          to,
+          handoffMs: building.handoffMs,
+          ...paused(backfill),
+        };
+      }
       if (!(await directory.markBackfilled(view.name, to, backfill.items))) {
         throw new ReplayError(`${view.name}: generation ${to} is no longer the one being built`);
       }
@@ -201,10 +250,11 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
     report({ view: view.name, phase: 'expired', generation: to, handoffMs: building.handoffMs });
     return {
       view: view.name,
+      done: true,
       from,
       to,
       handoffMs: building.handoffMs,
-      backfilledRecords: backfill.records,
+      bytesScanned: backfill.bytesScanned,
       backfilledItems: backfill.items,
       itemsAlreadyWritten: backfill.alreadyWritten,
       oldGenerationItemsExpired: expired,
@@ -228,23 +278,40 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
     return expired;
   }
 
+  /**
+   * The backfill: the engine computes the view's items (per key, bucket and arrival epoch) of the distinct valid
+   * records that arrived before the hand-off, within the view's retention, and exports them as files; the items are
+   * written chunk by chunk, with progress saved in the manifest after each, under the replay's own watermark, so a
+   * chunk written twice is applied once. Nothing of the archive is held in memory.
+   */
   async function backfillGeneration(
     view: ViewDefinition,
     building: BuildingGeneration,
     options: ReplayRunOptions,
     report: (progress: ReplayProgress) => void,
-  ): Promise<{ records: number; items: number; alreadyWritten: number }> {
-    const archive = await readMasterDatasetRecords(
-      { s3: dependencies.s3, ...dependencies.masterDataset, eventTimeSkewMs: config.eventTimeSkewMs },
-      (record) => !handedOff(building, record.arrivalMs),
-    );
-    if (archive.invalidLines.size > 0) {
-      logger.warn('master dataset lines that are not valid records were skipped', {
-        linesByReason: Object.fromEntries(archive.invalidLines),
-      });
+  ): Promise<{ done: boolean; bytesScanned: number; items: number; alreadyWritten: number }> {
+    const progress = { view: view.name, generation: building.generation, handoffMs: building.handoffMs };
+    let bytesScanned = 0;
+    let result = building.backfill ?? null;
+    if (result === null) {
+      const computed = await computeBackfill(view, building);
+      bytesScanned = computed.bytesScanned;
+      if (!(await directory.recordBackfillResult(view.name, building.generation, computed))) {
+        // Another invocation recorded its result first: write that one (the same items).
+        result = (await directory.read(view.name)).building?.backfill ?? null;
+        if (result === null)
+          throw new ReplayError(`${view.name}: generation ${building.generation} is no longer the one being built`);
+      } else {
+        result = { ...computed, filesDone: 0, linesDone: 0, items: 0 };
+      }
+      report({ ...progress, phase: 'computed', itemsWritten: 0 });
     }
-    const records = distinctRecords(archive.records, view.dedupeByEventId);
-    const items = touchedItems(records, [view], config.epochLengthMs);
+    const files = await listKeys(dependencies.work.s3, dependencies.work.bucket, result.prefix);
+    if (files.length !== result.files) {
+      throw new ReplayError(
+        `${view.name}: the backfill computed ${result.files} files under ${result.prefix}, ${files.length} are there`,
+      );
+    }
     const store = new RealtimeViewStore({
       client: dependencies.dynamodb,
       tableName: dependencies.realtimeTable,
@@ -253,30 +320,84 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
       realtimeRetentionMs: config.architecture === 'kappa' ? null : config.realtimeRetentionMs,
       notExpiringBeforeMs: now() + config.realtimeRetentionMs,
     });
-    const progress = { view: view.name, generation: building.generation, handoffMs: building.handoffMs };
-    report({ ...progress, phase: 'backfilling', itemsWritten: 0, itemsTotal: items.length });
-    let done = 0;
     let alreadyWritten = 0;
-    await mapConcurrently(items, dependencies.concurrency ?? 16, async (item) => {
-      options.signal?.throwIfAborted();
-      const measures = item.contributions.reduce((sum, part) => mergeMeasures(sum, part.measures), EMPTY_MEASURES);
-      const result = await store.write({
-        key: item.key,
-        measures: view.measures,
-        shardId: REPLAY_WRITER,
-        batchFirstPosition: REPLAY_POSITION,
-        contributions: [{ position: REPLAY_POSITION, measures }],
-        generation: building.generation,
-      });
-      if (result.status === 'failed') throw result.error;
-      if (result.status === 'already-applied') alreadyWritten += 1;
-      done += 1;
-      if (done % (dependencies.progressEvery ?? 1000) === 0)
-        report({ ...progress, phase: 'backfilling', itemsWritten: done, itemsTotal: items.length });
+    const written = await writeResult({
+      s3: dependencies.work.s3,
+      bucket: dependencies.work.bucket,
+      files,
+      from: { filesDone: result.filesDone, linesDone: result.linesDone, written: result.items },
+      chunkRows: dependencies.progressEvery ?? 1000,
+      shouldStop: () =>
+        options.signal?.aborted === true || (options.deadlineMs !== undefined && now() >= options.deadlineMs),
+      write: async (rows) => {
+        await mapConcurrently(rows, dependencies.concurrency ?? 16, async (row) => {
+          const aggregate = batchRowToAggregate(view, row);
+          const outcome = await store.write({
+            key: {
+              view: view.name,
+              dimensionKey: aggregate.dimensionKey,
+              bucket: aggregate.bucket,
+              epoch: Number(row[BATCH_RESULT_COLUMNS.epoch]),
+            },
+            measures: view.measures,
+            shardId: REPLAY_WRITER,
+            batchFirstPosition: REPLAY_POSITION,
+            contributions: [{ position: REPLAY_POSITION, measures: aggregate.measures }],
+            generation: building.generation,
+          });
+          if (outcome.status === 'failed') throw outcome.error;
+          if (outcome.status === 'already-applied') alreadyWritten += 1;
+        });
+        return rows.length;
+      },
+      save: async (saved) => {
+        const ok = await directory.saveBackfillProgress(view.name, building.generation, {
+          filesDone: saved.filesDone,
+          linesDone: saved.linesDone,
+          items: saved.written,
+        });
+        if (!ok)
+          throw new ReplayError(`${view.name}: generation ${building.generation} is no longer the one being built`);
+        report({ ...progress, phase: 'backfilling', itemsWritten: saved.written });
+      },
     });
-    report({ ...progress, phase: 'backfilling', itemsWritten: done, itemsTotal: items.length });
-    return { records: records.length, items: items.length, alreadyWritten };
+    return { done: written.done, bytesScanned, items: written.progress.written, alreadyWritten };
   }
+
+  async function computeBackfill(view: ViewDefinition, building: BuildingGeneration) {
+    const scope = archiveScope(view, config, building.handoffMs, now());
+    const engine = typeof dependencies.engine === 'function' ? await dependencies.engine() : dependencies.engine;
+    const session = await engine.open(scope.session);
+    const prefix = `${dependencies.work.prefix ?? 'replays/'}${view.name}/${building.generation}-${building.startedAt}/${now()}/`;
+    try {
+      const exported = await session.exportTo(
+        batchViewSql(view, {
+          source: session.source,
+          dialect: session.dialect,
+          eventTimeSkewMs: config.eventTimeSkewMs,
+          dedupHorizonMs: config.dedupHorizonMs,
+          epochLengthMs: config.epochLengthMs,
+          ...scope.sql,
+        }),
+        { bucket: dependencies.work.bucket, prefix },
+      );
+      return { prefix, files: exported.files.length, bytesScanned: exported.bytesScanned };
+    } finally {
+      await session.close().catch((error: unknown) => {
+        logger.warn('replay engine did not close cleanly', { error: describeError(error) });
+      });
+    }
+  }
+}
+
+/** The backfill's figures in a summary of an invocation that stopped before the flip. */
+function paused(backfill: { bytesScanned: number; items: number; alreadyWritten: number }) {
+  return {
+    bytesScanned: backfill.bytesScanned,
+    backfilledItems: backfill.items,
+    itemsAlreadyWritten: backfill.alreadyWritten,
+    oldGenerationItemsExpired: 0,
+  };
 }
 
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -58,6 +58,18 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
 });
 
 /**
+ * What a view's retention means for `from`, or undefined for a view that keeps its buckets for ever: as the query
+ * handler checks it (retentionProblem), on `from` aligned down to the requested granularity.
+ */
+function retentionNote(view: ViewDefinition): string | undefined {
+  if (view.retentionDays === null) return undefined;
+  return (
+    `Aligned down to the requested granularity, it must be at most ${view.retentionDays} days before now ` +
+    `(${view.name}'s retention); further back, the answer is a 400 naming the views that still cover the range.`
+  );
+}
+
+/**
  * The API's OpenAPI 3 document, generated from the event schema the ingest handler validates with and from the view
  * declarations the query handler checks parameters against: one path per view, with its dimensions as parameters.
  */
@@ -94,11 +106,34 @@ export function openApiDocument(views: readonly ViewDefinition[]) {
   registry.registerPath({
     method: 'get',
     path: '/views',
-    summary: 'The views, with their dimensions, measures and granularity',
+    summary: 'The views, with their dimensions, measures, granularity and retention',
     security,
-    responses: { 200: json(z.object({ views: z.array(z.object({ name: z.string() }).loose()) }), 'The views.') },
+    responses: {
+      200: json(
+        z.object({
+          views: z.array(
+            z
+              .object({
+                name: z.string(),
+                retentionDays: z
+                  .number()
+                  .int()
+                  .nullable()
+                  .openapi({
+                    description:
+                      'Days of buckets the view keeps, counted back from now; null: kept for ever. A query whose ' +
+                      '`from` is further back is refused with a 400 naming the views that still cover it.',
+                  }),
+              })
+              .loose(),
+          ),
+        }),
+        'The views.',
+      ),
+    },
   });
   for (const view of views) {
+    const retention = retentionNote(view);
     const query = z.object({
       ...Object.fromEntries(
         view.dimensions.map((field) => [
@@ -113,7 +148,11 @@ export function openApiDocument(views: readonly ViewDefinition[]) {
       from: z
         .string()
         .optional()
-        .openapi({ description: `Epoch ms or ISO-8601 with a zone, ${TIME_RANGE}. Default: a day before \`to\`.` }),
+        .openapi({
+          description:
+            `Epoch ms or ISO-8601 with a zone, ${TIME_RANGE}. Default: a day before \`to\`.` +
+            (retention === undefined ? '' : ` ${retention}`),
+        }),
       to: z
         .string()
         .optional()
@@ -130,7 +169,14 @@ export function openApiDocument(views: readonly ViewDefinition[]) {
       request: { query },
       responses: {
         200: json(viewAnswerSchema, 'Buckets of batch ⊕ realtime, with provenance.'),
-        400: json(errorSchema, 'A parameter is missing, unknown, malformed or above a limit.'),
+        400: json(
+          errorSchema,
+          'A parameter is missing, unknown, malformed or above a limit' +
+            (retention === undefined
+              ? '.'
+              : `; or \`from\` is past the view's retention (${view.retentionDays} days): the message names the ` +
+                'views that still cover the range.'),
+        ),
         404: json(errorSchema, 'Unknown view.'),
       },
     });

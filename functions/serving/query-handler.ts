@@ -53,10 +53,12 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
     }
     // Read by parseViewQuery as own entries only: names like `constructor` are the caller's, not Object.prototype's.
     const parameters = event.multiValueQueryStringParameters ?? {};
-    const parsed = parseViewQuery(view, parameters, now(), limits);
+    // One clock read: the default range and the retention check must agree on what now is.
+    const nowMs = now();
+    const parsed = parseViewQuery(view, parameters, nowMs, limits);
     if (!parsed.ok) return clientError(parsed.status, parsed.errors);
     const { query } = parsed;
-    const pastRetention = retentionProblem(view, config.views, query.from, now());
+    const pastRetention = retentionProblem(view, config.views, query.from, nowMs);
     if (pastRetention !== undefined) return clientError(400, [pastRetention]);
 
     // The served batch version and realtime generation are each taken once, so an answer never mixes two of either.

@@ -67,6 +67,8 @@ export function viewListing(views: readonly ViewDefinition[]) {
       measures: view.measures.includes('sum') ? [...view.measures, 'avg'] : [...view.measures],
       filter: view.filter,
       dedupeByEventId: view.dedupeByEventId,
+      // Days of buckets kept (null: for ever): a query whose from is further back is refused with a 400.
+      retentionDays: view.retentionDays,
     })),
   };
 }

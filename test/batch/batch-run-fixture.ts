@@ -2,22 +2,25 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BatchViewStore } from '../../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
+import { ViewReader } from '../../functions/adapters/view-reader';
 import {
   BatchRunError,
   runBatchJob,
   type BatchJobDependencies,
   type BatchRunSummary,
 } from '../../functions/batch/batch-job';
+import type { Granularity } from '../../functions/core/granularity';
 import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
+import { applyServingRule } from '../../functions/core/serving-rule';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
 import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
 import { ensureBucket, ensureTable } from '../../local/provision';
-import { bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { asExpected, bruteForce, type ExpectedBucket } from '../support/brute-force';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 import { BASE_TIME_MS } from '../support/stream-arbitraries';
-import { archiveThroughTransform, firehoseRecord } from './batch-archive';
-import { readBatchVersion, servedManifest } from './batch-views';
+import { archiveThroughTransform, firehoseRecord, type ArchiveOptions } from './batch-archive';
+import { readServedRows, windowRowsInTable } from './batch-views';
 import { DynamoDbWriteFaults } from './dynamodb-write-faults';
 
 /**
@@ -92,7 +95,10 @@ export interface RunOutcome {
 
 let fixtureCounter = 0;
 
-/** A fresh bucket and tables, a DynamoDB client whose faults the test chooses, and DuckDB batch runs over them. */
+/**
+ * A fresh bucket and tables, a DynamoDB client whose faults the test chooses (the job's), a second one without
+ * faults (the test's own reads), and DuckDB batch runs over them.
+ */
 export async function batchRunFixture(emulators: BatchEmulators, config: PipelineConfig) {
   fixtureCounter += 1;
   const { s3 } = emulators;
@@ -102,23 +108,34 @@ export async function batchRunFixture(emulators: BatchEmulators, config: Pipelin
     manifestTable: `manifest-${fixtureCounter}`,
   };
   const dynamodb = new DynamoDBClient({ ...emulatorClientConfig(emulators.dynamoEndpoint), maxAttempts: 1 });
+  const readClient = new DynamoDBClient({ ...emulatorClientConfig(emulators.dynamoEndpoint), maxAttempts: 1 });
   await ensureBucket(s3, names.bucket);
   await ensureTable(dynamodb, names.batchTable);
   await ensureTable(dynamodb, names.manifestTable);
   const faults = new DynamoDbWriteFaults().attachTo(dynamodb);
-  const store = new BatchViewStore({
-    client: dynamodb,
+  const storeOptions = {
     batchTable: names.batchTable,
     manifestTable: names.manifestTable,
     retry: { sleep: async () => undefined },
+  };
+  const store = new BatchViewStore({ client: dynamodb, ...storeOptions });
+  /** The manifest as it is, read past the faults. */
+  const cleanStore = new BatchViewStore({ client: readClient, ...storeOptions });
+  const reader = new ViewReader({
+    client: readClient,
+    realtimeTable: 'unused',
+    batchTable: names.batchTable,
+    manifestTable: names.manifestTable,
+    manifestCacheMs: 0,
   });
+  const engine = () => new DuckDbEngine({ s3, bucket: names.bucket });
   const run = async (nowMs: number, overrides: Partial<BatchJobDependencies> = {}): Promise<RunOutcome> => {
     const logger = new RecordingLogger();
     const metrics = new RecordingMetrics();
     try {
       const summary = await runBatchJob({
         config,
-        engine: new DuckDbEngine({ s3, bucket: names.bucket }),
+        engine: engine(),
         store,
         logger,
         metrics,
@@ -131,22 +148,134 @@ export async function batchRunFixture(emulators: BatchEmulators, config: Pipelin
       return { summary: error.summary, failed: true, logger, metrics };
     }
   };
-  const archive = (records: readonly StreamRecord[], invalid: readonly StreamRecord[] = []) =>
-    archiveThroughTransform(s3, names.bucket, [
-      ...records.map((record) => firehoseRecord(record)),
-      ...invalid.map((record) => firehoseRecord(record, '{"deviceId": "d", "value": "hot"}')),
-    ]);
+  const archive = (
+    records: readonly StreamRecord[],
+    invalid: readonly StreamRecord[] = [],
+    options: ArchiveOptions = {},
+  ) =>
+    archiveThroughTransform(
+      s3,
+      names.bucket,
+      [
+        ...records.map((record) => firehoseRecord(record)),
+        ...invalid.map((record) => firehoseRecord(record, '{"deviceId": "d", "value": "hot"}')),
+      ],
+      options,
+    );
   /** Writes an object straight into the master dataset, past the transform: lines archived under older rules. */
   const put = (key: string, body: string | Buffer) =>
     s3.send(new PutObjectCommand({ Bucket: names.bucket, Key: key, Body: body }));
-  const served = (name: string) => servedManifest(dynamodb, names.manifestTable, name);
-  const version = (name: string, id: string) => readBatchVersion(dynamodb, names.batchTable, name, id);
-  return { ...names, dynamodb, faults, store, run, archive, put, served, version };
+  /** The served manifest, as a reader takes it. */
+  const served = (name: string) => reader.servedBatch(name);
+  /** The view's whole batch state (served cutoff, pending window, ...). */
+  const state = (name: string) => cleanStore.state(name);
+  /** Everything the view serves, read through the ViewReader. */
+  const servedRows = (name: string, moreKeys: Iterable<string> = []) =>
+    readServedRows(reader, readClient, names.batchTable, name, moreKeys);
+  /** Every window row of the view in the table, served or not. */
+  const windowRows = (name: string) => windowRowsInTable(readClient, names.batchTable, name);
+  /**
+   * What the view answers from the batch layer alone, through the serving rule at `granularity` (the view's by
+   * default), with the served cutoff it was read at (null: nothing served).
+   */
+  const answer = async (definition: ViewDefinition, granularity: Granularity = definition.granularity) => {
+    const { manifest, rows } = await servedRows(definition.name);
+    const buckets = applyServingRule({ batch: rows, realtime: [], cutoff: manifest?.cutoff ?? null, granularity });
+    return { cutoff: manifest?.cutoff ?? null, manifest, rows, buckets: asExpected(buckets) };
+  };
+  const destroy = () => {
+    dynamodb.destroy();
+    readClient.destroy();
+  };
+  return {
+    ...names,
+    config,
+    dynamodb,
+    readClient,
+    faults,
+    store,
+    cleanStore,
+    reader,
+    engine,
+    run,
+    archive,
+    put,
+    served,
+    state,
+    servedRows,
+    windowRows,
+    answer,
+    destroy,
+  };
 }
 
-/** Brute force with the measures a view does not store at their identity, as the store reads them back. */
-export function expectedBatchView(definition: ViewDefinition, deliveries: readonly StreamRecord[], cutoff: number) {
-  const buckets = bruteForce(definition, deliveries, definition.granularity, (record) => record.arrivalMs < cutoff);
+export type BatchRunFixture = Awaited<ReturnType<typeof batchRunFixture>>;
+
+/** Whether copy `a` comes before copy `b`: by arrival, then shard, then sequence and subsequence number. */
+function arrivesBefore(a: StreamRecord, b: StreamRecord): boolean {
+  if (a.arrivalMs !== b.arrivalMs) return a.arrivalMs < b.arrivalMs;
+  if (a.shardId !== b.shardId) return a.shardId < b.shardId;
+  const [sa, sb] = [BigInt(a.sequenceNumber), BigInt(b.sequenceNumber)];
+  if (sa !== sb) return sa < sb;
+  return a.subSequenceNumber < b.subSequenceNumber;
+}
+
+/**
+ * The records a view counts, the slow and obvious way (not the core's distinctRecords): each Kinesis record once
+ * (by shard, sequence and subsequence number), and for a view that de-duplicates by eventId, a copy only if no
+ * other copy of its eventId came before it and arrived at most `dedupHorizonMs` before it (DESIGN.md §4).
+ */
+export function countedRecords(
+  definition: ViewDefinition,
+  deliveries: readonly StreamRecord[],
+  dedupHorizonMs: number,
+): StreamRecord[] {
+  const byIdentity = new Map<string, StreamRecord>();
+  for (const record of deliveries) {
+    const identity = `${record.shardId}|${record.sequenceNumber}|${record.subSequenceNumber}`;
+    if (!byIdentity.has(identity)) byIdentity.set(identity, record);
+  }
+  const distinct = [...byIdentity.values()];
+  if (!definition.dedupeByEventId) return distinct;
+  return distinct.filter(
+    (copy) =>
+      !distinct.some(
+        (other) =>
+          other !== copy &&
+          other.event.eventId === copy.event.eventId &&
+          arrivesBefore(other, copy) &&
+          copy.arrivalMs - other.arrivalMs <= dedupHorizonMs,
+      ),
+  );
+}
+
+export interface ExpectedViewOptions {
+  /** Only records that arrived at or after this count (a window's start). @default 0 */
+  readonly fromMs?: number;
+  /** @default BATCH_TEST_CONFIG.dedupHorizonMs */
+  readonly dedupHorizonMs?: number;
+  /** @default the view's */
+  readonly granularity?: Granularity;
+}
+
+/**
+ * Brute force over the distinct valid records that arrived in [fromMs, cutoff), with the view's de-duplication,
+ * and with the measures a view does not store at their identity, as the store reads them back.
+ */
+export function expectedBatchView(
+  definition: ViewDefinition,
+  deliveries: readonly StreamRecord[],
+  cutoff: number,
+  options: ExpectedViewOptions = {},
+): Map<string, ExpectedBucket> {
+  const fromMs = options.fromMs ?? 0;
+  const counted = countedRecords(definition, deliveries, options.dedupHorizonMs ?? BATCH_TEST_CONFIG.dedupHorizonMs);
+  const buckets = bruteForce(
+    { ...definition, dedupeByEventId: false },
+    counted,
+    options.granularity ?? definition.granularity,
+    (record) => record.arrivalMs >= fromMs && record.arrivalMs < cutoff,
+  );
   const identity: ExpectedBucket = { count: 0, sum: 0, min: Infinity, max: -Infinity };
   for (const bucket of buckets.values()) {
     for (const measure of ['sum', 'min', 'max'] as const) {
@@ -154,4 +283,31 @@ export function expectedBatchView(definition: ViewDefinition, deliveries: readon
     }
   }
   return buckets;
+}
+
+/**
+ * The deliveries as if they had arrived in [fromMs, toMs) on shard `shardId`, with new eventIds: each record's
+ * arrival moves to the same place in that range (so duplicate deliveries still share theirs), and its event time
+ * keeps its lateness. For a second batch of data that a later window, not an earlier one, must count.
+ */
+export function arrivingIn(
+  deliveries: readonly StreamRecord[],
+  fromMs: number,
+  toMs: number,
+  shardId: string,
+): StreamRecord[] {
+  const span = toMs - fromMs;
+  return deliveries.map((record) => {
+    const arrivalMs = fromMs + ((((record.arrivalMs - BASE_TIME_MS) % span) + span) % span);
+    return {
+      ...record,
+      shardId,
+      arrivalMs,
+      event: {
+        ...record.event,
+        eventId: `${record.event.eventId}@${shardId}`,
+        ts: arrivalMs - (record.arrivalMs - record.event.ts),
+      },
+    };
+  });
 }

@@ -1,54 +1,81 @@
-import { GetItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { batchAggregateFromItem } from '../../functions/core/batch-item';
-import { batchManifestFromItem, manifestKey, MANIFEST_KINDS, type BatchManifest } from '../../functions/core/manifest';
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ViewReader } from '../../functions/adapters/view-reader';
+import { batchAggregateFromItem, WINDOW_ATTRIBUTES } from '../../functions/core/batch-item';
+import type { BatchManifest } from '../../functions/core/manifest';
 import type { BatchAggregate } from '../../functions/core/serving-rule';
+import { basePartitionKey, windowPartitionKey } from '../../functions/core/storage-keys';
 
-async function scan(dynamodb: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
+export async function scanItems(dynamodb: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const page = await dynamodb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    const page = await dynamodb.send(
+      new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }),
+    );
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return items;
 }
 
-/** Every item of one batch view version, read back through the core's item reader. */
-export async function readBatchVersion(
-  dynamodb: DynamoDBClient,
-  table: string,
-  view: string,
-  version: string,
-): Promise<BatchAggregate[]> {
-  const prefix = `${view}#${version}#`;
-  return (await scan(dynamodb, table))
-    .filter((item) => (item.pk?.S ?? '').startsWith(prefix))
-    .map((item) => batchAggregateFromItem((item.pk?.S ?? '').slice(prefix.length), item));
-}
-
-/** The versions that have items in the table, per view. */
-export async function versionsInTable(dynamodb: DynamoDBClient, table: string): Promise<Map<string, Set<string>>> {
-  const versions = new Map<string, Set<string>>();
-  for (const item of await scan(dynamodb, table)) {
-    const [view, version] = (item.pk?.S ?? '').split('#');
-    versions.set(view, (versions.get(view) ?? new Set()).add(version));
-  }
-  return versions;
-}
-
 /** `pk|sk` of every item in a table. */
 export async function scanKeys(dynamodb: DynamoDBClient, table: string): Promise<string[]> {
-  return (await scan(dynamodb, table)).map((item) => `${item.pk?.S}|${item.sk?.S}`);
+  return (await scanItems(dynamodb, table)).map((item) => `${item.pk?.S}|${item.sk?.S}`);
 }
 
-export async function servedManifest(
+/** A window row as stored: the window it belongs to, and its aggregate. */
+export interface StoredWindowRow extends BatchAggregate {
+  readonly windowFrom: number;
+  readonly windowTo: number;
+}
+
+/** Every window row of a view in the table, served or not (a pending window's included), read back by the core. */
+export async function windowRowsInTable(
   dynamodb: DynamoDBClient,
   table: string,
   view: string,
-): Promise<BatchManifest | null> {
-  const { Item } = await dynamodb.send(
-    new GetItemCommand({ TableName: table, Key: manifestKey(view, MANIFEST_KINDS.batch), ConsistentRead: true }),
-  );
-  return batchManifestFromItem(Item);
+): Promise<StoredWindowRow[]> {
+  const prefix = windowPartitionKey(view, '');
+  return (await scanItems(dynamodb, table))
+    .filter((item) => (item.pk?.S ?? '').startsWith(prefix))
+    .map((item) => ({
+      ...batchAggregateFromItem((item.pk?.S ?? '').slice(prefix.length), item),
+      windowFrom: Number(item[WINDOW_ATTRIBUTES.from]?.N),
+      windowTo: Number(item[WINDOW_ATTRIBUTES.to]?.N),
+    }));
+}
+
+/** The rows a view serves, read as the serving layer reads them: the manifest once, then each key's rows. */
+export interface ServedRows {
+  readonly manifest: BatchManifest | null;
+  readonly rows: readonly BatchAggregate[];
+}
+
+/**
+ * Reads everything a view serves through the ViewReader (DESIGN.md §6: the manifest once, then exactly the rows it
+ * names). The keys to ask for are every key with a batch row of the view in the table, found by a scan, plus
+ * `moreKeys`; each key is read over every bucket.
+ */
+export async function readServedRows(
+  reader: ViewReader,
+  dynamodb: DynamoDBClient,
+  table: string,
+  view: string,
+  moreKeys: Iterable<string> = [],
+): Promise<ServedRows> {
+  const manifest = await reader.servedBatch(view);
+  if (manifest === null) return { manifest, rows: [] };
+  const windowPrefix = windowPartitionKey(view, '');
+  const basePrefix = manifest.base === null ? undefined : basePartitionKey(view, manifest.base.id, '');
+  const keys = new Set(moreKeys);
+  for (const item of await scanItems(dynamodb, table)) {
+    const pk = item.pk?.S ?? '';
+    if (pk.startsWith(windowPrefix)) keys.add(pk.slice(windowPrefix.length));
+    if (basePrefix !== undefined && pk.startsWith(basePrefix)) keys.add(pk.slice(basePrefix.length));
+  }
+  const rows: BatchAggregate[] = [];
+  for (const key of [...keys].sort()) {
+    rows.push(...(await reader.batchRows(manifest, key, 0, Number.MAX_SAFE_INTEGER)));
+  }
+  return { manifest, rows };
 }

@@ -20,6 +20,64 @@ describe('pipeline configuration', () => {
     });
   });
 
+  it('defaults the de-dup horizon, the scan cutoffs and the rebuild schedule', () => {
+    expect(definePipelineConfig()).toMatchObject({
+      dedupHorizonMs: 60 * 60_000,
+      batchScanCutoffBytes: 10 * 1024 ** 3,
+      rebuildScanCutoffBytes: 1000 * 1024 ** 3,
+      rebuildIntervalMs: null,
+    });
+  });
+
+  it('takes the de-dup horizon, the scan cutoffs and the rebuild schedule as set', () => {
+    const config = definePipelineConfig({
+      eventIdDedupHorizonMinutes: 15,
+      batchScanCutoffGiB: 0.5,
+      rebuildScanCutoffGiB: 200,
+      rebuildScheduleDays: 7,
+    });
+    expect(config).toMatchObject({
+      dedupHorizonMs: 15 * 60_000,
+      batchScanCutoffBytes: 512 * 1024 ** 2,
+      rebuildScanCutoffBytes: 200 * 1024 ** 3,
+      rebuildIntervalMs: 7 * 86_400_000,
+    });
+    expect(definePipelineConfig({ rebuildScheduleDays: null }).rebuildIntervalMs).toBeNull();
+  });
+
+  it('allows a de-dup horizon as long as realtimeRetentionHours, and refuses a longer one naming both settings', () => {
+    expect(definePipelineConfig({ eventIdDedupHorizonMinutes: 48 * 60 }).dedupHorizonMs).toBe(48 * 3_600_000);
+    expect(() => definePipelineConfig({ eventIdDedupHorizonMinutes: 48 * 60 + 1 })).toThrow(
+      new PipelineConfigError([
+        'config.eventIdDedupHorizonMinutes: 2881 min is longer than realtimeRetentionHours (48 h), ' +
+          "which the speed layer's eventId claims last",
+      ]),
+    );
+    expect(() => definePipelineConfig({ eventIdDedupHorizonMinutes: 300, realtimeRetentionHours: 4 })).toThrow(
+      /config\.eventIdDedupHorizonMinutes: 300 min is longer than realtimeRetentionHours \(4 h\)/,
+    );
+  });
+
+  it.each([
+    // [batchScheduleMinutes, epochLengthMinutes, window minutes]: about four runs' worth, whole epochs, at least one.
+    [60, 15, 240],
+    [60, 5, 240],
+    [10, 15, 45],
+    [1, 15, 15],
+    [7, 60, 60],
+    [1, 1, 4],
+    [1440, 60, 5760],
+  ])('sizes maxWindowMs from a %i-minute schedule and %i-minute epochs: %i minutes', (schedule, epoch, minutes) => {
+    const config = definePipelineConfig({
+      batchScheduleMinutes: schedule,
+      epochLengthMinutes: epoch,
+      // Long enough for any schedule here, so that only the window is under test.
+      realtimeRetentionHours: 100,
+    });
+    expect(config.maxWindowMs).toBe(minutes * 60_000);
+    expect(config.maxWindowMs % config.epochLengthMs).toBe(0);
+  });
+
   it('round-trips through the JSON that handlers receive', () => {
     const config = definePipelineConfig({ epochLengthMinutes: 5, architecture: 'kappa' });
     expect(deserializePipelineConfig(serializePipelineConfig(config))).toEqual(config);
@@ -33,6 +91,14 @@ describe('pipeline configuration', () => {
       { realtimeRetentionHours: 2 },
       'config.realtimeRetentionHours: 2 h is too short: realtime items must outlast a missed batch run (at least 3 h with these settings)',
     ],
+    [{ eventIdDedupHorizonMinutes: 0 }, 'config.eventIdDedupHorizonMinutes: Too small: expected number to be >=1'],
+    [
+      { eventIdDedupHorizonMinutes: 0.5 },
+      'config.eventIdDedupHorizonMinutes: Invalid input: expected int, received number',
+    ],
+    [{ batchScanCutoffGiB: 0 }, 'config.batchScanCutoffGiB: Too small: expected number to be >0'],
+    [{ rebuildScanCutoffGiB: 'big' }, 'config.rebuildScanCutoffGiB: Invalid input: expected number, received string'],
+    [{ rebuildScheduleDays: 0 }, 'config.rebuildScheduleDays: Too small: expected number to be >=1'],
   ])('rejects %j, naming the setting', (input, problem) => {
     expect(() => definePipelineConfig(input)).toThrow(PipelineConfigError);
     try {

@@ -1,6 +1,12 @@
 import { defineViews } from '../../functions/core/view-declaration';
 import { MAX_EVENT_TIME_MS } from '../../functions/core/event-limits';
-import { DEFAULT_QUERY_LIMITS, parseViewQuery, QUERY_TIME_RANGE } from '../../functions/core/query-request';
+import { DEFAULT_VIEW_DECLARATIONS } from '../../functions/core/default-views';
+import {
+  DEFAULT_QUERY_LIMITS,
+  parseViewQuery,
+  QUERY_TIME_RANGE,
+  retentionProblem,
+} from '../../functions/core/query-request';
 
 const [view] = defineViews([
   { name: 'device_metric_minute', dimensions: ['deviceId', 'metric'], granularity: 'minute' },
@@ -159,5 +165,70 @@ describe('view query parameters', () => {
     ]);
     const exact = parseViewQuery(view, { deviceId: ['a b'], metric: ['t'] }, now);
     expect(exact.ok && exact.query.dimensionKeys).toEqual(['a%20b|t']);
+  });
+});
+
+describe("queries past a view's retention", () => {
+  const views = defineViews(DEFAULT_VIEW_DECLARATIONS);
+  const [minuteView, hourView, dayView] = views;
+  const DAY_MS = 86_400_000;
+  const days = (n: number) => n * DAY_MS;
+  /** The query's from, as parseViewQuery gives it: aligned down to the requested granularity. */
+  const alignedFrom = (query: Record<string, string[]>) => {
+    const result = parseViewQuery(minuteView, { deviceId: ['a'], metric: ['t'], ...query }, now);
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    return result.query.from;
+  };
+
+  it('answers a query inside retention, up to the first bucket kept', () => {
+    // now - 30 days is 2026-10-25T12:30:15Z: the 12:31 minute bucket is the first kept.
+    expect(retentionProblem(minuteView, views, now - days(1), now)).toBeUndefined();
+    expect(retentionProblem(minuteView, views, Date.UTC(2026, 9, 25, 12, 31), now)).toBeUndefined();
+    expect(retentionProblem(hourView, views, Date.UTC(2025, 9, 20, 13), now)).toBeUndefined();
+  });
+
+  it('refuses a query whose from is in a bucket that started before now - retention, naming the views that cover it', () => {
+    expect(retentionProblem(minuteView, views, Date.UTC(2026, 9, 25, 12, 30), now)).toBe(
+      'from: device_metric_minute keeps 30 days of minute buckets, from 2026-10-25T12:31:00.000Z; ' +
+        '2026-10-25T12:30:00.000Z is past its retention. Views that cover it: ' +
+        'site_metric_hour (hour buckets by site, metric, 400 days); metric_day (day buckets by metric, kept for ever).',
+    );
+    // 400 days back: only the day view still covers it.
+    expect(retentionProblem(hourView, views, Date.UTC(2025, 9, 20, 12), now)).toBe(
+      'from: site_metric_hour keeps 400 days of hour buckets, from 2025-10-20T13:00:00.000Z; ' +
+        '2025-10-20T12:00:00.000Z is past its retention. Views that cover it: ' +
+        'metric_day (day buckets by metric, kept for ever).',
+    );
+  });
+
+  it('names a coarser view only when the bucket holding from is still kept there', () => {
+    // The hour view's first kept bucket is 2025-10-20T13:00Z; 12:59 lies in its 12:00 bucket, which has gone.
+    const from = Date.UTC(2025, 9, 20, 12, 59);
+    const withHourly = defineViews([
+      { name: 'minute_view', dimensions: ['deviceId'], granularity: 'minute', retentionDays: 30 },
+      { name: 'hour_view', dimensions: ['deviceId'], granularity: 'hour', retentionDays: 400 },
+    ]);
+    expect(retentionProblem(withHourly[0], withHourly, from, now)).toBe(
+      'from: minute_view keeps 30 days of minute buckets, from 2026-10-25T12:31:00.000Z; ' +
+        '2025-10-20T12:59:00.000Z is past its retention. No view covers that range.',
+    );
+    expect(retentionProblem(withHourly[0], withHourly, Date.UTC(2025, 9, 20, 13), now)).toContain(
+      'Views that cover it: hour_view (hour buckets by deviceId, 400 days).',
+    );
+  });
+
+  it('refuses a coarser-granularity query whose aligned from reaches past retention', () => {
+    // 29.9 days back is inside retention at minute granularity, but aligned to the day it starts 30.52 days back.
+    const fromText = String(now - days(29.9));
+    expect(retentionProblem(minuteView, views, alignedFrom({ from: [fromText] }), now)).toBeUndefined();
+    expect(retentionProblem(minuteView, views, alignedFrom({ from: [fromText], granularity: ['day'] }), now)).toMatch(
+      /^from: device_metric_minute keeps 30 days .* 2026-10-25T00:00:00\.000Z is past its retention/,
+    );
+  });
+
+  it('never refuses a view kept for ever, however far back', () => {
+    expect(dayView.retentionDays).toBeNull();
+    expect(retentionProblem(dayView, views, 0, now)).toBeUndefined();
+    expect(retentionProblem(dayView, views, 0, MAX_EVENT_TIME_MS)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { NAG_ACKNOWLEDGEMENTS } from '../../lib/nag-acknowledgements';
+import { NAG_ACKNOWLEDGEMENTS, REBUILD_SCHEDULE_NAG_ACKNOWLEDGEMENTS } from '../../lib/nag-acknowledgements';
 import { synthesize, type ValidationReport } from './stack-fixture';
 
 let template: Template;
@@ -17,14 +17,26 @@ describe('the stack passes cdk-nag', () => {
     expect(plugin).toMatchObject({ pluginName: 'AwsSolutions', conclusion: 'success', violations: [] });
   });
 
+  const suppressedIn = (validation: ValidationReport) =>
+    new Set(validation.pluginReports[0].suppressedViolations.map((violation) => `AwsSolutions::${violation.ruleName}`));
+
   it('acknowledges only findings that occur, so no acknowledgement is stale', () => {
-    const suppressed = new Set(
-      report.pluginReports[0].suppressedViolations.map((violation) => `AwsSolutions::${violation.ruleName}`),
-    );
+    const suppressed = suppressedIn(report);
     for (const { id, reason } of NAG_ACKNOWLEDGEMENTS) {
       expect(suppressed).toContain(id);
       expect(reason).toMatch(new RegExp(`^${id.split('-')[1].split('[')[0]}: `));
     }
+  });
+
+  it('with the rebuild schedule, passes too and acknowledges only its findings that occur', () => {
+    const scheduled = synthesize({ pipeline: { rebuildScheduleDays: 1 } }).report;
+    expect(scheduled.pluginReports[0]).toMatchObject({ conclusion: 'success', violations: [] });
+    const suppressed = suppressedIn(scheduled);
+    for (const { id, reason } of REBUILD_SCHEDULE_NAG_ACKNOWLEDGEMENTS) {
+      expect(suppressed).toContain(id);
+      expect(reason).toMatch(new RegExp(`^${id.split('-')[1].split('[')[0]}: `));
+    }
+    for (const { id } of REBUILD_SCHEDULE_NAG_ACKNOWLEDGEMENTS) expect(suppressedIn(report)).not.toContain(id);
   });
 });
 
@@ -74,6 +86,14 @@ describe('speed layer defaults', () => {
     ).toBe(true);
     expect(JSON.stringify(s3Statements[0].Resource)).toContain('/set-aside/*');
     expect(consumerId).toMatch(/Speed/);
+  });
+
+  it('reads the manifest table, to learn which generations to write', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'speed', MANIFEST_TABLE: Match.anyValue() }),
+      },
+    });
   });
 
   it('sends discarded batches to an encrypted, TLS-only queue', () => {
@@ -135,7 +155,7 @@ describe('function defaults', () => {
       });
       return fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME;
     });
-    expect(services.sort()).toEqual(['batch', 'firehose-transform', 'ingest', 'replay', 'serving', 'speed']);
+    expect(services.sort()).toEqual(['batch', 'firehose-transform', 'ingest', 'rebuild', 'serving', 'speed']);
   });
 });
 

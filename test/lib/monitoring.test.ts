@@ -28,6 +28,36 @@ describe('alarms and dashboard', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it("alarms on the rebuild function's errors in both architectures", () => {
+    for (const stack of [template, kappa]) {
+      const [rebuild] = Object.entries(stack.findResources('AWS::Lambda::Function')).find(
+        ([, fn]) => fn.Properties?.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'rebuild',
+      ) ?? [''];
+      stack.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: rebuild } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        AlarmDescription: 'The rebuild function is failing.',
+      });
+    }
+  });
+
+  it("graphs each batch run's bytes scanned, view rows, windows flipped and window length on the dashboard", () => {
+    // The body is a Fn::Join of JSON text around references; the metrics are in its literal parts.
+    const bodyOf = (stack: Template) => {
+      const body = Object.values(stack.findResources('AWS::CloudWatch::Dashboard'))[0].Properties.DashboardBody as
+        string | { 'Fn::Join': [string, unknown[]] };
+      const parts = typeof body === 'string' ? [body] : body['Fn::Join'][1];
+      return parts.filter((part) => typeof part === 'string').join('');
+    };
+    for (const metricName of ['BatchBytesScanned', 'BatchViewRows', 'BatchWindowsFlipped', 'BatchWindowSeconds']) {
+      expect(bodyOf(template)).toContain(`["LambdaArchitecture","${metricName}","service","batch"`);
+      expect(bodyOf(kappa)).not.toContain(metricName);
+    }
+  });
+
   it('alarms on any record or batch row set aside, in the layers that have them', () => {
     for (const [metricName, service] of [
       ['RecordsSetAside', 'speed'],

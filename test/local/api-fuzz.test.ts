@@ -4,6 +4,7 @@ import type { BatchRunSummary } from '../../functions/batch/batch-job';
 import { MAX_EVENT_TIME_MS } from '../../functions/core/event-limits';
 import { bucketStart } from '../../functions/core/granularity';
 import { DEFAULT_QUERY_LIMITS } from '../../functions/core/query-request';
+import { firstRetainedBucket } from '../../functions/core/view-declaration';
 import { MAX_ADVANCE_CLOCK_MS } from '../../local/dashboard-routes';
 import type { LocalRuntime } from '../../local/local-runtime';
 import { startTestRuntime, testRuntimeConfig } from '../support/test-runtime';
@@ -420,7 +421,7 @@ describe('the API through the local gateway, fed random requests', () => {
     );
   });
 
-  it('answers from/to within 1970..9999 and a range within the limits, and refuses any other with a 400 naming from, to or from/to', async () => {
+  it('answers from/to within 1970..9999, a range within the limits and a from within retention, and refuses any other with a 400 naming from, to or from/to', async () => {
     const givenTime = fc.record({ from: fc.option(timeText, { nil: undefined }), to: timeText });
     await fc.assert(
       fc.asyncProperty(givenTime, async ({ from, to }) => {
@@ -430,21 +431,19 @@ describe('the API through the local gateway, fed random requests', () => {
           target: `/views/${deviceView.name}?deviceId=fuzz-device&metric=fuzz-metric${times}`,
           headers: [['host', 'local']],
         };
+        // Retention is counted back from the handler's clock, read between these two: either answer may be right.
+        const before = Date.now();
         const answer = await send(fuzz);
+        const after = Date.now();
         expectProperAnswer(fuzz, answer);
-        const expected = expectedTimeAnswer(from, to);
-        if (expected.status === 200) {
-          expect({ status: answer.status, range: pick(JSON.parse(answer.text) as object, ['from', 'to']) }).toEqual({
-            status: 200,
-            range: expected.range,
-          });
-        } else {
-          const { errors } = JSON.parse(answer.text) as { errors: string[] };
-          expect({ status: answer.status, named: errors.map((error) => error.split(':')[0]) }).toEqual({
-            status: 400,
-            named: expected.named,
-          });
-        }
+        const actual =
+          answer.status === 200
+            ? { status: 200, range: pick(JSON.parse(answer.text) as object, ['from', 'to']) }
+            : {
+                status: answer.status,
+                named: (JSON.parse(answer.text) as { errors: string[] }).errors.map((error) => error.split(':')[0]),
+              };
+        expect([expectedTimeAnswer(from, to, before), expectedTimeAnswer(from, to, after)]).toContainEqual(actual);
       }),
       RUNS,
     );
@@ -488,6 +487,25 @@ describe('bad requests named in the brief, answered through the local runtime', 
           '(epoch ms 0 to 253402300799999), got "8640000000000001"',
       },
     });
+  });
+
+  it("answers a from past the view's retention with a 400 naming the views that still cover the range", async () => {
+    expect(deviceView.retentionDays).toBe(30);
+    const from = Date.now() - 40 * DAY_MS;
+    const range = `&from=${from}&to=${from + 3_600_000}`;
+    const answer = await get(`${query}${range}`);
+    expect(answer).toMatchObject({
+      status: 400,
+      error: {
+        message: expect.stringMatching(
+          /^from: device_metric_minute keeps 30 days of minute buckets, from \S+; \S+ is past its retention\. Views that cover it: site_metric_hour \(hour buckets by site, metric, 400 days\); metric_day \(day buckets by metric, kept for ever\)\.$/,
+        ),
+      },
+    });
+    expect(typeof answer.error !== 'string' && answer.error.errors).toHaveLength(1);
+    // The views it names answer the same range.
+    expect((await get(`/views/site_metric_hour?site=fuzz-site&metric=fuzz-metric${range}`)).status).toBe(200);
+    expect((await get(`/views/metric_day?metric=fuzz-metric${range}`)).status).toBe(200);
   });
 
   it('answers a 20 KB query string with a 431 and a JSON body naming the problem', async () => {
@@ -541,6 +559,7 @@ function timeOf(text: string): number | undefined {
 function expectedTimeAnswer(
   fromText: string | undefined,
   toText: string,
+  nowMs: number,
 ): { status: 200; range: { from: string; to: string } } | { status: 400; named: string[] } {
   const to = timeOf(toText);
   const from = fromText === undefined ? undefined : timeOf(fromText);
@@ -558,6 +577,8 @@ function expectedTimeAnswer(
     buckets > DEFAULT_QUERY_LIMITS.maxBuckets,
   ].filter(Boolean);
   if (overLimits.length > 0) return { status: 400, named: overLimits.map(() => 'from/to') };
+  // Checked once the parameters are valid: a bucket is kept while it starts at or after now - retention.
+  if (bucketStart(start, 'minute') < firstRetainedBucket(deviceView, nowMs)) return { status: 400, named: ['from'] };
   return {
     status: 200,
     range: { from: new Date(bucketStart(start, 'minute')).toISOString(), to: new Date(to).toISOString() },

@@ -218,9 +218,11 @@ describe('npm start: the whole Lambda architecture on local emulators', () => {
     const document = (await (await fetch(`${runtime.apiUrl}/openapi.json`)).json()) as Record<string, unknown>;
     await expect(SwaggerParser.validate(document as never)).resolves.toBeDefined();
     const listing = (await (await fetch(`${runtime.apiUrl}/views`)).json()) as {
-      views: { name: string; measures: string[] }[];
+      views: { name: string; measures: string[]; retentionDays: number | null }[];
     };
     expect(listing.views.map((view) => view.name)).toEqual(config.views.map((view) => view.name));
     expect(listing.views[0].measures).toEqual(['count', 'sum', 'min', 'max', 'avg']);
+    // The defaults by granularity: minute 30 days, hour 400, day for ever.
+    expect(listing.views.map((view) => view.retentionDays)).toEqual([30, 400, null]);
   });
 });

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GenerationDirectory } from '../../functions/adapters/generation-directory';
 import { definePipelineConfig } from '../../functions/core/pipeline-config';
+import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
 import { createReplayJob } from '../../functions/replay/replay-job';
 import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
 import { ensureBucket, ensureTable } from '../../local/provision';
@@ -20,6 +21,7 @@ beforeAll(async () => {
     ensureTable(dynamodb, 'realtime'),
     ensureTable(dynamodb, 'manifest'),
     ensureBucket(s3, 'archive'),
+    ensureBucket(s3, 'work'),
   ]);
 });
 afterAll(async () => {
@@ -49,8 +51,8 @@ describe('replay: where the archive reports how far it is complete, the backfill
       directory: new GenerationDirectory({ client: dynamodb, manifestTable: 'manifest', cacheMs: 0 }),
       dynamodb,
       realtimeTable: 'realtime',
-      s3,
-      masterDataset: { bucket: 'archive', prefix: 'events/', errorPrefix: 'errors/' },
+      engine: new DuckDbEngine({ s3, bucket: 'archive' }),
+      work: { s3, bucket: 'work' },
       logger: new RecordingLogger(),
       now: () => clock.ms,
       sleep: async () => undefined,

@@ -15,27 +15,37 @@ const DUCKDB_TYPES: Readonly<Record<ColumnType, string>> = { string: 'VARCHAR', 
  * without an arrival time has no partition either, so the engine counts those (unplacedRowsSql).
  */
 export function masterDatasetViewSql(viewName: string, files: readonly string[]): string {
-  const columns = MASTER_DATASET_COLUMNS.map(
-    (column) => `${sqlLiteral(column.jsonKey)}: ${sqlLiteral(DUCKDB_TYPES[column.type])}`,
-  );
-  const source =
-    files.length === 0
-      ? `SELECT ${MASTER_DATASET_COLUMNS.map((column) => `CAST(NULL AS ${DUCKDB_TYPES[column.type]}) AS "${column.name}"`).join(', ')} WHERE false`
-      : `SELECT * FROM read_json([${files.map(sqlLiteral).join(', ')}], format = 'newline_delimited', ` +
-        `columns = {${columns.join(', ')}}, ignore_errors = true)`;
   return [
     `CREATE OR REPLACE VIEW "${viewName}" AS`,
     'SELECT *,',
     `  strftime(epoch_ms("arrival_ms"), '%Y-%m-%d') AS "dt",`,
     `  strftime(epoch_ms("arrival_ms"), '%H') AS "hour"`,
-    `FROM (${source})`,
+    `FROM (${filesSql(files)})`,
   ].join('\n');
 }
 
+/** The master dataset's columns over local NDJSON files, read as the view reads them. */
+function filesSql(files: readonly string[]): string {
+  if (files.length === 0) {
+    const nulls = MASTER_DATASET_COLUMNS.map(
+      (column) => `CAST(NULL AS ${DUCKDB_TYPES[column.type]}) AS "${column.name}"`,
+    );
+    return `SELECT ${nulls.join(', ')} WHERE false`;
+  }
+  const columns = MASTER_DATASET_COLUMNS.map(
+    (column) => `${sqlLiteral(column.jsonKey)}: ${sqlLiteral(DUCKDB_TYPES[column.type])}`,
+  );
+  return (
+    `SELECT * FROM read_json([${files.map(sqlLiteral).join(', ')}], format = 'newline_delimited', ` +
+    `columns = {${columns.join(', ')}}, ignore_errors = true)`
+  );
+}
+
 /**
- * Rows of the view without an arrival time: lines read_json could not read, or whose envelope lacks arrival_ms. They
- * fall in no partition, so no run's SQL sees them; the engine counts them once per session instead.
+ * Rows of some of the view's files without an arrival time: lines read_json could not read, or whose envelope lacks
+ * arrival_ms. They fall in no partition, so no run's SQL sees them; the engine counts them instead, over the files
+ * whose lines its session counts (duckdb-engine.ts), so that consecutive windows count each once.
  */
-export function unplacedRowsSql(viewName: string): string {
-  return `SELECT count(*) AS "rows" FROM "${viewName}" WHERE "arrival_ms" IS NULL`;
+export function unplacedRowsSql(files: readonly string[]): string {
+  return `SELECT count(*) AS "rows" FROM (${filesSql(files)}) WHERE "arrival_ms" IS NULL`;
 }

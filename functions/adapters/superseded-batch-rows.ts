@@ -1,0 +1,42 @@
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { WINDOW_ATTRIBUTES } from '../core/batch-item';
+import { basePartitionKey, windowPartitionKey } from '../core/storage-keys';
+import { expireSelectedItems } from './item-expiry';
+
+export interface SupersededRowsOptions {
+  readonly client: DynamoDBClient;
+  readonly batchTable: string;
+  /** Items updated at a time. @default 16 */
+  readonly concurrency?: number;
+}
+
+/**
+ * Gives a TTL to the batch rows a rebuild's flip superseded: the old base's rows, and the rows of the windows below
+ * the new base, which readers no longer read (DESIGN.md §6). Without it, a view kept for ever would keep every
+ * window row for ever. Safe to repeat; returns the rows given the TTL.
+ */
+export async function expireSupersededRows(
+  options: SupersededRowsOptions,
+  view: string,
+  superseded: { readonly below: number; readonly baseId: string | null },
+  expiresAtMs: number,
+): Promise<number> {
+  const values: Record<string, AttributeValue> = {
+    ':windows': { S: windowPartitionKey(view, '') },
+    ':below': { N: String(superseded.below) },
+  };
+  let filter = '(begins_with(pk, :windows) AND #to <= :below)';
+  if (superseded.baseId !== null) {
+    values[':base'] = { S: basePartitionKey(view, superseded.baseId, '') };
+    filter += ' OR begins_with(pk, :base)';
+  }
+  return expireSelectedItems(
+    { client: options.client, tableName: options.batchTable, concurrency: options.concurrency },
+    {
+      FilterExpression: filter,
+      ExpressionAttributeNames: { '#to': WINDOW_ATTRIBUTES.to },
+      ExpressionAttributeValues: values,
+    },
+    expiresAtMs,
+  );
+}

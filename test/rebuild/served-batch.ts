@@ -1,0 +1,54 @@
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ViewReader } from '../../functions/adapters/view-reader';
+import { decodeDimensionKey } from '../../functions/core/dimension-key';
+import { applyServingRule } from '../../functions/core/serving-rule';
+import { MAX_EVENT_TIME_MS } from '../../functions/core/event-limits';
+import type { ViewDefinition } from '../../functions/core/view-declaration';
+import type { ExpectedBucket } from '../support/brute-force';
+
+/**
+ * What a reader is served from the batch layer alone, for every key the table holds rows of, in bruteForce's shape
+ * (`values joined by |@bucket`): the keys come from a scan, the rows from the serving layer's own reader.
+ */
+export async function servedBatchAnswer(
+  dynamodb: DynamoDBClient,
+  tables: { readonly batchTable: string; readonly manifestTable: string; readonly realtimeTable?: string },
+  view: ViewDefinition,
+): Promise<Map<string, ExpectedBucket>> {
+  const reader = new ViewReader({
+    client: dynamodb,
+    batchTable: tables.batchTable,
+    manifestTable: tables.manifestTable,
+    realtimeTable: tables.realtimeTable ?? 'unused',
+    manifestCacheMs: 0,
+  });
+  const manifest = await reader.servedBatch(view.name);
+  const answer = new Map<string, ExpectedBucket>();
+  if (manifest === null) return answer;
+  const keys = new Set<string>();
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamodb.send(new ScanCommand({ TableName: tables.batchTable, ExclusiveStartKey: start }));
+    for (const item of page.Items ?? []) {
+      const pk = item.pk?.S ?? '';
+      const window = `${view.name}#w#`;
+      if (pk.startsWith(window)) keys.add(pk.slice(window.length));
+      const base = `${view.name}#b#`;
+      if (pk.startsWith(base)) keys.add(pk.slice(base.length).split('#').slice(1).join('#'));
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  for (const key of keys) {
+    const rows = await reader.batchRows(manifest, key, 0, MAX_EVENT_TIME_MS);
+    for (const bucket of applyServingRule({
+      batch: rows,
+      realtime: [],
+      cutoff: manifest.cutoff,
+      granularity: view.granularity,
+    })) {
+      const values = decodeDimensionKey(key).map((value) => encodeURIComponent(value));
+      answer.set(`${values.join('|')}@${bucket.bucket}`, { ...bucket.measures });
+    }
+  }
+  return answer;
+}
