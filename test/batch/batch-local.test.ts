@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
+import { BatchViewStore } from '../../functions/adapters/batch-view-store';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { definePipelineConfig, serializePipelineConfig } from '../../functions/core/pipeline-config';
@@ -11,7 +12,6 @@ import { LOCAL_RESOURCES } from '../../local/local-runtime';
 import { ensureBucket, ensureTable } from '../../local/provision';
 import { streamArbitrary } from '../support/stream-arbitraries';
 import { archiveThroughTransform, firehoseRecord } from './batch-archive';
-import { servedManifest } from './batch-views';
 
 let dynamoEmulator: RunningEmulator;
 let s3Emulator: RunningEmulator;
@@ -43,15 +43,20 @@ afterAll(async () => {
 const endpoints = () => ['--s3-endpoint', s3Emulator.endpoint, '--dynamodb-endpoint', dynamoEmulator.endpoint];
 
 describe('npm run batch:local', () => {
-  it('runs the DuckDB batch job over the local endpoints with the local defaults, and prints rows, bytes read and seconds per view', async () => {
+  it('runs the DuckDB batch job over the local endpoints with the local defaults, and prints per view the windows computed, rows, bytes read, seconds and outcome', async () => {
     const lines: string[] = [];
     const settings = await batchLocalSettings(endpoints(), {});
     const summary = await batchLocal(settings, (line) => lines.push(line));
-    expect(lines[0]).toMatch(
-      /^batch run v\d+-\d+: cutoff \S+Z, \d+ objects \([\d.]+ KiB\) read from s3:\/\/master-dataset\/events\/ in [\d.]+ s$/,
+    const time = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+    expect(lines[0]).toBe(
+      `batch run: cutoff ${time(summary.cutoff)}, ${summary.preparation?.objects} objects ` +
+        `(${((summary.preparation?.bytes ?? 0) / 1024).toFixed(1)} KiB) read from s3://master-dataset/events/ in ` +
+        `${summary.preparation?.seconds.toFixed(2)} s`,
     );
     expect(lines[1].split(/\s{2,}/)).toEqual([
       'view',
+      'windows',
+      'served to',
       'rows',
       'set aside',
       'bytes read',
@@ -59,9 +64,12 @@ describe('npm run batch:local', () => {
       'write s',
       'outcome',
     ]);
+    // A view's first window starts at the start of the archive.
     expect(lines.slice(2).map((line) => line.split(/\s{2,}/))).toEqual(
       settings.config.views.map((view) => [
         view.name,
+        `1 [start, ${time(summary.cutoff)})`,
+        time(summary.cutoff),
         String(summary.views.find((outcome) => outcome.view === view.name)?.rows),
         '0',
         expect.stringMatching(/^[\d.]+ KiB$/),
@@ -71,8 +79,26 @@ describe('npm run batch:local', () => {
       ]),
     );
     expect(summary.views.every((view) => view.rows > 0)).toBe(true);
+    const store = new BatchViewStore({
+      client: dynamodb,
+      batchTable: LOCAL_RESOURCES.batchTable,
+      manifestTable: LOCAL_RESOURCES.manifestTable,
+    });
     for (const view of settings.config.views) {
-      expect((await servedManifest(dynamodb, LOCAL_RESOURCES.manifestTable, view.name))?.version).toBe(summary.version);
+      expect(await store.state(view.name)).toMatchObject({ cutoff: summary.cutoff, windows: 1, pending: null });
+    }
+
+    // Run again: nothing new has arrived, so nothing is written (a new epoch may have begun: then an empty window).
+    const again: string[] = [];
+    const next = await batchLocal(settings, (line) => again.push(line));
+    for (const outcome of next.views) {
+      expect(outcome.rows).toBe(0);
+      expect(['up-to-date', 'flipped']).toContain(outcome.outcome);
+      expect(outcome.windows.every((window) => window.from === summary.cutoff)).toBe(true);
+    }
+    if (next.views.every((outcome) => outcome.outcome === 'up-to-date')) {
+      expect(again[0]).toMatch(/no objects read/);
+      expect(again.slice(2).map((line) => line.split(/\s{2,}/)[1])).toEqual(settings.config.views.map(() => 'none'));
     }
   });
 
