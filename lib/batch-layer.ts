@@ -14,9 +14,8 @@ import type { PipelineConfig } from '../functions/core/pipeline-config';
 import { grantMasterDatasetQueries, type MasterDatasetQueries } from './master-dataset-queries';
 import { DUCKDB_MODULES, PipelineFunction } from './pipeline-function';
 
-/** Where Firehose archives valid records in the master bucket, and where it puts the ones it rejects. */
-export const MASTER_PREFIX = 'events/';
-export const ERROR_PREFIX = 'errors/';
+const MASTER_PREFIX = 'events/';
+const ERROR_PREFIX = 'errors/';
 /** The Glue table of the master dataset. */
 const EVENTS_TABLE = 'events';
 

@@ -49,7 +49,7 @@ export const NAG_ACKNOWLEDGEMENTS: readonly { id: string; reason: string }[] = [
   {
     id: 'AwsSolutions::AwsSolutions-IAM5[Action::s3:Abort*]',
     reason:
-      "IAM5: s3:Abort* comes from CDK's grantPut/grantReadWrite on a single bucket: Firehose and Athena abort their own multipart uploads there.",
+      "IAM5: s3:Abort* comes from CDK's grantPut/grantReadWrite on a single bucket: Firehose, Athena and the rebuild function abort their own multipart uploads there.",
   },
   {
     id: 'AwsSolutions::AwsSolutions-IAM5[Action::s3:DeleteObject*]',
@@ -64,16 +64,17 @@ export const NAG_ACKNOWLEDGEMENTS: readonly { id: string; reason: string }[] = [
   {
     id: 'AwsSolutions::AwsSolutions-IAM5[Action::s3:GetObject*]',
     reason:
-      "IAM5: s3:GetObject* comes from CDK's grantRead on a single bucket, whose every object the batch layer must read.",
+      "IAM5: s3:GetObject* comes from CDK's grantRead on a single bucket, whose every object the batch job or the rebuild function must read.",
   },
   {
     id: 'AwsSolutions::AwsSolutions-IAM5[Action::s3:List*]',
-    reason: "IAM5: s3:List* comes from CDK's grantRead on a single bucket: the batch engines list the master dataset.",
+    reason:
+      "IAM5: s3:List* comes from CDK's grantRead on a single bucket: the engines list the master dataset and the rebuild function its result files.",
   },
   {
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<BatchMasterDataset266AEF6E.Arn>/*]',
     reason:
-      'IAM5: object-level access to every object of the master dataset bucket is the point: Firehose appends anywhere under its prefix and the batch job reads all of it.',
+      'IAM5: object-level access to every object of the master dataset bucket is the point: Firehose appends anywhere under its prefix and the batch job and the rebuild function read all of it.',
   },
   {
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::<BatchMasterDataset266AEF6E.Arn>/set-aside/*]',

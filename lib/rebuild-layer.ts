@@ -37,7 +37,7 @@ export interface RebuildLayerProps {
    * make a circular reference. @default `${stackName}-rebuild`, shortened with a hash to Lambda's 64 characters
    */
   readonly functionName?: string;
-  /** DuckDB holds a window of the engine's work in memory on the emulator target. @default 3008 */
+  /** Room for DuckDB on emulators and for the engine's result files read back in AWS. @default 3008 */
   readonly memorySize?: number;
   /**
    * Jobs of different views run side by side; two jobs of one view are refused by the manifest's condition.

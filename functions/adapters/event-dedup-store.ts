@@ -1,4 +1,4 @@
-import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TTL_ATTRIBUTE } from '../core/table-layout';
 import { retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
 
@@ -9,6 +9,13 @@ export interface EventClaimRequest {
   readonly eventId: string;
   /** The claiming Kinesis record's identity (shard and position): a redelivery of it claims the event again. */
   readonly owner: string;
+  /** The claiming record's arrival time (ms). */
+  readonly arrivalMs: number;
+  /**
+   * The de-dup horizon H (DESIGN.md §4): a copy arriving at most this long after the event's last copy is a
+   * duplicate; one arriving later counts again, as the batch SQL counts it.
+   */
+  readonly horizonMs: number;
   /** TTL attribute value, epoch seconds. */
   readonly expiresAt: number;
 }
@@ -21,7 +28,7 @@ export interface EventDedupStoreOptions {
   readonly retry?: Partial<RetryPolicy>;
 }
 
-export const DEDUP_ATTRIBUTES = { owner: 'owner' } as const;
+export const DEDUP_ATTRIBUTES = { owner: 'owner', lastArrival: 'lastArrivalMs' } as const;
 
 export function dedupItemKey(eventId: string): { pk: string; sk: string } {
   return { pk: `event#${eventId}`, sk: 'event' };
@@ -31,7 +38,9 @@ export function dedupItemKey(eventId: string): { pk: string; sk: string } {
  * eventId de-duplication for views with `dedupeByEventId` (DESIGN.md §4): the first Kinesis record of an event to
  * be processed claims it with one conditional PutItem. The condition admits the owner again, so a redelivered
  * owner (a Lambda retry) still counts, while a producer's second copy (another Kinesis record, another position)
- * is a duplicate. Cost: one write per claimed event, the condition included, for every delivery of it.
+ * arriving within the horizon of the last copy is a duplicate; the duplicate moves the last copy's arrival on, so
+ * that a chain of copies each within the horizon of the one before is one event, as the batch SQL's lag() has it.
+ * Cost: one write per claimed event, the condition included, for every delivery of it, and one more per duplicate.
  */
 export class EventDedupStore {
   private readonly retry: RetryPolicy;
@@ -41,8 +50,9 @@ export class EventDedupStore {
   }
 
   /** Throws when the claim could not be decided (after retries); the caller must then not count the event. */
-  async claim({ eventId, owner, expiresAt }: EventClaimRequest): Promise<EventClaim> {
+  async claim({ eventId, owner, arrivalMs, horizonMs, expiresAt }: EventClaimRequest): Promise<EventClaim> {
     const { pk, sk } = dedupItemKey(eventId);
+    const names = { '#pk': 'pk', '#owner': DEDUP_ATTRIBUTES.owner, '#last': DEDUP_ATTRIBUTES.lastArrival };
     try {
       await withRetries(this.retry, (abortSignal) =>
         this.options.client.send(
@@ -52,19 +62,39 @@ export class EventDedupStore {
               pk: { S: pk },
               sk: { S: sk },
               [DEDUP_ATTRIBUTES.owner]: { S: owner },
+              [DEDUP_ATTRIBUTES.lastArrival]: { N: String(arrivalMs) },
               [TTL_ATTRIBUTE]: { N: String(expiresAt) },
             },
-            ConditionExpression: 'attribute_not_exists(#pk) OR #owner = :owner',
-            ExpressionAttributeNames: { '#pk': 'pk', '#owner': DEDUP_ATTRIBUTES.owner },
-            ExpressionAttributeValues: { ':owner': { S: owner } },
+            // A claim written before the horizon existed has no last arrival: it holds, as it always did.
+            ConditionExpression: 'attribute_not_exists(#pk) OR #owner = :owner OR #last < :stale',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ':owner': { S: owner }, ':stale': { N: String(arrivalMs - horizonMs) } },
           }),
           { abortSignal },
         ),
       );
       return 'owner';
     } catch (error) {
-      if ((error as { name?: unknown }).name === 'ConditionalCheckFailedException') return 'duplicate';
-      throw error;
+      if ((error as { name?: unknown }).name !== 'ConditionalCheckFailedException') throw error;
     }
+    try {
+      await withRetries(this.retry, (abortSignal) =>
+        this.options.client.send(
+          new UpdateItemCommand({
+            TableName: this.options.tableName,
+            Key: { pk: { S: pk }, sk: { S: sk } },
+            UpdateExpression: 'SET #last = :arrival, #ttl = :expiresAt',
+            ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#last) OR #last < :arrival)',
+            ExpressionAttributeNames: { '#pk': 'pk', '#last': DEDUP_ATTRIBUTES.lastArrival, '#ttl': TTL_ATTRIBUTE },
+            ExpressionAttributeValues: { ':arrival': { N: String(arrivalMs) }, ':expiresAt': { N: String(expiresAt) } },
+          }),
+          { abortSignal },
+        ),
+      );
+    } catch (error) {
+      // An older copy than the last one (another shard, behind): the last arrival stays where it is.
+      if ((error as { name?: unknown }).name !== 'ConditionalCheckFailedException') throw error;
+    }
+    return 'duplicate';
   }
 }

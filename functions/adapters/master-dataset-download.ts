@@ -52,12 +52,10 @@ export interface DownloadedMasterDataset {
   readonly downloads: readonly DownloadedObject[];
   readonly objects: number;
   readonly bytes: number;
-  /** How the keys were found: each arrival hour's prefixes, or one listing of the whole prefix. */
-  readonly listing: 'hours' | 'prefix';
 }
 
 /** The arrival hour a key names, relative to the master dataset's prefix. */
-export interface ArrivalHour {
+interface ArrivalHour {
   readonly hourMs: number;
   /** `dt=YYYY-MM-DD/hour=HH/` (Firehose's dynamic partitions) or `YYYY/MM/DD/HH/` (its default prefix). */
   readonly layout: 'hive' | 'dated';
@@ -81,7 +79,7 @@ const DATED_LAYOUT_MARGIN_MS = HOUR_MS;
  * The arrival hour a key names, relative to the master dataset's prefix, or undefined when its layout is unknown (or
  * it names no real hour). Both layouts are UTC.
  */
-export function arrivalHourOf(relativeKey: string): ArrivalHour | undefined {
+function arrivalHourOf(relativeKey: string): ArrivalHour | undefined {
   const hive = HIVE_KEY.exec(relativeKey);
   const match = hive ?? DATED_KEY.exec(relativeKey);
   if (match === null) return undefined;
@@ -125,7 +123,7 @@ function hoursToRead({ fromMs, toMs }: ArrivalRange, layout: ArrivalHour['layout
  * Each file is named by its content, not its key, because DuckDB picks the decompression by extension.
  */
 export async function downloadMasterDataset(options: MasterDatasetDownloadOptions): Promise<DownloadedMasterDataset> {
-  const { keys, listing } = await listKeys(options);
+  const keys = await listKeys(options);
   const downloads: (DownloadedObject | undefined)[] = new Array(keys.length);
   let bytes = 0;
   let next = 0;
@@ -153,7 +151,6 @@ export async function downloadMasterDataset(options: MasterDatasetDownloadOption
     downloads: downloaded,
     objects: downloaded.length,
     bytes,
-    listing,
   };
 }
 
@@ -162,9 +159,7 @@ interface ListedKey {
   readonly hourMs: number | undefined;
 }
 
-async function listKeys(
-  options: MasterDatasetDownloadOptions,
-): Promise<{ keys: ListedKey[]; listing: 'hours' | 'prefix' }> {
+async function listKeys(options: MasterDatasetDownloadOptions): Promise<ListedKey[]> {
   const { prefix, arrivals } = options;
   if (arrivals !== undefined) checkRange(arrivals);
   const hours = (range: ArrivalRange) => {
@@ -179,7 +174,7 @@ async function listKeys(
         keys.push({ key, hourMs: hour?.hourMs });
       }
     }
-    return { keys, listing: 'prefix' };
+    return keys;
   }
   const hourPrefixes: { prefix: string; hourMs: number }[] = [];
   for (const layout of ['hive', 'dated'] as const) {
@@ -191,7 +186,7 @@ async function listKeys(
   const listed = await mapConcurrently(hourPrefixes, options.concurrency ?? 8, async (hour) =>
     (await listPrefix(options, hour.prefix)).map((key) => ({ key, hourMs: hour.hourMs })),
   );
-  return { keys: listed.flat().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)), listing: 'hours' };
+  return listed.flat().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
 function canHold(hour: ArrivalHour, arrivals: ArrivalRange): boolean {

@@ -298,6 +298,7 @@ export function skippedRowsSql(inputs: BatchSqlInputs): string {
  * an earlier copy of its eventId arrived at most the horizon before it; then the filter, retention and GROUP BY.
  */
 export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): string {
+  checkWindow(inputs.arrivalFromMs, inputs.arrivalToMs);
   const arrival = quote(ENVELOPE_FIELDS.arrivalMs);
   const horizon = view.dedupeByEventId ? inputs.dedupHorizonMs : 0;
   if (!Number.isSafeInteger(horizon) || horizon < 0) throw new Error('dedupHorizonMs: expected a non-negative integer');

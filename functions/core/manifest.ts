@@ -129,6 +129,11 @@ const A = {
   rebuildRows: 'rebuildRows',
   expiringBelow: 'expiringBelow',
   expiringBaseId: 'expiringBaseId',
+  /**
+   * Written by releases before arrival windows, whose batch rows were whole versions (now expiring by their TTL): an
+   * item with it and no windows or base is read as a view with nothing served, and its first window replaces it.
+   */
+  legacyVersion: 'version',
 } as const;
 
 const names = (...keys: (keyof typeof A)[]) => Object.fromEntries(keys.map((key) => [`#${key}`, A[key]]));
@@ -136,6 +141,12 @@ const n = (value: number): AttributeValue => ({ N: String(value) });
 const s = (value: string): AttributeValue => ({ S: value });
 
 const batchKey = (view: string) => manifestKey(view, MANIFEST_KINDS.batch);
+
+/** Nothing served: no cutoff, or only a pre-window release's (see A.legacyVersion). */
+const NOTHING_SERVED =
+  '(attribute_not_exists(#cutoff) OR ' +
+  '(attribute_exists(#legacyVersion) AND attribute_not_exists(#baseId) AND attribute_not_exists(#windows)))';
+const NOTHING_SERVED_NAMES = ['cutoff', 'legacyVersion', 'baseId', 'windows'] as const;
 
 /**
  * Records window [from, to) as pending. Only from the served cutoff (or, for a view with nothing served, from 0
@@ -147,14 +158,14 @@ export function beginWindowRequest(view: string, window: PendingWindow): Manifes
     Key: batchKey(view),
     UpdateExpression: 'SET #pendingFrom = :from, #pendingTo = :to, #pendingStartedAt = :startedAt',
     ConditionExpression: first
-      ? 'attribute_not_exists(#pendingTo) AND attribute_not_exists(#cutoff) AND attribute_not_exists(#rebuildId)'
+      ? `attribute_not_exists(#pendingTo) AND ${NOTHING_SERVED} AND attribute_not_exists(#rebuildId)`
       : 'attribute_not_exists(#pendingTo) AND #cutoff = :from',
     ExpressionAttributeNames: names(
       'pendingFrom',
       'pendingTo',
       'pendingStartedAt',
       'cutoff',
-      ...(first ? (['rebuildId'] as const) : []),
+      ...(first ? (['rebuildId', ...NOTHING_SERVED_NAMES] as const) : []),
     ),
     ExpressionAttributeValues: { ':from': n(window.from), ':to': n(window.to), ':startedAt': n(window.startedAt) },
   };
@@ -165,9 +176,13 @@ export function finishWindowRequest(view: string, window: ArrivalWindow, compute
   return {
     Key: batchKey(view),
     UpdateExpression:
-      'SET #cutoff = :to, #computedAt = :computedAt REMOVE #pendingFrom, #pendingTo, #pendingStartedAt ADD #windows :one',
+      'SET #cutoff = :to, #computedAt = :computedAt REMOVE #pendingFrom, #pendingTo, #pendingStartedAt, ' +
+      '#legacyVersion, #legacyRowCount ADD #windows :one',
     ConditionExpression: '#pendingFrom = :from AND #pendingTo = :to',
-    ExpressionAttributeNames: names('cutoff', 'computedAt', 'pendingFrom', 'pendingTo', 'pendingStartedAt', 'windows'),
+    ExpressionAttributeNames: {
+      ...names('cutoff', 'computedAt', 'pendingFrom', 'pendingTo', 'pendingStartedAt', 'windows', 'legacyVersion'),
+      '#legacyRowCount': 'rowCount',
+    },
     ExpressionAttributeValues: {
       ':from': n(window.from),
       ':to': n(window.to),
@@ -193,7 +208,7 @@ export function beginRebuildRequest(
       '#rebuildLinesDone = :zero, #rebuildRows = :zero REMOVE #rebuildPrefix, #rebuildFiles, #rebuildBytesScanned',
     ConditionExpression:
       served === null
-        ? 'attribute_not_exists(#rebuildId) AND attribute_not_exists(#cutoff) AND attribute_not_exists(#pendingTo)'
+        ? `attribute_not_exists(#rebuildId) AND ${NOTHING_SERVED} AND attribute_not_exists(#pendingTo)`
         : 'attribute_not_exists(#rebuildId) AND #cutoff = :cutoff',
     ExpressionAttributeNames: names(
       'rebuildId',
@@ -206,7 +221,7 @@ export function beginRebuildRequest(
       'rebuildFiles',
       'rebuildBytesScanned',
       'cutoff',
-      ...(served === null ? (['pendingTo'] as const) : []),
+      ...(served === null ? (['pendingTo', ...NOTHING_SERVED_NAMES] as const) : []),
     ),
     ExpressionAttributeValues: {
       ':id': s(rebuild.id),
@@ -266,29 +281,46 @@ export function flipRebuildRequest(
   view: string,
   rebuild: Pick<RebuildProgress, 'id' | 'cutoff' | 'rowsWritten'>,
   files: number,
-  oldBaseId: string | null,
+  before: { readonly served: number | null; readonly baseId: string | null },
   computedAt: string,
 ): ManifestFlipRequest {
+  const first = before.served === null;
+  const set = [
+    '#baseId = :id',
+    '#baseCutoff = :cutoff',
+    '#baseRows = :rows',
+    '#expiringBelow = :cutoff',
+    ...(first ? ['#cutoff = :cutoff', '#computedAt = :computedAt'] : []),
+    ...(before.baseId === null ? [] : ['#expiringBaseId = :oldBase']),
+  ];
+  const remove = [
+    '#rebuildId',
+    '#rebuildCutoff',
+    '#rebuildStartedAt',
+    '#rebuildPrefix',
+    '#rebuildFiles',
+    '#rebuildBytesScanned',
+    '#rebuildFilesDone',
+    '#rebuildLinesDone',
+    '#rebuildRows',
+    ...(first ? ['#legacyVersion', '#legacyRowCount'] : []),
+    ...(before.baseId === null ? ['#expiringBaseId'] : []),
+  ];
+  const used = [...set, ...remove, '#rebuildFiles'].map((part) => part.split(' ')[0].slice(1));
   return {
     Key: batchKey(view),
-    UpdateExpression:
-      'SET #baseId = :id, #baseCutoff = :cutoff, #baseRows = :rows, #cutoff = if_not_exists(#cutoff, :cutoff), ' +
-      '#computedAt = if_not_exists(#computedAt, :computedAt), #expiringBelow = :cutoff' +
-      (oldBaseId === null ? '' : ', #expiringBaseId = :oldBase') +
-      ' REMOVE #rebuildId, #rebuildCutoff, #rebuildStartedAt, #rebuildPrefix, #rebuildFiles, #rebuildBytesScanned, ' +
-      '#rebuildFilesDone, #rebuildLinesDone, #rebuildRows' +
-      (oldBaseId === null ? ', #expiringBaseId' : ''),
+    UpdateExpression: `SET ${set.join(', ')} REMOVE ${remove.join(', ')}`,
     ConditionExpression: '#rebuildId = :id AND #rebuildFiles = :files AND #rebuildFilesDone = :files',
-    ExpressionAttributeNames: names(
-      ...(Object.keys(A) as (keyof typeof A)[]).filter((key) => !key.startsWith('pending') && key !== 'windows'),
+    ExpressionAttributeNames: Object.fromEntries(
+      [...new Set(used)].map((key) => [`#${key}`, key === 'legacyRowCount' ? 'rowCount' : A[key as keyof typeof A]]),
     ),
     ExpressionAttributeValues: {
       ':id': s(rebuild.id),
       ':cutoff': n(rebuild.cutoff),
       ':rows': n(rebuild.rowsWritten),
       ':files': n(files),
-      ':computedAt': s(computedAt),
-      ...(oldBaseId === null ? {} : { ':oldBase': s(oldBaseId) }),
+      ...(first ? { ':computedAt': s(computedAt) } : {}),
+      ...(before.baseId === null ? {} : { ':oldBase': s(before.baseId) }),
     },
   };
 }
@@ -317,9 +349,10 @@ export function batchViewStateFromItem(view: string, item: StoredAttributes | un
   const rebuild = str(A.rebuildId);
   const files = num(A.rebuildFiles);
   const below = num(A.expiringBelow);
+  const legacy = str(A.legacyVersion) !== null && baseId === null && num(A.windows) === null;
   return {
     view,
-    cutoff: num(A.cutoff),
+    cutoff: legacy ? null : num(A.cutoff),
     base: baseId === null ? null : { id: baseId, cutoff: num(A.baseCutoff) ?? 0, rows: num(A.baseRows) ?? 0 },
     computedAt: str(A.computedAt),
     windows: num(A.windows) ?? 0,

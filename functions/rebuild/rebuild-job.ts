@@ -221,9 +221,15 @@ export function createRebuildJob(dependencies: RebuildJobDependencies) {
       return { ...at, done: false, rowsWritten: rebuild.rowsWritten, bytesScanned: result.bytesScanned };
     }
 
-    const oldBase = state.base?.id ?? null;
+    const before = await store.state(view.name);
     const flipped = await store.updateManifest(
-      flipRebuildRequest(view.name, rebuild, files.length, oldBase, new Date(now()).toISOString()),
+      flipRebuildRequest(
+        view.name,
+        rebuild,
+        files.length,
+        { served: before.cutoff, baseId: before.base?.id ?? null },
+        new Date(now()).toISOString(),
+      ),
     );
     state = await store.state(view.name);
     if (!flipped && state.base?.id !== rebuild.id) {

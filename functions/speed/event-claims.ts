@@ -17,6 +17,8 @@ export interface ClaimContext {
   readonly views: readonly ViewDefinition[];
   readonly epochLengthMs: number;
   readonly realtimeRetentionMs: number;
+  /** The de-dup horizon H (PipelineConfig.dedupHorizonMs). */
+  readonly dedupHorizonMs: number;
   readonly store: EventDedupStore;
   readonly concurrency: number;
 }
@@ -29,7 +31,7 @@ export interface ClaimContext {
  */
 export async function claimEvents(
   records: readonly StreamRecord[],
-  { views, epochLengthMs, realtimeRetentionMs, store, concurrency }: ClaimContext,
+  { views, epochLengthMs, realtimeRetentionMs, dedupHorizonMs, store, concurrency }: ClaimContext,
 ): Promise<EventClaims> {
   const deduplicating = views.filter((view) => view.dedupeByEventId);
   const status = new Map<string, ClaimStatus>();
@@ -50,6 +52,8 @@ export async function claimEvents(
       claim = await store.claim({
         eventId: record.event.eventId,
         owner: recordIdentity(record),
+        arrivalMs: record.arrivalMs,
+        horizonMs: dedupHorizonMs,
         expiresAt: realtimeExpiresAt(key, epochLengthMs, realtimeRetentionMs),
       });
     } catch (error) {

@@ -131,6 +131,7 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
             views: config.views,
             epochLengthMs: config.epochLengthMs,
             realtimeRetentionMs: config.realtimeRetentionMs,
+            dedupHorizonMs: config.dedupHorizonMs,
             store: dedup,
             concurrency,
           });

@@ -1,7 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { AthenaClient } from '@aws-sdk/client-athena';
-import { AthenaEngine, AthenaQueryError } from '../../functions/adapters/athena-engine';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AthenaEngine, AthenaQueryError, unloadSql } from '../../functions/adapters/athena-engine';
+import type { BatchEngine } from '../../functions/batch/batch-engine';
+import { emulatorClientConfig, startS3, type RunningEmulator } from '../../local/emulators';
+import { ensureBucket } from '../../local/provision';
 
 /**
  * A local server speaking Athena's JSON 1.1 protocol (X-Amz-Target: AmazonAthena.*), scripted per test, so that the
@@ -16,6 +21,8 @@ interface Script {
   pages: { columns: string[]; rows: (string | null)[][] }[];
   /** Requests (0-based, per operation) answered with an error instead. */
   errors?: Partial<Record<string, Record<number, { status: number; type: string; message: string }>>>;
+  /** Objects the query writes to S3 (s3rver) when it starts, as an UNLOAD would: bucket, then key. */
+  writes?: { bucket: string; objects: Record<string, Buffer> };
 }
 
 let server: Server;
@@ -23,12 +30,16 @@ let endpoint: string;
 let script: Script;
 let calls: { target: string; body: Record<string, unknown> }[] = [];
 let answeredPolls = 0;
+let s3Emulator: RunningEmulator;
+let s3: S3Client;
 
 beforeAll(async () => {
+  s3Emulator = await startS3();
+  s3 = new S3Client(emulatorClientConfig(s3Emulator.endpoint));
   server = createServer((request, response) => {
     let text = '';
     request.on('data', (chunk) => (text += chunk));
-    request.on('end', () => {
+    request.on('end', async () => {
       const target = String(request.headers['x-amz-target']).replace('AmazonAthena.', '');
       const body = JSON.parse(text || '{}') as Record<string, unknown>;
       const attempt = calls.filter((call) => call.target === target).length;
@@ -39,7 +50,12 @@ beforeAll(async () => {
       };
       const error = script.errors?.[target]?.[attempt];
       if (error !== undefined) return reply(error.status, { __type: error.type, message: error.message });
-      if (target === 'StartQueryExecution') return reply(200, { QueryExecutionId: 'q-1' });
+      if (target === 'StartQueryExecution') {
+        for (const [Key, Body] of Object.entries(script.writes?.objects ?? {})) {
+          await s3.send(new PutObjectCommand({ Bucket: script.writes?.bucket, Key, Body }));
+        }
+        return reply(200, { QueryExecutionId: 'q-1' });
+      }
       if (target === 'StopQueryExecution') return reply(200, {});
       if (target === 'GetQueryExecution') {
         const status = script.states[Math.min(answeredPolls, script.states.length - 1)];
@@ -71,14 +87,18 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  s3.destroy();
+  await s3Emulator.stop();
+});
 beforeEach(() => {
   calls = [];
   answeredPolls = 0;
 });
 
 let clock = 0;
-function engine(deadlineMs = 60_000) {
+function engine(deadlineMs = 60_000, options: { s3?: S3Client } = {}) {
   clock = 0;
   const client = new AthenaClient({
     endpoint,
@@ -96,6 +116,7 @@ function engine(deadlineMs = 60_000) {
     deadlineMs,
     sleep: async (ms) => void (clock += ms),
     now: () => clock,
+    ...options,
   });
 }
 
@@ -228,5 +249,88 @@ describe('Athena engine (against a local Athena-protocol server)', () => {
     };
     await expect((await engine().open()).run('SELECT 1')).rejects.toThrow('broken');
     expect(targets()).toEqual(['StartQueryExecution', 'GetQueryExecution', 'GetQueryExecution', 'StopQueryExecution']);
+  });
+
+  it('ignores the arrival window it is opened for: the SQL prunes the partitions itself', async () => {
+    const athena: BatchEngine = engine();
+    const session = await athena.open({ arrivalFromMs: 3_600_000, arrivalToMs: 7_200_000 });
+    expect(session).toMatchObject({ source: '"master"."events"', dialect: 'trino' });
+    expect(session.preparation).toBeUndefined();
+    expect(calls).toEqual([]);
+  });
+
+  it('exports with UNLOAD to the destination as gzip JSON, through the same start and polls, and lists the data files it wrote', async () => {
+    const bucket = 'exports-1';
+    await ensureBucket(s3, bucket);
+    const gz = (text: string) => gzipSync(text);
+    script = {
+      states: [{ State: 'RUNNING' }, { State: 'SUCCEEDED' }],
+      pages: [],
+      writes: {
+        bucket,
+        objects: {
+          // Athena's names; written out of order, listed sorted.
+          'rebuild/run-1/20261124_143000_00042_abcde_9c1f.gz': gz('{"dim_0":"b","bucket":60000,"count_value":1}\n'),
+          'rebuild/run-1/20261124_143000_00042_abcde_1a2b.gz': gz('{"dim_0":"a","bucket":60000,"count_value":2}\n'),
+          // A folder marker and an empty object hold no rows; a neighbouring prefix is not the destination.
+          'rebuild/run-1/': Buffer.alloc(0),
+          'rebuild/run-1/empty': Buffer.alloc(0),
+          'rebuild/run-10/20261124_143000_00043_fghij_0000.gz': gz('{"dim_0":"c"}\n'),
+        },
+      },
+    };
+    const sql = 'WITH checked AS (SELECT 1 AS n)\nSELECT n FROM checked -- one row';
+    const session = await engine(60_000, { s3 }).open();
+    const result = await session.exportTo(sql, { bucket, prefix: 'rebuild/run-1/' });
+    expect(result).toEqual({
+      files: ['rebuild/run-1/20261124_143000_00042_abcde_1a2b.gz', 'rebuild/run-1/20261124_143000_00042_abcde_9c1f.gz'],
+      rows: null,
+      bytesScanned: 2048,
+      // One pause of 100 ms between the two polls.
+      seconds: 0.1,
+    });
+    // The query stands on lines of its own, so that its trailing comment cannot swallow the parenthesis.
+    const unload =
+      "UNLOAD (\nWITH checked AS (SELECT 1 AS n)\nSELECT n FROM checked -- one row\n) TO 's3://exports-1/rebuild/run-1/' " +
+      "WITH (format = 'JSON', compression = 'GZIP')";
+    expect(unloadSql(sql, { bucket, prefix: 'rebuild/run-1/' })).toBe(unload);
+    expect(calls[0]).toEqual({
+      target: 'StartQueryExecution',
+      body: {
+        QueryString: unload,
+        WorkGroup: 'lambda-architecture',
+        QueryExecutionContext: { Database: 'master' },
+        ClientRequestToken: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      },
+    });
+    // UNLOAD's result is the files: no result pages are read.
+    expect(targets()).toEqual(['StartQueryExecution', 'GetQueryExecution', 'GetQueryExecution']);
+  });
+
+  it('escapes a quote in the destination of an UNLOAD', () => {
+    expect(unloadSql('SELECT 1', { bucket: 'b', prefix: "it's/" })).toBe(
+      "UNLOAD (\nSELECT 1\n) TO 's3://b/it''s/' WITH (format = 'JSON', compression = 'GZIP')",
+    );
+  });
+
+  it('stops an UNLOAD that runs past the deadline, as it stops a query', async () => {
+    script = { states: [{ State: 'RUNNING' }], pages: [] };
+    const session = await engine(1_000, { s3 }).open();
+    await expect(session.exportTo('SELECT 1', { bucket: 'exports-1', prefix: 'late/' })).rejects.toThrow(
+      'Athena query q-1 did not finish within 1000 ms (last state RUNNING)',
+    );
+    expect(calls.at(-1)).toEqual({ target: 'StopQueryExecution', body: { QueryExecutionId: 'q-1' } });
+  });
+
+  it('refuses to export without an S3 client, or to a prefix without its final slash, before starting a query', async () => {
+    const withoutS3 = await engine().open();
+    await expect(withoutS3.exportTo('SELECT 1', { bucket: 'exports-1', prefix: 'a/' })).rejects.toThrow(
+      'AthenaEngine: exportTo needs the s3 option, to list the files UNLOAD wrote',
+    );
+    const session = await engine(60_000, { s3 }).open();
+    await expect(session.exportTo('SELECT 1', { bucket: 'exports-1', prefix: 'a' })).rejects.toThrow(
+      "expected a prefix that ends with '/'",
+    );
+    expect(calls).toEqual([]);
   });
 });

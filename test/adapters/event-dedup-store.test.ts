@@ -23,7 +23,10 @@ afterAll(async () => {
 });
 afterEach(() => faults.heal());
 
-const claim = (eventId: string, owner: string) => store.claim({ eventId, owner, expiresAt: 1_800_000_000 });
+const HORIZON = 3_600_000;
+const ARRIVAL = 1_795_000_000_000;
+const claim = (eventId: string, owner: string, arrivalMs = ARRIVAL) =>
+  store.claim({ eventId, owner, arrivalMs, horizonMs: HORIZON, expiresAt: 1_800_000_000 });
 
 describe('eventId de-dup store against dynalite', () => {
   it('the first record to claim an event owns it; another record of the same event is a duplicate', async () => {
@@ -47,8 +50,20 @@ describe('eventId de-dup store against dynalite', () => {
       pk: { S: 'event#e-3' },
       sk: { S: 'event' },
       owner: { S: 'shardId-000000000000/007' },
+      lastArrivalMs: { N: String(ARRIVAL) },
       expiresAt: { N: '1800000000' },
     });
+  });
+
+  it('a copy arriving more than the horizon after the last copy counts again; a chain of copies within it does not', async () => {
+    expect(await claim('e-6', 'shardId-000000000000/001', ARRIVAL)).toBe('owner');
+    // Each within the horizon of the one before, though the third is past the horizon of the first.
+    expect(await claim('e-6', 'shardId-000000000000/002', ARRIVAL + 0.9 * HORIZON)).toBe('duplicate');
+    expect(await claim('e-6', 'shardId-000000000000/003', ARRIVAL + 1.8 * HORIZON)).toBe('duplicate');
+    // An older copy from another shard, processed late, neither counts nor moves the last arrival back.
+    expect(await claim('e-6', 'shardId-000000000001/001', ARRIVAL + 0.5 * HORIZON)).toBe('duplicate');
+    expect(await claim('e-6', 'shardId-000000000000/004', ARRIVAL + 2.8 * HORIZON + 1)).toBe('owner');
+    expect(await claim('e-6', 'shardId-000000000000/004', ARRIVAL + 2.8 * HORIZON + 1)).toBe('owner');
   });
 
   it('a throttled claim is retried; an error that is not retryable is thrown for the caller to fail on', async () => {

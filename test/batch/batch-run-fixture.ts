@@ -16,12 +16,14 @@ import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
 import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
 import { ensureBucket, ensureTable } from '../../local/provision';
-import { asExpected, bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { asExpected } from '../support/brute-force';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 import { BASE_TIME_MS } from '../support/stream-arbitraries';
 import { archiveThroughTransform, firehoseRecord, type ArchiveOptions } from './batch-archive';
 import { readServedRows, windowRowsInTable } from './batch-views';
 import { DynamoDbWriteFaults } from './dynamodb-write-faults';
+
+export { countedRecords, expectedBatchView, type ExpectedViewOptions } from './expected-batch-view';
 
 /**
  * The batch suites' pipeline: AWS's default timing, and views that cover every kind of key, granularity, filter
@@ -169,11 +171,12 @@ export async function batchRunFixture(emulators: BatchEmulators, config: Pipelin
   const served = (name: string) => reader.servedBatch(name);
   /** The view's whole batch state (served cutoff, pending window, ...). */
   const state = (name: string) => cleanStore.state(name);
-  /** Everything the view serves, read through the ViewReader. */
-  const servedRows = (name: string, moreKeys: Iterable<string> = []) =>
-    readServedRows(reader, readClient, names.batchTable, name, moreKeys);
-  /** Every window row of the view in the table, served or not. */
-  const windowRows = (name: string) => windowRowsInTable(readClient, names.batchTable, name);
+  /** Everything the view serves, read through the ViewReader (at `keys`, or at every key with rows in the table). */
+  const servedRows = (name: string, keys?: Iterable<string>) =>
+    readServedRows(reader, readClient, names.batchTable, name, keys);
+  /** Every window row of the view in the table, served or not (only the window ending at `windowTo`, if given). */
+  const windowRows = (name: string, windowTo?: number) =>
+    windowRowsInTable(readClient, names.batchTable, name, windowTo);
   /**
    * What the view answers from the batch layer alone, through the serving rule at `granularity` (the view's by
    * default), with the served cutoff it was read at (null: nothing served).
@@ -210,80 +213,6 @@ export async function batchRunFixture(emulators: BatchEmulators, config: Pipelin
 }
 
 export type BatchRunFixture = Awaited<ReturnType<typeof batchRunFixture>>;
-
-/** Whether copy `a` comes before copy `b`: by arrival, then shard, then sequence and subsequence number. */
-function arrivesBefore(a: StreamRecord, b: StreamRecord): boolean {
-  if (a.arrivalMs !== b.arrivalMs) return a.arrivalMs < b.arrivalMs;
-  if (a.shardId !== b.shardId) return a.shardId < b.shardId;
-  const [sa, sb] = [BigInt(a.sequenceNumber), BigInt(b.sequenceNumber)];
-  if (sa !== sb) return sa < sb;
-  return a.subSequenceNumber < b.subSequenceNumber;
-}
-
-/**
- * The records a view counts, the slow and obvious way (not the core's distinctRecords): each Kinesis record once
- * (by shard, sequence and subsequence number), and for a view that de-duplicates by eventId, a copy only if no
- * other copy of its eventId came before it and arrived at most `dedupHorizonMs` before it (DESIGN.md §4).
- */
-export function countedRecords(
-  definition: ViewDefinition,
-  deliveries: readonly StreamRecord[],
-  dedupHorizonMs: number,
-): StreamRecord[] {
-  const byIdentity = new Map<string, StreamRecord>();
-  for (const record of deliveries) {
-    const identity = `${record.shardId}|${record.sequenceNumber}|${record.subSequenceNumber}`;
-    if (!byIdentity.has(identity)) byIdentity.set(identity, record);
-  }
-  const distinct = [...byIdentity.values()];
-  if (!definition.dedupeByEventId) return distinct;
-  return distinct.filter(
-    (copy) =>
-      !distinct.some(
-        (other) =>
-          other !== copy &&
-          other.event.eventId === copy.event.eventId &&
-          arrivesBefore(other, copy) &&
-          copy.arrivalMs - other.arrivalMs <= dedupHorizonMs,
-      ),
-  );
-}
-
-export interface ExpectedViewOptions {
-  /** Only records that arrived at or after this count (a window's start). @default 0 */
-  readonly fromMs?: number;
-  /** @default BATCH_TEST_CONFIG.dedupHorizonMs */
-  readonly dedupHorizonMs?: number;
-  /** @default the view's */
-  readonly granularity?: Granularity;
-}
-
-/**
- * Brute force over the distinct valid records that arrived in [fromMs, cutoff), with the view's de-duplication,
- * and with the measures a view does not store at their identity, as the store reads them back.
- */
-export function expectedBatchView(
-  definition: ViewDefinition,
-  deliveries: readonly StreamRecord[],
-  cutoff: number,
-  options: ExpectedViewOptions = {},
-): Map<string, ExpectedBucket> {
-  const fromMs = options.fromMs ?? 0;
-  const counted = countedRecords(definition, deliveries, options.dedupHorizonMs ?? BATCH_TEST_CONFIG.dedupHorizonMs);
-  const buckets = bruteForce(
-    { ...definition, dedupeByEventId: false },
-    counted,
-    options.granularity ?? definition.granularity,
-    (record) => record.arrivalMs >= fromMs && record.arrivalMs < cutoff,
-  );
-  const identity: ExpectedBucket = { count: 0, sum: 0, min: Infinity, max: -Infinity };
-  for (const bucket of buckets.values()) {
-    for (const measure of ['sum', 'min', 'max'] as const) {
-      if (!definition.measures.includes(measure)) bucket[measure] = identity[measure];
-    }
-  }
-  return buckets;
-}
 
 /**
  * The deliveries as if they had arrived in [fromMs, toMs) on shard `shardId`, with new eventIds: each record's

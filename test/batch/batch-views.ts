@@ -1,16 +1,20 @@
-import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type AttributeValue, type DynamoDBClient, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import type { ViewReader } from '../../functions/adapters/view-reader';
 import { batchAggregateFromItem, WINDOW_ATTRIBUTES } from '../../functions/core/batch-item';
 import type { BatchManifest } from '../../functions/core/manifest';
 import type { BatchAggregate } from '../../functions/core/serving-rule';
 import { basePartitionKey, windowPartitionKey } from '../../functions/core/storage-keys';
 
-export async function scanItems(dynamodb: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
+export async function scanItems(
+  dynamodb: DynamoDBClient,
+  table: string,
+  filter: Partial<ScanCommandInput> = {},
+): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await dynamodb.send(
-      new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }),
+      new ScanCommand({ ...filter, TableName: table, ExclusiveStartKey: start, ConsistentRead: true }),
     );
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
@@ -29,14 +33,26 @@ export interface StoredWindowRow extends BatchAggregate {
   readonly windowTo: number;
 }
 
-/** Every window row of a view in the table, served or not (a pending window's included), read back by the core. */
+/**
+ * Every window row of a view in the table, served or not (a pending window's included), read back by the core; only
+ * those of the window that ends at `windowTo` when it is given.
+ */
 export async function windowRowsInTable(
   dynamodb: DynamoDBClient,
   table: string,
   view: string,
+  windowTo?: number,
 ): Promise<StoredWindowRow[]> {
   const prefix = windowPartitionKey(view, '');
-  return (await scanItems(dynamodb, table))
+  const filter =
+    windowTo === undefined
+      ? undefined
+      : {
+          FilterExpression: '#to = :to',
+          ExpressionAttributeNames: { '#to': WINDOW_ATTRIBUTES.to },
+          ExpressionAttributeValues: { ':to': { N: String(windowTo) } },
+        };
+  return (await scanItems(dynamodb, table, filter))
     .filter((item) => (item.pk?.S ?? '').startsWith(prefix))
     .map((item) => ({
       ...batchAggregateFromItem((item.pk?.S ?? '').slice(prefix.length), item),
@@ -53,29 +69,41 @@ export interface ServedRows {
 
 /**
  * Reads everything a view serves through the ViewReader (DESIGN.md §6: the manifest once, then exactly the rows it
- * names). The keys to ask for are every key with a batch row of the view in the table, found by a scan, plus
- * `moreKeys`; each key is read over every bucket.
+ * names), each key over every bucket. The keys to ask for are `keys` when given (a test that knows every key its
+ * stream can touch saves a scan per read), otherwise every key with a batch row of the view in the table, found by a
+ * scan.
  */
 export async function readServedRows(
   reader: ViewReader,
   dynamodb: DynamoDBClient,
   table: string,
   view: string,
-  moreKeys: Iterable<string> = [],
+  keys?: Iterable<string>,
 ): Promise<ServedRows> {
   const manifest = await reader.servedBatch(view);
   if (manifest === null) return { manifest, rows: [] };
+  const asked = new Set(keys ?? (await keysInTable(dynamodb, table, view, manifest.base?.id ?? null)));
+  const rows: BatchAggregate[] = [];
+  for (const key of [...asked].sort()) {
+    rows.push(...(await reader.batchRows(manifest, key, 0, Number.MAX_SAFE_INTEGER)));
+  }
+  return { manifest, rows };
+}
+
+/** The dimension keys that have window rows of the view, or rows of its base `baseId`, in the table. */
+export async function keysInTable(
+  dynamodb: DynamoDBClient,
+  table: string,
+  view: string,
+  baseId: string | null,
+): Promise<Set<string>> {
   const windowPrefix = windowPartitionKey(view, '');
-  const basePrefix = manifest.base === null ? undefined : basePartitionKey(view, manifest.base.id, '');
-  const keys = new Set(moreKeys);
+  const basePrefix = baseId === null ? undefined : basePartitionKey(view, baseId, '');
+  const keys = new Set<string>();
   for (const item of await scanItems(dynamodb, table)) {
     const pk = item.pk?.S ?? '';
     if (pk.startsWith(windowPrefix)) keys.add(pk.slice(windowPrefix.length));
     if (basePrefix !== undefined && pk.startsWith(basePrefix)) keys.add(pk.slice(basePrefix.length));
   }
-  const rows: BatchAggregate[] = [];
-  for (const key of [...keys].sort()) {
-    rows.push(...(await reader.batchRows(manifest, key, 0, Number.MAX_SAFE_INTEGER)));
-  }
-  return { manifest, rows };
+  return keys;
 }

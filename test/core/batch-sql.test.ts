@@ -5,30 +5,46 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import {
+  arrivalPartitionsSql,
+  BATCH_RESULT_COLUMNS,
   batchRowToAggregate,
   batchViewSql,
   skippedRowsSql,
   skipReasonSql,
+  SKIPPED_RESULT_COLUMNS,
   SKIP_REASONS,
   WHITE_SPACE_CODE_POINTS,
   type BatchSqlInputs,
   type SqlCell,
+  type ViewSqlInputs,
 } from '../../functions/core/batch-sql';
 import { DEFAULT_VIEW_DECLARATIONS } from '../../functions/core/default-views';
 import { DEFAULT_EVENT_TIME_SKEW_MS, MAX_EVENT_TIME_MS } from '../../functions/core/event-limits';
 import { fromArchivedEvent, toArchivedEvent, type StreamRecord } from '../../functions/core/stream-record';
 import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
 import { masterDatasetViewSql } from '../../functions/adapters/duckdb/master-dataset-view';
-import { asExpected, bruteForce } from '../support/brute-force';
-import { cutoffArbitrary, streamArbitrary } from '../support/stream-arbitraries';
+import type { BatchAggregate } from '../../functions/core/serving-rule';
+import { eventIdCopiesArbitrary, withEventIdCopies } from '../batch/event-id-copies';
+import { expectedBatchView } from '../batch/expected-batch-view';
+import { asExpected, type ExpectedBucket } from '../support/brute-force';
+import { BASE_TIME_MS, cutoffArbitrary, streamArbitrary } from '../support/stream-arbitraries';
 
 const EPOCH_MS = 15 * 60_000;
+const HOUR_MS = 3_600_000;
 const SKEW_MS = DEFAULT_EVENT_TIME_SKEW_MS;
-const inputs = (cutoffMs: number, dialect: BatchSqlInputs['dialect'] = 'duckdb'): BatchSqlInputs => ({
+const HORIZON_MS = 60 * 60_000;
+const inputs = (
+  arrivalToMs: number,
+  dialect: BatchSqlInputs['dialect'] = 'duckdb',
+  more: Partial<ViewSqlInputs> = {},
+): ViewSqlInputs => ({
   source: 'master',
-  cutoffMs,
+  arrivalFromMs: 0,
+  arrivalToMs,
   dialect,
   eventTimeSkewMs: SKEW_MS,
+  dedupHorizonMs: HORIZON_MS,
+  ...more,
 });
 const views = defineViews([
   ...DEFAULT_VIEW_DECLARATIONS,
@@ -42,8 +58,10 @@ const views = defineViews([
     ],
   },
   { name: 'device_once_per_event', dimensions: ['deviceId'], granularity: 'minute', dedupeByEventId: true },
+  { name: 'site_once_per_event', dimensions: ['site'], granularity: 'day', dedupeByEventId: true },
   { name: 'count_only', dimensions: ['metric'], granularity: 'hour', measures: ['count'] },
 ]);
+const byName = (name: string) => views.find((view) => view.name === name) as ViewDefinition;
 
 let instance: DuckDBInstance;
 let connection: DuckDBConnection;
@@ -78,46 +96,321 @@ function archive(deliveries: readonly StreamRecord[]): string[] {
   return files;
 }
 
-async function runBatchSql(view: ViewDefinition, cutoffMs: number) {
-  const reader = await connection.runAndReadAll(batchViewSql(view, inputs(cutoffMs)));
-  return reader.getRowObjects().map((row) => batchRowToAggregate(view, row as Record<string, SqlCell>));
+async function runSql(sql: string): Promise<Record<string, SqlCell>[]> {
+  const reader = await connection.runAndReadAll(sql);
+  return reader.getRowObjects() as Record<string, SqlCell>[];
 }
 
+async function runBatchSql(view: ViewDefinition, sqlInputs: ViewSqlInputs) {
+  return (await runSql(batchViewSql(view, sqlInputs))).map((row) => batchRowToAggregate(view, row));
+}
+
+/** Brute force (test/batch/expected-batch-view.ts), with the buckets before `firstBucketMs` left out. */
+function expected(
+  view: ViewDefinition,
+  deliveries: readonly StreamRecord[],
+  { arrivalFromMs, arrivalToMs, dedupHorizonMs, firstBucketMs = 0 }: ViewSqlInputs,
+): Map<string, ExpectedBucket> {
+  const buckets = expectedBatchView(view, deliveries, arrivalToMs, { fromMs: arrivalFromMs, dedupHorizonMs });
+  for (const key of buckets.keys()) {
+    if (Number(key.slice(key.lastIndexOf('@') + 1)) < firstBucketMs) buckets.delete(key);
+  }
+  return buckets;
+}
+
+/** An arrival window around the generated arrivals: [0, C) as a view's first window is, or [C1, C2). */
+const windowArbitrary = fc
+  .tuple(cutoffArbitrary(EPOCH_MS), cutoffArbitrary(EPOCH_MS), fc.boolean())
+  .filter(([a, b]) => a !== b)
+  .map(([a, b, fromStart]) => ({
+    arrivalFromMs: fromStart ? 0 : Math.min(a, b),
+    arrivalToMs: Math.max(a, b),
+  }));
+/** A de-dup horizon of a minute to three hours (the setting is in whole minutes). */
+const horizonArbitrary = fc.integer({ min: 1, max: 180 }).map((minutes) => minutes * 60_000);
+/** No retention (0), or a first kept bucket on an hour inside the generated event times. */
+const firstBucketArbitrary = fc.oneof(
+  fc.constant(0),
+  fc.integer({ min: 0, max: 48 }).map((hours) => BASE_TIME_MS + hours * HOUR_MS),
+);
+
 describe('generated batch SQL', () => {
-  // 150 runs, each executing 6 views' SQL in DuckDB over up to 60 records plus duplicate deliveries and producer
-  // retries (about 900 queries): DuckDB is the slow part, and the cases that matter (duplicates across both gzip
-  // and plain files, late events straddling the cutoff, the eventId ranking) occur in most runs.
-  it('executed by DuckDB over NDJSON with duplicate deliveries, returns exactly the in-memory fold of distinct records below the cutoff', async () => {
+  // Law: a window's SQL returns, per key and bucket, exactly the distinct valid records that arrived in the window,
+  // eventId copies judged against every earlier copy (the window's or one up to H before it), without the buckets
+  // before the first kept one. 100 runs, each executing 7 views' SQL in DuckDB over up to 60 records plus duplicate
+  // deliveries, producer retries and eventId copies whose lag sits on, inside and past a random horizon (700
+  // queries, about 35 s): DuckDB is the slow part, and the cases that matter (duplicates across both gzip and plain files, late
+  // events and copies straddling both window bounds, chains of copies, retention cutting a bucket range) occur in
+  // most runs. Together with the partition law below, it makes consecutive windows add up to the whole history.
+  it('executed by DuckDB over NDJSON with duplicate deliveries, returns exactly the fold of the distinct records that arrived in the window', async () => {
     await fc.assert(
-      fc.asyncProperty(streamArbitrary(), cutoffArbitrary(EPOCH_MS), async ({ deliveries }, cutoffMs) => {
-        await connection.run(masterDatasetViewSql('master', archive(deliveries)));
-        for (const view of views) {
-          const rows = await runBatchSql(view, cutoffMs);
-          const expected = bruteForce(view, deliveries, view.granularity, (record) => record.arrivalMs < cutoffMs);
-          if (!view.measures.includes('min')) {
-            for (const bucket of expected.values()) Object.assign(bucket, { sum: 0, min: Infinity, max: -Infinity });
+      fc.asyncProperty(
+        fc
+          .tuple(streamArbitrary(), horizonArbitrary)
+          .chain(([stream, horizon]) =>
+            fc.tuple(fc.constant(stream), fc.constant(horizon), eventIdCopiesArbitrary(horizon)),
+          ),
+        windowArbitrary,
+        firstBucketArbitrary,
+        async ([stream, dedupHorizonMs, copies], window, firstBucketMs) => {
+          const { deliveries } = withEventIdCopies(stream, copies);
+          await connection.run(masterDatasetViewSql('master', archive(deliveries)));
+          const sqlInputs = { ...inputs(window.arrivalToMs), ...window, dedupHorizonMs, firstBucketMs };
+          for (const view of views) {
+            const rows = await runBatchSql(view, sqlInputs);
+            expect({ view: view.name, rows: asExpected(rows) }).toEqual({
+              view: view.name,
+              rows: expected(view, deliveries, sqlInputs),
+            });
           }
-          expect(asExpected(rows)).toEqual(expected);
-        }
-      }),
-      { numRuns: 150 },
+        },
+      ),
+      { numRuns: 100 },
     );
+  });
+
+  // Law: with epochLengthMs, the rows split further by arrival epoch, each exactly the window's records that arrived
+  // in that epoch (what a replay writes as realtime items). 40 runs of 3 views: the grouping is one column, and the
+  // records and de-duplication are the law above's.
+  it('grouped by arrival epoch, returns per epoch exactly the records of the window that arrived in it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        streamArbitrary(),
+        eventIdCopiesArbitrary(HORIZON_MS),
+        windowArbitrary,
+        async (stream, copies, window) => {
+          const { deliveries } = withEventIdCopies(stream, copies);
+          await connection.run(masterDatasetViewSql('master', archive(deliveries)));
+          const sqlInputs = { ...inputs(window.arrivalToMs), ...window, epochLengthMs: EPOCH_MS };
+          for (const view of [views[0], byName('device_once_per_event'), byName('count_only')]) {
+            const rows = await runSql(batchViewSql(view, sqlInputs));
+            const byEpoch = new Map<number, BatchAggregate[]>();
+            for (const row of rows) {
+              const epoch = Number(row[BATCH_RESULT_COLUMNS.epoch]);
+              expect(epoch % EPOCH_MS).toBe(0);
+              byEpoch.set(epoch, [...(byEpoch.get(epoch) ?? []), batchRowToAggregate(view, row)]);
+            }
+            const epochs = new Set(
+              deliveries
+                .filter((record) => record.arrivalMs >= window.arrivalFromMs && record.arrivalMs < window.arrivalToMs)
+                .map((record) => record.arrivalMs - (record.arrivalMs % EPOCH_MS)),
+            );
+            for (const epoch of byEpoch.keys()) expect(epochs.has(epoch)).toBe(true);
+            for (const epoch of epochs) {
+              const inEpoch = {
+                ...sqlInputs,
+                arrivalFromMs: Math.max(epoch, window.arrivalFromMs),
+                arrivalToMs: Math.min(epoch + EPOCH_MS, window.arrivalToMs),
+              };
+              const want = expected(view, deliveries, inEpoch);
+              expect({ view: view.name, epoch, rows: asExpected(byEpoch.get(epoch) ?? []) }).toEqual({
+                view: view.name,
+                epoch,
+                rows: want,
+              });
+            }
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('judges eventId copies by the horizon: on it a duplicate, past it counted, across a window bound, and in chains', async () => {
+    const view = byName('device_once_per_event');
+    const start = Date.UTC(2026, 10, 24, 10);
+    let sequence = 0;
+    const copy = (eventId: string, arrivalMs: number, shard = 0): StreamRecord => {
+      sequence += 1;
+      return {
+        event: { eventId, deviceId: eventId, site: 's', metric: 'temperature', value: 1, ts: start - HOUR_MS },
+        shardId: `shardId-00000000000${shard}`,
+        sequenceNumber: String(1_000 + sequence),
+        subSequenceNumber: 0,
+        arrivalMs,
+      };
+    };
+    const H = HORIZON_MS;
+    const deliveries = [
+      // On the horizon: a duplicate; one past it: counted.
+      copy('on', start),
+      copy('on', start + H),
+      copy('past', start),
+      copy('past', start + H + 1),
+      // A chain: each copy within H of the one before it, though the third is 1.6 H after the first.
+      copy('chain', start),
+      copy('chain', start + 0.8 * H),
+      copy('chain', start + 1.6 * H),
+      // Two copies at the same arrival: the one on the lower shard is the earlier.
+      copy('tie', start + H, 1),
+      copy('tie', start + H, 0),
+    ];
+    const delivered = [...deliveries, deliveries[1], deliveries[4]];
+    await connection.run(masterDatasetViewSql('master', archive(delivered)));
+    const count = async (fromMs: number, toMs: number) => {
+      const rows = await runBatchSql(view, inputs(toMs, 'duckdb', { arrivalFromMs: fromMs }));
+      return Object.fromEntries(rows.map((row) => [row.dimensionKey, row.measures.count]));
+    };
+    const all = { on: 1, past: 2, chain: 1, tie: 1 };
+    expect(await count(0, start + 3 * H)).toEqual(all);
+    // Windows cut anywhere: each copy is judged against the copies before the window too.
+    for (const cut of [start + 1, start + 0.8 * H, start + H, start + H + 1, start + 1.6 * H, start + 1.6 * H + 1]) {
+      const [before, after] = [await count(0, cut), await count(cut, start + 3 * H)];
+      const sum = Object.fromEntries(Object.keys(all).map((key) => [key, (before[key] ?? 0) + (after[key] ?? 0)]));
+      expect({ cut, sum }).toEqual({ cut, sum: all });
+    }
+    // The second copy of 'past' is counted in its own window, though its first copy is in an earlier one.
+    expect(await count(start + H + 1, start + H + 2)).toEqual({ past: 1 });
+    // A horizon of 0 counts every distinct record but those at the same arrival as an earlier one.
+    const rows = await runBatchSql(view, inputs(start + 3 * H, 'duckdb', { dedupHorizonMs: 0 }));
+    expect(Object.fromEntries(rows.map((row) => [row.dimensionKey, row.measures.count]))).toEqual({
+      on: 2,
+      past: 2,
+      chain: 3,
+      tie: 1,
+    });
+  });
+
+  it('leaves out the buckets before the first kept one (retention)', async () => {
+    const start = Date.UTC(2026, 10, 24, 10);
+    const record = (ts: number, sequence: number): StreamRecord => ({
+      event: { eventId: `e${sequence}`, deviceId: 'd', site: 's', metric: 'temperature', value: 1, ts },
+      shardId: 'shardId-000000000000',
+      sequenceNumber: String(sequence),
+      subSequenceNumber: 0,
+      arrivalMs: start,
+    });
+    await connection.run(
+      masterDatasetViewSql(
+        'master',
+        archive([record(start - HOUR_MS - 1, 1), record(start - HOUR_MS, 2), record(start - 1, 3)]),
+      ),
+    );
+    const buckets = async (firstBucketMs: number) =>
+      (await runBatchSql(byName('count_only'), inputs(start + 1, 'duckdb', { firstBucketMs }))).map((row) => [
+        row.bucket,
+        row.measures.count,
+      ]);
+    expect(await buckets(0)).toEqual(
+      expect.arrayContaining([
+        [start - 2 * HOUR_MS, 1],
+        [start - HOUR_MS, 2],
+      ]),
+    );
+    expect(await buckets(start - HOUR_MS)).toEqual([[start - HOUR_MS, 2]]);
+    expect(await buckets(start)).toEqual([]);
   });
 
   it('reads an empty master dataset as no rows', async () => {
     await connection.run(masterDatasetViewSql('master', []));
-    expect(await runBatchSql(views[0], Date.UTC(2026, 10, 24))).toEqual([]);
+    expect(await runBatchSql(views[0], inputs(Date.UTC(2026, 10, 24)))).toEqual([]);
   });
 
   it('escapes quotes in filter literals', () => {
-    const sql = batchViewSql(views[3], inputs(0));
+    const sql = batchViewSql(byName('quoted_filter'), inputs(1));
     expect(sql).toContain(`"metric" IN ('temperature', 'it''s')`);
   });
 
-  it('prunes arrival partitions up to the hour of the last covered millisecond', () => {
-    const sql = batchViewSql(views[0], inputs(Date.UTC(2026, 10, 24, 0, 0)));
-    expect(sql).toContain(`"arrival_ms" < ${Date.UTC(2026, 10, 24)}`);
-    expect(sql).toContain(`("dt" < '2026-11-23' OR ("dt" = '2026-11-23' AND "hour" <= '23'))`);
+  it('refuses a window that is empty, negative or not whole milliseconds, and a negative horizon', () => {
+    const view = views[0];
+    expect(() => batchViewSql(view, inputs(5, 'duckdb', { arrivalFromMs: 5 }))).toThrow('arrivalToMs');
+    expect(() => batchViewSql(view, inputs(5, 'duckdb', { arrivalFromMs: -1 }))).toThrow('arrivalFromMs');
+    expect(() => batchViewSql(view, inputs(5.5))).toThrow('arrivalToMs');
+    expect(() => skippedRowsSql(inputs(5, 'duckdb', { arrivalFromMs: 6 }))).toThrow('arrivalToMs');
+    expect(() => batchViewSql(byName('device_once_per_event'), inputs(5, 'duckdb', { dedupHorizonMs: -1 }))).toThrow(
+      'dedupHorizonMs',
+    );
+    expect(() => batchViewSql(view, inputs(5, 'duckdb', { epochLengthMs: 0 }))).toThrow('epochLengthMs');
+  });
+
+  it('prunes arrival partitions at both ends of the window, to the hours that can hold it, and the horizon before it for a de-duplicating view', () => {
+    const from = Date.UTC(2026, 10, 23, 22, 15);
+    const to = Date.UTC(2026, 10, 24, 0, 0);
+    const sql = batchViewSql(views[0], inputs(to, 'duckdb', { arrivalFromMs: from }));
+    expect(sql).toContain(`("arrival_ms" >= ${from} AND "arrival_ms" < ${to})`);
+    expect(sql).toContain(
+      `("dt" > '2026-11-23' OR ("dt" = '2026-11-23' AND "hour" >= '22')) AND ` +
+        `("dt" < '2026-11-23' OR ("dt" = '2026-11-23' AND "hour" <= '23'))`,
+    );
+    // A de-duplicating view also reads the horizon before the window, for earlier copies; it counts only the window.
+    const dedup = batchViewSql(byName('device_once_per_event'), inputs(to, 'duckdb', { arrivalFromMs: from }));
+    expect(dedup).toContain(`("arrival_ms" >= ${from - HORIZON_MS} AND "arrival_ms" < ${to})`);
+    expect(dedup).toContain(`("dt" > '2026-11-23' OR ("dt" = '2026-11-23' AND "hour" >= '21'))`);
+    expect(dedup).toContain(`"arrival_ms" >= ${from}\n`);
+    // The first window also reads rows without an arrival (counted as skipped, once).
+    expect(skippedRowsSql(inputs(to))).toContain(
+      `("arrival_ms" >= 0 AND "arrival_ms" < ${to} OR "arrival_ms" IS NULL)`,
+    );
+    expect(skippedRowsSql(inputs(to, 'duckdb', { arrivalFromMs: from }))).not.toContain('IS NULL)');
+  });
+
+  // Law: the partition predicate holds for the hour of every arrival in the window (it never loses a row), and for
+  // no hour that ends at or before the window's start or starts at or after its end (it reads no other object). 100
+  // runs of 40 arrivals each, evaluated by DuckDB on the dt and hour the master dataset view derives: windows from a
+  // millisecond to days long, with bounds on and off hour and day boundaries.
+  it('selects exactly the hours of arrival that overlap the window', async () => {
+    const instant = fc.oneof(
+      fc.integer({ min: 0, max: 72 }).map((hours) => BASE_TIME_MS + hours * HOUR_MS),
+      fc.integer({ min: BASE_TIME_MS - HOUR_MS, max: BASE_TIME_MS + 72 * HOUR_MS }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.tuple(instant, instant).filter(([a, b]) => a !== b),
+        fc.array(instant, { minLength: 40, maxLength: 40 }),
+        async ([a, b], arrivals) => {
+          const [from, to] = [Math.min(a, b), Math.max(a, b)];
+          const probes = [...arrivals, from, to - 1, to, from - 1];
+          const rows = await runSql(
+            `SELECT "arrival_ms", ${arrivalPartitionsSql(from, to)} AS "read" FROM (` +
+              `SELECT *, strftime(epoch_ms("arrival_ms"), '%Y-%m-%d') AS "dt", strftime(epoch_ms("arrival_ms"), '%H') AS "hour" ` +
+              `FROM (VALUES ${probes.map((probe) => `(${probe}::BIGINT)`).join(', ')}) AS t("arrival_ms"))`,
+          );
+          for (const row of rows) {
+            const arrival = Number(row.arrival_ms);
+            const hour = arrival - (arrival % HOUR_MS);
+            const overlaps = hour < to && hour + HOUR_MS > from;
+            expect({ from, to, arrival, read: row.read }).toEqual({ from, to, arrival, read: overlaps });
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('counts skipped rows only in the window they arrived in', async () => {
+    const start = Date.UTC(2026, 10, 24, 10);
+    const line = (arrivalMs: number, sequence: number, value: number | null) =>
+      JSON.stringify({
+        eventId: `e${sequence}`,
+        deviceId: 'd',
+        site: 's',
+        metric: 'temperature',
+        value,
+        ts: start - 1,
+        arrival_ms: arrivalMs,
+        shard_id: 'shardId-000000000000',
+        sequence_number: String(sequence),
+        subsequence_number: 0,
+      });
+    fileCounter += 1;
+    const file = join(directory, `skipped-${fileCounter}.json`);
+    writeFileSync(
+      file,
+      [line(start - 1, 1, null), line(start, 2, null), line(start + 1, 3, 1e200)].join('\n') + '\n',
+    );
+    await connection.run(masterDatasetViewSql('master', [file]));
+    const skipped = async (fromMs: number, toMs: number) =>
+      Object.fromEntries(
+        (await runSql(skippedRowsSql(inputs(toMs, 'duckdb', { arrivalFromMs: fromMs })))).map((row) => [
+          row[SKIPPED_RESULT_COLUMNS.reason],
+          Number(row[SKIPPED_RESULT_COLUMNS.rows]),
+        ]),
+      );
+    expect(await skipped(0, start)).toEqual({ [SKIP_REASONS.required('value')]: 1 });
+    expect(await skipped(start, start + 2)).toEqual({
+      [SKIP_REASONS.required('value')]: 1,
+      [SKIP_REASONS.valueRange('value')]: 1,
+    });
   });
 });
 

@@ -107,7 +107,7 @@ describe('npm start: the whole Lambda architecture on local emulators', () => {
     expect(after.buckets).toEqual(before.buckets);
     expect(after.buckets).toEqual(bruteForce(deviceView, accepted, 'minute'));
     for (const answer of after.answers) {
-      expect(answer.provenance?.batchVersion).toBe(summary.views[0].version);
+      expect(answer.provenance?.cutoffMs).toBe(summary.views[0].cutoff);
       for (const bucket of answer.series.flatMap((series) => series.buckets)) {
         expect(bucket.realtime).toBeNull();
         expect(bucket.batch?.count).toBe(bucket.count);
@@ -131,7 +131,7 @@ describe('npm start: the whole Lambda architecture on local emulators', () => {
     const summary = await runtime.runBatchNow();
     const { buckets, answers } = await answerAll('hour');
     expect(buckets).toEqual(expected);
-    expect(answers.every((answer) => answer.provenance?.batchVersion === summary.views[0].version)).toBe(true);
+    expect(answers.every((answer) => answer.provenance?.cutoffMs === summary.views[0].cutoff)).toBe(true);
   });
 
   it.each([

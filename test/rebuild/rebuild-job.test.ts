@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { BatchViewStore } from '../../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
 import { expireSupersededRows } from '../../functions/adapters/superseded-batch-rows';
@@ -235,6 +235,45 @@ describe('rebuilds (DuckDB, s3rver, dynalite)', () => {
     expect(await fixture.served(view)).toEqual(fixture.expected(view, deliveries, C2));
     await fixture.run(nowFor(C3));
     expect(await fixture.served(view)).toEqual(fixture.expected(view, deliveries, C3));
+  });
+
+  it('after an upgrade from whole-version batch views, the first window or a rebuild replaces the old manifest', async () => {
+    const deliveries = generatedDeliveries(11);
+    for (const first of ['window', 'rebuild'] as const) {
+      const fixture = await rebuildFixture();
+      await fixture.archive(deliveries);
+      // What the release before arrival windows left in the manifest: a served version, whose rows expire by TTL.
+      for (const view of BATCH_TEST_CONFIG.views) {
+        await fixture.dynamodb.send(
+          new PutItemCommand({
+            TableName: fixture.manifestTable,
+            Item: {
+              pk: { S: view.name },
+              sk: { S: 'batch' },
+              version: { S: `v${String(C1).padStart(16, '0')}-${String(C1).padStart(16, '0')}` },
+              cutoff: { N: String(C1) },
+              rowCount: { N: '7' },
+              computedAt: { S: new Date(C1).toISOString() },
+            },
+          }),
+        );
+        expect((await fixture.store.state(view.name)).cutoff).toBeNull();
+      }
+      if (first === 'rebuild') {
+        for (const view of BATCH_TEST_CONFIG.views)
+          expect((await fixture.rebuilder(nowFor(C2))(view.name)).done).toBe(true);
+      }
+      expect((await fixture.run(nowFor(C3))).failed).toBe(false);
+      for (const view of BATCH_TEST_CONFIG.views) {
+        const { Item } = await fixture.dynamodb.send(
+          new GetItemCommand({ TableName: fixture.manifestTable, Key: { pk: { S: view.name }, sk: { S: 'batch' } } }),
+        );
+        expect(Item?.version).toBeUndefined();
+        expect(Item?.rowCount).toBeUndefined();
+        expect(Number(Item?.cutoff?.N)).toBe(C3);
+        expect(await fixture.served(view.name)).toEqual(fixture.expected(view.name, deliveries, C3));
+      }
+    }
   });
 
   it('reads only the arrivals that can hold buckets within retention, and counts only those buckets', async () => {
