@@ -20,7 +20,6 @@ import { emulatorClientConfig, startDynamoDb, startS3 } from '../local/emulators
 import { LocalMetrics } from '../local/local-handlers';
 import { ensureBucket, ensureTable } from '../local/provision';
 import { writeReport, type ReportSection } from './report';
-import { keepBodiesOpenAfterBreak } from './result-file-workaround';
 
 /**
  * `npm run bench -- batch-growth` (issue 14, DESIGN.md §6): N consecutive waves of the same amount of new data, each
@@ -168,8 +167,7 @@ export async function measureBatchGrowth(shape: GrowthShape) {
   const logger = new Logger({ serviceName: 'batch-growth', logLevel: 'ERROR' });
   const [s3Emulator, dynamoEmulator] = await Promise.all([startS3(), startDynamoDb()]);
   const s3 = new S3Client(emulatorClientConfig(s3Emulator.endpoint));
-  /** The client the rebuild reads its result files with: see keepBodiesOpenAfterBreak. */
-  const workS3 = keepBodiesOpenAfterBreak(new S3Client(emulatorClientConfig(s3Emulator.endpoint)));
+  const workS3 = new S3Client(emulatorClientConfig(s3Emulator.endpoint));
   const dynamodb = new DynamoDBClient(emulatorClientConfig(dynamoEmulator.endpoint));
   /** The bench's own reads (exactness), outside the counted requests. */
   const readClient = new DynamoDBClient(emulatorClientConfig(dynamoEmulator.endpoint));
@@ -1067,7 +1065,6 @@ function growthReport(
       "Run 1's window starts at 0 (nothing was served before), yet reads only wave 1's objects: DuckDB lists the prefix and downloads the hours the window can hold.",
       "The rebuild reads the archive within each view's retention (from now − retention − the 24 h skew bound): here all of it. Its seconds: compute (DuckDB download, query, export to the work bucket), write (base rows, 1,000 per manifest progress write), expire (the scan for superseded rows).",
       `Simulated clock: wave k arrives in [T0 + k−1 h, T0 + k h), T0 = ${iso(T0)}, and both jobs run at T0 + k h + 10 min, whose cutoff is T0 + k h. dynalite and s3rver run in this process; dynalite is far slower than DynamoDB per write, so seconds are relative.`,
-      "The rebuild reads its result files through an S3 client whose GetObject bodies stay open after a `for await … break` (bench/result-file-workaround.ts): without it, functions/rebuild/result-files.ts aborts every result file longer than its first socket read (about 64 KB of GZIP) and the process dies on an unhandled 'error' event, here at run 9. The rows read are the same; nothing measured changes.",
       `Generating and archiving the waves took ${totals.archiveSeconds.toFixed(1)} s (not part of any run); the whole bench ${totals.totalSeconds.toFixed(0)} s.`,
     ],
     sections,

@@ -11,7 +11,6 @@ import { createReplayJob, type ReplayProgress } from '../functions/replay/replay
 import { emulatorClientConfig, startDynamoDb, startS3 } from '../local/emulators';
 import { ensureBucket, ensureTable } from '../local/provision';
 import { writeReport } from './report';
-import { keepBodiesOpenAfterBreak } from './result-file-workaround';
 
 const EVENTS = 100_000;
 const OBJECTS = 20;
@@ -32,8 +31,7 @@ export async function run(): Promise<string> {
   const view = config.views[0];
   const [s3Emulator, dynamoEmulator] = await Promise.all([startS3(), startDynamoDb()]);
   const s3 = new S3Client(emulatorClientConfig(s3Emulator.endpoint));
-  // The replay reads its result files back through this one: see result-file-workaround.ts.
-  const workS3 = keepBodiesOpenAfterBreak(new S3Client(emulatorClientConfig(s3Emulator.endpoint)));
+  const workS3 = new S3Client(emulatorClientConfig(s3Emulator.endpoint));
   const dynamodb = new DynamoDBClient(emulatorClientConfig(dynamoEmulator.endpoint));
   try {
     await ensureBucket(s3, 'master');
@@ -150,7 +148,6 @@ export async function run(): Promise<string> {
         'The hand-off wait is skipped (buffer and margin 0): it is a fixed delay, two cache periods plus the buffer interval and the safety margin.',
         'dynalite writes far slower than DynamoDB; in AWS the write step is bound by the table capacity (on-demand: thousands of writes/s).',
         'The replay computes its backfill with the batch engine (DuckDB here), exported as files to the work bucket, and writes them chunk by chunk: no archive is held in memory. Its items are per key, bucket and arrival epoch, so there are more of them than batch rows.',
-        'The replay reads its result files through an S3 client whose bodies stay open after a `for await … break` (bench/result-file-workaround.ts): functions/rebuild/result-files.ts otherwise aborts any result file over about 64 KB of GZIP and the process dies.',
         'The baseline stops at its rows, while the batch job also writes each row to DynamoDB, so the write steps compare item for item.',
       ],
     });

@@ -158,8 +158,13 @@ export function buildLocalRebuild(
       manifestTable: resources.manifestTable,
     }),
     work: { s3, bucket: resources.workBucket },
-    expireSuperseded: (view, superseded, expiresAtMs) =>
-      expireSupersededRows({ client: dynamodb, batchTable: resources.batchTable }, view, superseded, expiresAtMs),
+    expireSuperseded: (view, superseded, expiresAtMs, shouldStop) =>
+      expireSupersededRows(
+        { client: dynamodb, batchTable: resources.batchTable, shouldStop },
+        view,
+        superseded,
+        expiresAtMs,
+      ),
     logger: new Logger({ serviceName: 'rebuild', logLevel: options.logLevel ?? 'ERROR' }),
     now: environment.now,
     ...options.overrides,

@@ -16,7 +16,7 @@ export async function expireGeneration(
   generation: number,
   expiresAtMs: number,
 ): Promise<number> {
-  return expireSelectedItems(
+  const { expired } = await expireSelectedItems(
     options,
     {
       FilterExpression: 'begins_with(pk, :prefix)',
@@ -24,4 +24,5 @@ export async function expireGeneration(
     },
     expiresAtMs,
   );
+  return expired;
 }

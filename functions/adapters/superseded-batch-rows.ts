@@ -1,13 +1,15 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { WINDOW_ATTRIBUTES } from '../core/batch-item';
 import { basePartitionKey, windowPartitionKey } from '../core/storage-keys';
-import { expireSelectedItems } from './item-expiry';
+import { expireSelectedItems, type ExpiryResult } from './item-expiry';
 
 export interface SupersededRowsOptions {
   readonly client: DynamoDBClient;
   readonly batchTable: string;
   /** Items updated at a time. @default 16 */
   readonly concurrency?: number;
+  /** Stops the scan between pages (the rebuild's deadline); running it again goes on. */
+  readonly shouldStop?: () => boolean;
 }
 
 /**
@@ -20,18 +22,24 @@ export async function expireSupersededRows(
   view: string,
   superseded: { readonly below: number; readonly baseId: string | null },
   expiresAtMs: number,
-): Promise<number> {
+): Promise<ExpiryResult> {
   const values: Record<string, AttributeValue> = {
     ':windows': { S: windowPartitionKey(view, '') },
     ':below': { N: String(superseded.below) },
   };
-  let filter = '(begins_with(pk, :windows) AND #to <= :below)';
+  // AND binds tighter than OR; DynamoDB refuses parentheses that say so again.
+  let filter = 'begins_with(pk, :windows) AND #to <= :below';
   if (superseded.baseId !== null) {
     values[':base'] = { S: basePartitionKey(view, superseded.baseId, '') };
     filter += ' OR begins_with(pk, :base)';
   }
   return expireSelectedItems(
-    { client: options.client, tableName: options.batchTable, concurrency: options.concurrency },
+    {
+      client: options.client,
+      tableName: options.batchTable,
+      concurrency: options.concurrency,
+      shouldStop: options.shouldStop,
+    },
     {
       FilterExpression: filter,
       ExpressionAttributeNames: { '#to': WINDOW_ATTRIBUTES.to },

@@ -25,6 +25,11 @@ export interface SessionPreparation {
 export interface SessionScope {
   readonly arrivalFromMs: number;
   readonly arrivalToMs: number;
+  /**
+   * Where the arrivals this session reports skipped lines for start, when it reads earlier ones only to look back
+   * (a de-dup horizon): consecutive windows then count each line once. @default arrivalFromMs
+   */
+  readonly countedFromMs?: number;
 }
 
 /** Where an exported result goes: an S3 prefix the engine writes gzip JSON-lines files under (it must be empty). */

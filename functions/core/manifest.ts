@@ -194,22 +194,25 @@ export function finishWindowRequest(view: string, window: ArrivalWindow, compute
 
 /**
  * Starts a rebuild at cutoff `rebuild.cutoff`: the served cutoff, so that the windows after it continue from the
- * new base; or, for a view with nothing served and no window pending, a fresh cutoff (windows wait for the base).
+ * new base; or, for a view with nothing served, a fresh cutoff (its windows wait for the base). For such a view the
+ * rebuild also takes over a pending first window ([0, C): the whole archive, which may be too much for one batch
+ * run): a run still computing it is refused at its flip, and its rows, below the base, are never read.
  */
 export function beginRebuildRequest(
   view: string,
   rebuild: Pick<RebuildProgress, 'id' | 'cutoff' | 'startedAt'>,
   served: number | null,
 ): ManifestFlipRequest {
+  const first = served === null;
   return {
     Key: batchKey(view),
     UpdateExpression:
       'SET #rebuildId = :id, #rebuildCutoff = :cutoff, #rebuildStartedAt = :startedAt, #rebuildFilesDone = :zero, ' +
-      '#rebuildLinesDone = :zero, #rebuildRows = :zero REMOVE #rebuildPrefix, #rebuildFiles, #rebuildBytesScanned',
-    ConditionExpression:
-      served === null
-        ? `attribute_not_exists(#rebuildId) AND ${NOTHING_SERVED} AND attribute_not_exists(#pendingTo)`
-        : 'attribute_not_exists(#rebuildId) AND #cutoff = :cutoff',
+      '#rebuildLinesDone = :zero, #rebuildRows = :zero REMOVE #rebuildPrefix, #rebuildFiles, #rebuildBytesScanned' +
+      (first ? ', #pendingFrom, #pendingTo, #pendingStartedAt' : ''),
+    ConditionExpression: first
+      ? `attribute_not_exists(#rebuildId) AND ${NOTHING_SERVED} AND (attribute_not_exists(#pendingTo) OR #pendingFrom = :zero)`
+      : 'attribute_not_exists(#rebuildId) AND #cutoff = :cutoff',
     ExpressionAttributeNames: names(
       'rebuildId',
       'rebuildCutoff',
@@ -221,7 +224,7 @@ export function beginRebuildRequest(
       'rebuildFiles',
       'rebuildBytesScanned',
       'cutoff',
-      ...(served === null ? (['pendingTo', ...NOTHING_SERVED_NAMES] as const) : []),
+      ...(first ? (['pendingFrom', 'pendingTo', 'pendingStartedAt', ...NOTHING_SERVED_NAMES] as const) : []),
     ),
     ExpressionAttributeValues: {
       ':id': s(rebuild.id),

@@ -40,8 +40,13 @@ const rebuild = createRebuildJob({
     manifestTable: environment.MANIFEST_TABLE,
   }),
   work,
-  expireSuperseded: (view, superseded, expiresAtMs) =>
-    expireSupersededRows({ client: dynamodb, batchTable: environment.BATCH_TABLE }, view, superseded, expiresAtMs),
+  expireSuperseded: (view, superseded, expiresAtMs, shouldStop) =>
+    expireSupersededRows(
+      { client: dynamodb, batchTable: environment.BATCH_TABLE, shouldStop },
+      view,
+      superseded,
+      expiresAtMs,
+    ),
   logger,
 });
 

@@ -59,7 +59,8 @@ export interface RebuildJobDependencies {
     view: string,
     superseded: { readonly below: number; readonly baseId: string | null },
     expiresAtMs: number,
-  ) => Promise<number>;
+    shouldStop: () => boolean,
+  ) => Promise<{ readonly expired: number; readonly done: boolean }>;
   readonly logger: HandlerLogger;
   /** Rows per write call, with progress saved after each. @default REBUILD_CHUNK_ROWS */
   readonly chunkRows?: number;
@@ -118,17 +119,22 @@ export function createRebuildJob(dependencies: RebuildJobDependencies) {
     let state = await store.state(view.name);
     if (state.rebuild === null && state.expiring !== null) {
       // The last rebuild flipped but stopped before its superseded rows had a TTL: finishing that is the resume.
-      const expired = await expireSuperseded(view, state.expiring);
+      const expiry = await expireSuperseded(view, state.expiring, shouldStop);
       const base = state.base;
-      report({ view: view.name, phase: 'expired', id: base?.id ?? '', cutoff: base?.cutoff ?? 0 });
+      report({
+        view: view.name,
+        phase: expiry.done ? 'expired' : 'paused',
+        id: base?.id ?? '',
+        cutoff: base?.cutoff ?? 0,
+      });
       return {
         view: view.name,
-        done: true,
+        done: expiry.done,
         id: base?.id ?? '',
         cutoff: base?.cutoff ?? 0,
         rowsWritten: base?.rows ?? 0,
         bytesScanned: 0,
-        supersededRowsExpired: expired,
+        supersededRowsExpired: expiry.expired,
       };
     }
     let resumed = state.rebuild !== null;
@@ -236,14 +242,15 @@ export function createRebuildJob(dependencies: RebuildJobDependencies) {
       throw new RebuildError(`${view.name}: the flip to base ${rebuild.id} was refused`);
     }
     report({ ...at, phase: 'flipped', rowsWritten: rebuild.rowsWritten });
-    const expired = state.expiring === null ? 0 : await expireSuperseded(view, state.expiring);
-    report({ ...at, phase: 'expired' });
+    const expiry =
+      state.expiring === null ? { expired: 0, done: true } : await expireSuperseded(view, state.expiring, shouldStop);
+    report({ ...at, phase: expiry.done ? 'expired' : 'paused' });
     return {
       ...at,
-      done: true,
+      done: expiry.done,
       rowsWritten: rebuild.rowsWritten,
       bytesScanned: result.bytesScanned,
-      supersededRowsExpired: expired,
+      supersededRowsExpired: expiry.expired,
     };
   };
 
@@ -284,13 +291,19 @@ export function createRebuildJob(dependencies: RebuildJobDependencies) {
     return listKeys(dependencies.work.s3, dependencies.work.bucket, prefix);
   }
 
-  async function expireSuperseded(view: ViewDefinition, expiring: NonNullable<BatchViewState['expiring']>) {
-    const expired = await dependencies.expireSuperseded(
+  /** The superseded rows' TTLs, until done or the deadline: a paused expiry is gone on with by the next invocation. */
+  async function expireSuperseded(
+    view: ViewDefinition,
+    expiring: NonNullable<BatchViewState['expiring']>,
+    shouldStop: () => boolean,
+  ) {
+    const expiry = await dependencies.expireSuperseded(
       view.name,
       expiring,
       now() + (dependencies.supersededGraceMs ?? 600_000),
+      shouldStop,
     );
-    await store.updateManifest(expiredRequest(view.name, expiring.below));
-    return expired;
+    if (expiry.done) await store.updateManifest(expiredRequest(view.name, expiring.below));
+    return expiry;
   }
 }

@@ -19,24 +19,36 @@ export async function* resultFileRows(
   const body = response.Body;
   if (body === undefined) return;
   const raw = body instanceof Readable ? body : Readable.from(Buffer.from(await body.transformToByteArray()));
-  // Peek at the first bytes: Athena names its files without an extension, and DuckDB's are gzip too.
-  const chunks: Buffer[] = [];
-  let head = Buffer.alloc(0);
-  for await (const chunk of raw) {
-    chunks.push(Buffer.from(chunk as Uint8Array));
-    head = Buffer.concat(chunks);
-    if (head.length >= GZIP_MAGIC.length) break;
-  }
-  const rest = Readable.from(
+  // One iterator over the body for the peek and the rest: breaking out of a stream's own `for await` destroys it.
+  const chunks = raw[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  const first = await chunks.next();
+  if (first.done === true) return;
+  const head = Buffer.from(first.value);
+  const bytes = Readable.from(
     (async function* () {
       yield head;
-      for await (const chunk of raw) yield Buffer.from(chunk as Uint8Array);
+      for (let next = await chunks.next(); next.done !== true; next = await chunks.next())
+        yield Buffer.from(next.value);
     })(),
   );
+  // Athena names its files without an extension, and DuckDB's are gzip too: the content says which.
   const gzip = head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
-  const lines = createInterface({ input: gzip ? rest.pipe(createGunzip()) : rest, crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    yield JSON.parse(line) as Record<string, SqlCell>;
+  let input: Readable = bytes;
+  if (gzip) {
+    const gunzip = createGunzip();
+    // pipe() does not pass the source's errors on: a broken download must fail the read, not hang it.
+    bytes.on('error', (error) => gunzip.destroy(error));
+    input = bytes.pipe(gunzip);
+  }
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
+      yield JSON.parse(line) as Record<string, SqlCell>;
+    }
+  } finally {
+    lines.close();
+    input.destroy();
+    raw.destroy();
   }
 }

@@ -42,9 +42,9 @@ async function rebuildFixture(config: PipelineConfig = BATCH_TEST_CONFIG) {
       engine: new DuckDbEngine({ s3: emulators.s3, bucket: fixture.bucket }),
       store: fixture.store,
       work: { s3: emulators.s3, bucket: workBucket },
-      expireSuperseded: (view, superseded, expiresAtMs) =>
+      expireSuperseded: (view, superseded, expiresAtMs, shouldStop) =>
         expireSupersededRows(
-          { client: fixture.dynamodb, batchTable: fixture.batchTable },
+          { client: fixture.dynamodb, batchTable: fixture.batchTable, shouldStop },
           view,
           superseded,
           expiresAtMs,
@@ -235,6 +235,41 @@ describe('rebuilds (DuckDB, s3rver, dynalite)', () => {
     expect(await fixture.served(view)).toEqual(fixture.expected(view, deliveries, C2));
     await fixture.run(nowFor(C3));
     expect(await fixture.served(view)).toEqual(fixture.expected(view, deliveries, C3));
+  });
+
+  it("takes over a new view's first window when it is pending, or being computed, and the windows continue from the base", async () => {
+    const view = 'site_metric_hour';
+    const deliveries = generatedDeliveries(17);
+    for (const when of ['pending', 'computing'] as const) {
+      const fixture = await rebuildFixture();
+      await fixture.archive(deliveries);
+      let rebuilt = false;
+      const run = await fixture.run(nowFor(C1), {
+        onStep: async (step) => {
+          if (step.view !== view) return;
+          if (when === 'pending' && step.step === 'begun') throw new Error('stopped with the window pending');
+          if (when === 'computing' && step.step === 'flipping' && !rebuilt) {
+            // While the run is about to flip [0, C1), a rebuild takes the view over and lays its base at C2.
+            rebuilt = (await fixture.rebuilder(nowFor(C2))(view)).done;
+          }
+        },
+      });
+      const summary = run.summary.views.find((candidate) => candidate.view === view)!;
+      if (when === 'pending') {
+        expect(summary.outcome).toBe('failed');
+        expect((await fixture.store.state(view)).pending).toEqual(expect.objectContaining({ from: 0, to: C1 }));
+        expect((await fixture.rebuilder(nowFor(C2))(view)).done).toBe(true);
+      } else {
+        expect(rebuilt).toBe(true);
+        expect(summary.outcome).not.toBe('failed');
+        expect(summary.windows).toEqual([]);
+      }
+      const state = await fixture.store.state(view);
+      expect(state).toMatchObject({ pending: null, cutoff: C2, base: { cutoff: C2 } });
+      expect(await fixture.served(view)).toEqual(fixture.expected(view, deliveries, C2));
+      expect((await fixture.run(nowFor(C3))).failed).toBe(false);
+      expect(await fixture.served(view)).toEqual(fixture.expected(view, deliveries, C3));
+    }
   });
 
   it('after an upgrade from whole-version batch views, the first window or a rebuild replaces the old manifest', async () => {

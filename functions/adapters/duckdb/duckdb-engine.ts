@@ -89,8 +89,9 @@ export class DuckDbEngine implements BatchEngine {
         concurrency: this.options.downloadConcurrency,
         pageSize: this.options.listPageSize,
       });
+      const countedFrom = scope.countedFromMs ?? fromMs;
       const counts = ({ hourMs }: DownloadedObject) =>
-        hourMs === undefined ? fromMs === 0 : hourMs >= fromMs && hourMs < toMs;
+        hourMs === undefined ? countedFrom === 0 : hourMs >= countedFrom && hourMs < toMs;
       const skippedLines = new Map<string, number>();
       const files: string[] = [];
       const countedFiles: string[] = [];
