@@ -314,13 +314,18 @@ describe('batch manifest conditional writes (dynalite)', () => {
     });
   });
 
-  it("lays a view's first base: no window starts meanwhile, and the flip serves the base's cutoff", async () => {
+  it("lays a view's first base: it takes a pending first window over, no window starts meanwhile, and the flip serves the base's cutoff", async () => {
     const { store } = await setUp();
-    // Not while a first window is pending.
+    // A first window still pending is taken over: the base will serve what it would have (its run finds it gone).
     await store.updateManifest(beginWindowRequest('p', { from: 0, to: C1, startedAt: AT }));
-    expect(await store.updateManifest(beginRebuildRequest('p', { id: 'r', cutoff: C1, startedAt: AT }, null))).toBe(
-      false,
-    );
+    const takeover = { id: rebuildId(C1, AT), cutoff: C1, startedAt: AT };
+    expect(await store.updateManifest(beginRebuildRequest('p', takeover, null))).toBe(true);
+    expect(await store.state('p')).toMatchObject({ cutoff: null, pending: null, rebuild: { id: takeover.id } });
+    expect(await store.updateManifest(finishWindowRequest('p', { from: 0, to: C1 }, iso(AT)))).toBe(false);
+    // Not once a window is served: then a rebuild starts at the served cutoff.
+    await store.updateManifest(beginWindowRequest('s', { from: 0, to: C1, startedAt: AT }));
+    await store.updateManifest(finishWindowRequest('s', { from: 0, to: C1 }, iso(AT)));
+    expect(await store.updateManifest(beginRebuildRequest('s', { ...takeover, cutoff: C2 }, null))).toBe(false);
 
     const rebuild = { id: rebuildId(C2, AT), cutoff: C2, startedAt: AT };
     expect(await store.updateManifest(beginRebuildRequest('v', rebuild, null))).toBe(true);

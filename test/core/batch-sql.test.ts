@@ -139,9 +139,10 @@ describe('generated batch SQL', () => {
   // eventId copies judged against every earlier copy (the window's or one up to H before it), without the buckets
   // before the first kept one. 100 runs, each executing 7 views' SQL in DuckDB over up to 60 records plus duplicate
   // deliveries, producer retries and eventId copies whose lag sits on, inside and past a random horizon (700
-  // queries, about 35 s): DuckDB is the slow part, and the cases that matter (duplicates across both gzip and plain files, late
-  // events and copies straddling both window bounds, chains of copies, retention cutting a bucket range) occur in
-  // most runs. Together with the partition law below, it makes consecutive windows add up to the whole history.
+  // queries, 15 to 35 s on 2 shared cores): DuckDB is the slow part, and the cases that matter (duplicates across
+  // both gzip and plain files, late events and copies straddling both window bounds, chains of copies, retention
+  // cutting a bucket range) occur in most runs. Together with the partition law below, it makes consecutive windows
+  // add up to the whole history.
   it('executed by DuckDB over NDJSON with duplicate deliveries, returns exactly the fold of the distinct records that arrived in the window', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -394,10 +395,7 @@ describe('generated batch SQL', () => {
       });
     fileCounter += 1;
     const file = join(directory, `skipped-${fileCounter}.json`);
-    writeFileSync(
-      file,
-      [line(start - 1, 1, null), line(start, 2, null), line(start + 1, 3, 1e200)].join('\n') + '\n',
-    );
+    writeFileSync(file, [line(start - 1, 1, null), line(start, 2, null), line(start + 1, 3, 1e200)].join('\n') + '\n');
     await connection.run(masterDatasetViewSql('master', [file]));
     const skipped = async (fromMs: number, toMs: number) =>
       Object.fromEntries(

@@ -6,6 +6,7 @@ import { IotTraffic } from '../../local/iot-traffic';
 import { acceptedRecords, type IngestResult } from '../support/accepted-records';
 import { answerBuckets, bruteForce, type ExpectedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
+import { DeployedRebuilds, type RebuiltState } from './deployed-rebuilds';
 import { cutoffCovering, flipCoveringWithinMs, type DeployedStack } from './deployed-stack';
 import { knownGap, type GapCheck } from './known-gaps';
 
@@ -21,6 +22,10 @@ if (stack === null) throw new Error('run this suite with `npm run test:e2e`, who
 const RUN = randomUUID().slice(0, 8);
 /** The longest this suite waits for a batch run; a stack on hourly production timing is skipped, saying so. */
 const MAX_FLIP_WAIT_MS = Number(process.env.E2E_MAX_WAIT_MINUTES ?? 15) * 60_000;
+/** The longest this suite waits for a rebuild to flip (on an emulator's empty archive it takes seconds). */
+const REBUILD_WAIT_MS = MAX_FLIP_WAIT_MS;
+/** What the API calls a served batch version: the base (b0 before any rebuild) and the served cutoff. */
+const BATCH_VERSION = /^(b0|r\d+-\d+)\+w\d+$/;
 
 let views: ViewDefinition[];
 /** Every record the stream accepted for this run, with the identity the API reported. */
@@ -126,10 +131,10 @@ function batchCheckSkipReason(gap: GapCheck): string | undefined {
 }
 
 /** A batch check, or the same check skipped with the reason in its name (and printed) where it cannot pass. */
-function batchCheck(name: string, gap: GapCheck, test: () => Promise<void>): void {
+function batchCheck(name: string, gap: GapCheck, test: () => Promise<void>, extraTimeoutMs = 0): void {
   const reason = batchCheckSkipReason(gap);
   if (reason === undefined) {
-    it(name, test, worstFlipWaitMs + 120_000);
+    it(name, test, worstFlipWaitMs + 120_000 + extraTimeoutMs);
   } else {
     console.warn(`skipped: ${name}\n  because ${reason}`);
     it.skip(`${name} [skipped ${reason}]`, test);
@@ -221,7 +226,7 @@ describe('the deployed pipeline, through its API', () => {
     'scheduled-batch-flip',
     async () => {
       const served = await coveringVersion();
-      expect(served.batchVersion).toMatch(/^v\d+-\d+$/);
+      expect(served.batchVersion).toMatch(BATCH_VERSION);
       expect(served.cutoffMs).toBeGreaterThanOrEqual(cutoffCovering(stack.timing, lastArrivalBy));
     },
   );
@@ -241,5 +246,131 @@ describe('the deployed pipeline, through its API', () => {
         }
       }
     },
+  );
+});
+
+/** A rebuild check, run on every target of the Lambda architecture; in Kappa mode skipped, saying so. */
+function rebuildCheck(name: string, test: () => Promise<void>): void {
+  if (stack.architecture === 'kappa') {
+    const reason = 'in Kappa mode: the stack has no batch views to rebuild';
+    console.warn(`skipped: ${name}\n  because ${reason}`);
+    it.skip(`${name} [skipped ${reason}]`, test);
+  } else {
+    it(name, test, REBUILD_WAIT_MS + 300_000);
+  }
+}
+
+/** The view's served batch version as the API reports it, for a key nobody writes: only the manifest matters. */
+async function servedVersion(view: ViewDefinition): Promise<string | null> {
+  const keys = view.dimensions.map((dimension) => `${dimension}=e2e-${RUN}-probe`).join('&');
+  const now = Date.now();
+  const { status, body } = await api(`/views/${view.name}?${keys}&from=${now - 3_600_000}&to=${now + 3_600_000}`);
+  if (status !== 200) throw new Error(`GET /views/${view.name} answered ${status}: ${JSON.stringify(body)}`);
+  return (body as Answer).provenance?.batchVersion ?? null;
+}
+
+/** Waits until the API serves the view from `state`'s base (its manifest cache lasts seconds). */
+async function expectServedFrom(view: ViewDefinition, state: RebuiltState): Promise<void> {
+  await eventually(
+    `GET /views/${view.name} to answer from base ${state.base.id}`,
+    async () => {
+      if ((await servedVersion(view))?.startsWith(`${state.base.id}+w`) === true) return true;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      return undefined;
+    },
+    60_000,
+  );
+}
+
+/** A flipped base: a rebuild id, a cutoff at or after the one served when it started, and served. */
+function expectBaseAfter(state: RebuiltState, servedBefore: number | null): void {
+  expect(state.base.id).toMatch(/^r\d+-\d+$/);
+  expect(state.base.cutoff).toBeGreaterThan(0);
+  expect(state.base.cutoff).toBeGreaterThanOrEqual(servedBefore ?? 0);
+  expect(state.cutoff).toBeGreaterThanOrEqual(state.base.cutoff);
+  console.log(
+    `${state.view}: base ${state.base.id} served, cutoff ${new Date(state.base.cutoff).toISOString()}, ` +
+      `${state.base.rows} rows`,
+  );
+}
+
+describe('rebuilds on the deployed stack, through the rebuild Lambda', () => {
+  let rebuilds: DeployedRebuilds;
+  beforeAll(() => {
+    rebuilds = new DeployedRebuilds(stack);
+  });
+  afterAll(() => rebuilds.destroy());
+
+  rebuildCheck(
+    'rebuilds a view invoked asynchronously, as `npm run rebuild -- --stack` does: the engine computes it in the ' +
+      'Lambda, the base flips, and the API answers from it',
+    async () => {
+      const view = views[0];
+      const before = await rebuilds.state(view.name);
+      const started = Date.now();
+      await rebuilds.invoke({ kind: 'batch', view: view.name }, 'Event');
+      const after = await rebuilds.newBase(view.name, before.base?.id ?? null, REBUILD_WAIT_MS);
+      console.log(`${view.name}: rebuilt in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      expectBaseAfter(after, before.cutoff);
+      await expectServedFrom(view, after);
+    },
+  );
+
+  rebuildCheck(
+    'rebuilds every view when invoked as the schedule does ({"view":"*"}): the function invokes itself ' +
+      'asynchronously, by its own name as a long rebuild continues, and every view flips to a new base',
+    async () => {
+      const before = new Map(
+        await Promise.all(views.map(async (view) => [view.name, await rebuilds.state(view.name)] as const)),
+      );
+      const started = Date.now();
+      const answered = await rebuilds.invoke({ kind: 'batch', view: '*' }, 'RequestResponse');
+      expect(answered).toEqual({ started: views.map((view) => view.name) });
+      const after = await Promise.all(
+        views.map((view) => rebuilds.newBase(view.name, before.get(view.name)?.base?.id ?? null, REBUILD_WAIT_MS)),
+      );
+      console.log(`every view rebuilt in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      for (const [index, view] of views.entries()) {
+        expectBaseAfter(after[index], before.get(view.name)?.cutoff ?? null);
+        await expectServedFrom(view, after[index]);
+      }
+    },
+  );
+
+  batchCheck(
+    'a rebuilt base holds what the windows held: its rows come from result files in the work bucket, and answers ' +
+      'equal brute force, every bucket from the batch view',
+    'exact-after-rebuild',
+    async () => {
+      const covering = cutoffCovering(stack.timing, lastArrivalBy);
+      await coveringVersion();
+      // The rebuilds above may have started before a window covered every posted event: rebuild those views again.
+      const states = await Promise.all(
+        views.map(async (view): Promise<RebuiltState> => {
+          const current = await rebuilds.state(view.name);
+          if (current.base !== null && current.cutoff !== null && current.base.cutoff >= covering) {
+            return { ...current, base: current.base, cutoff: current.cutoff };
+          }
+          await rebuilds.invoke({ kind: 'batch', view: view.name }, 'Event');
+          return rebuilds.newBase(view.name, current.base?.id ?? null, REBUILD_WAIT_MS);
+        }),
+      );
+      for (const [index, view] of views.entries()) {
+        const state = states[index];
+        expect(state.base.cutoff).toBeGreaterThanOrEqual(covering);
+        expect(state.base.rows).toBeGreaterThan(0);
+        expect((await rebuilds.resultFiles(view.name, state.base.id)).length).toBeGreaterThan(0);
+        await expectServedFrom(view, state);
+      }
+      await expectEveryViewExact(30_000);
+      for (const view of views) {
+        const { body } = await answer(view);
+        for (const bucket of body.series.flatMap((series) => series.buckets)) {
+          expect(bucket.realtime).toBeNull();
+          expect(bucket.batch?.count).toBe(bucket.count);
+        }
+      }
+    },
+    REBUILD_WAIT_MS + 300_000,
   );
 });

@@ -21,6 +21,12 @@ export interface DeployedStack {
   readonly streamName: string;
   readonly timing: PipelineTiming;
   readonly architecture: 'lambda' | 'kappa';
+  /** The rebuild Lambda (`RebuildFunctionName`): `{"kind":"batch","view":X}` rebuilds a view's batch base. */
+  readonly rebuildFunctionName: string;
+  /** Where a view's batch state is (`ManifestTableName`): the served base and cutoff, a rebuild in progress. */
+  readonly manifestTableName: string;
+  /** Where rebuilds have the engine put its result files (`WorkBucketName`). */
+  readonly workBucketName: string;
 }
 
 /**
@@ -63,6 +69,9 @@ export async function findDeployedStack(environment: NodeJS.ProcessEnv = process
       streamName: output('StreamName'),
       timing: JSON.parse(output('PipelineTiming')) as PipelineTiming,
       architecture: output('Architecture') === 'kappa' ? 'kappa' : 'lambda',
+      rebuildFunctionName: output('RebuildFunctionName'),
+      manifestTableName: output('ManifestTableName'),
+      workBucketName: output('WorkBucketName'),
     };
   } finally {
     cloudFormation.destroy();

@@ -74,6 +74,36 @@ const C2 = BASE_TIME_MS + 30 * HOUR;
 const C3 = BASE_TIME_MS + 60 * HOUR;
 
 describe('rebuilds (DuckDB, s3rver, dynalite)', () => {
+  // Few cases, each a whole pipeline history (archive, windows, a rebuild of every view, more windows): each costs
+  // seconds of emulator round trips. Together with the fixed-seed cases below, and the window sequences of
+  // test/batch/batch-window-sequence.test.ts, that covers random streams, late events, duplicates and cutoffs.
+  it('property: a rebuild at any served cutoff answers as the windows did, and windows after it stay exact', async () => {
+    const hour = fc.integer({ min: 0, max: 60 }).map((hours) => BASE_TIME_MS + hours * HOUR);
+    await fc.assert(
+      fc.asyncProperty(
+        streamArbitrary({ minLength: 10, maxLength: 40 }),
+        fc.uniqueArray(hour, { minLength: 3, maxLength: 3 }).map((cutoffs) => [...cutoffs].sort((a, b) => a - b)),
+        async (stream, [first, atRebuild, last]) => {
+          const fixture = await rebuildFixture();
+          await fixture.archive(stream.deliveries);
+          await fixture.run(nowFor(first));
+          await fixture.run(nowFor(atRebuild));
+          for (const view of BATCH_TEST_CONFIG.views) {
+            const windows = await fixture.served(view.name);
+            expect(windows).toEqual(fixture.expected(view.name, stream.deliveries, atRebuild));
+            expect((await fixture.rebuilder(nowFor(atRebuild, 1_000), { chunkRows: 5 })(view.name)).done).toBe(true);
+            expect(await fixture.served(view.name)).toEqual(windows);
+          }
+          await fixture.run(nowFor(last));
+          for (const view of BATCH_TEST_CONFIG.views) {
+            expect(await fixture.served(view.name)).toEqual(fixture.expected(view.name, stream.deliveries, last));
+          }
+        },
+      ),
+      { numRuns: 4, endOnFailure: true },
+    );
+  });
+
   it("a rebuild's answers equal the incremental windows', and later windows continue from its base", async () => {
     const fixture = await rebuildFixture();
     const deliveries = generatedDeliveries(14);
