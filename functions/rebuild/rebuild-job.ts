@@ -25,6 +25,9 @@ import { writeResult } from './result-writer';
 /** Rows per write call of a rebuild; progress is saved in the manifest after each. */
 export const REBUILD_CHUNK_ROWS = 1000;
 
+/** How many times a rebuild tries to start when windows keep moving the served cutoff under it. */
+const BEGIN_ATTEMPTS = 5;
+
 export type RebuildPhase = 'started' | 'resumed' | 'computed' | 'writing' | 'flipped' | 'expired' | 'paused';
 
 export interface RebuildProgressReport {
@@ -137,8 +140,10 @@ export function createRebuildJob(dependencies: RebuildJobDependencies) {
         supersededRowsExpired: expiry.expired,
       };
     }
-    let resumed = state.rebuild !== null;
-    if (state.rebuild === null) {
+    const resumed = state.rebuild !== null;
+    // A window that flips between the read and the start moves the served cutoff the start is conditioned on: read
+    // again and start from the new one (windows are minutes apart; a few attempts are plenty).
+    for (let attempt = 1; state.rebuild === null && attempt <= BEGIN_ATTEMPTS; attempt += 1) {
       const startedAt = now();
       const cutoff =
         state.cutoff ??
@@ -148,10 +153,9 @@ export function createRebuildJob(dependencies: RebuildJobDependencies) {
           bufferIntervalMs: config.bufferIntervalMs,
           safetyMarginMs: config.safetyMarginMs,
         });
-      const begun = await store.updateManifest(
+      await store.updateManifest(
         beginRebuildRequest(view.name, { id: rebuildId(cutoff, startedAt), cutoff, startedAt }, state.cutoff),
       );
-      if (!begun) resumed = true;
       state = await store.state(view.name);
     }
     const started = state.rebuild;

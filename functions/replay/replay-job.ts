@@ -123,14 +123,16 @@ export class ReplayError extends Error {
 }
 
 /**
- * Rebuilds one view into a new realtime generation from the complete history, then serves it (DESIGN.md Kappa
- * mode; the same replay adds a view in Lambda mode without waiting for a batch run):
+ * Rebuilds one view into a new realtime generation from the history within its retention, then serves it
+ * (DESIGN.md Kappa mode; the same replay adds a view in Lambda mode without waiting for a batch run):
  * 1. start (or resume) a building generation with a hand-off time in the manifest; from the hand-off on, the live
  *    consumer writes every record into it too;
- * 2. once Firehose has archived everything below the hand-off, fold the master dataset's distinct records below it
- *    with the same fold and write them with the same idempotent protocol;
+ * 2. once Firehose has archived everything below the hand-off, the engine computes the items of the distinct
+ *    records below it and exports them (the machinery of rebuilds, DESIGN.md §6), and they are written in chunks
+ *    with the same idempotent protocol, progress saved after each chunk;
  * 3. flip the manifest to the new generation with a conditional write, and give the old generation a TTL.
- * Every step is safe to repeat, so a replay that was stopped anywhere is finished by running it again.
+ * Every step is safe to repeat, so a replay that was stopped anywhere (or paused at its deadline) is finished by
+ * running it again.
  */
 export function createReplayJob(dependencies: ReplayJobDependencies) {
   const { config, directory, logger } = dependencies;

@@ -33,8 +33,26 @@ describe('the generation manifest', () => {
       view: 'v',
       served: 2,
       servedFromMs: null,
-      building: { ...building, backfilledItems: 42 },
+      building: { ...building, backfilledItems: 42, backfill: null },
       expiring: null,
+    });
+  });
+
+  it("reads back how far a replay's backfill got, for the next invocation to go on from", () => {
+    const item = {
+      served: { N: '2' },
+      building: { N: '3' },
+      handoffMs: { N: '1000000' },
+      startedAt: { N: '990000' },
+      backfillPrefix: { S: 'replays/v/3-990000/1/' },
+      backfillFiles: { N: '4' },
+      backfillFilesDone: { N: '1' },
+      backfillLinesDone: { N: '250' },
+      backfillWritten: { N: '1250' },
+    };
+    expect(generationStateFromItem('v', item).building).toEqual({
+      ...building,
+      backfill: { prefix: 'replays/v/3-990000/1/', files: 4, filesDone: 1, linesDone: 250, items: 1250 },
     });
   });
 

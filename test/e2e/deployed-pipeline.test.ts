@@ -108,9 +108,9 @@ async function expectEveryViewExact(timeoutMs: number): Promise<void> {
   }
 }
 
-/** The manifest's served version, as every answer reports it. */
-async function provenance(): Promise<Answer['provenance']> {
-  return (await answer(views[0])).body.provenance;
+/** The view's served version, as its answers report it: each view has its own manifest, base and cutoff. */
+async function provenance(view: ViewDefinition): Promise<Answer['provenance']> {
+  return (await answer(view)).body.provenance;
 }
 
 /** The longest a covering batch run can take to appear on this stack, whenever the events arrived. */
@@ -141,13 +141,13 @@ function batchCheck(name: string, gap: GapCheck, test: () => Promise<void>, extr
   }
 }
 
-/** Waits for a batch version whose cutoff covers everything this run posted. */
-async function coveringVersion(): Promise<NonNullable<Answer['provenance']>> {
+/** Waits for a batch version of the view (the first by default) whose cutoff covers everything this run posted. */
+async function coveringVersion(view: ViewDefinition = views[0]): Promise<NonNullable<Answer['provenance']>> {
   const cutoff = cutoffCovering(stack.timing, lastArrivalBy);
   return eventually(
-    `a batch version with a cutoff at or after ${new Date(cutoff).toISOString()}`,
+    `a batch version of ${view.name} with a cutoff at or after ${new Date(cutoff).toISOString()}`,
     async () => {
-      const current = await provenance();
+      const current = await provenance(view);
       return current !== null && current.cutoffMs >= cutoff ? current : undefined;
     },
     flipCoveringWithinMs(stack.timing, lastArrivalBy),
@@ -222,12 +222,14 @@ describe('the deployed pipeline, through its API', () => {
   }, 120_000);
 
   batchCheck(
-    'runs the scheduled batch job, which flips to a version whose cutoff covers every posted event',
+    'runs the scheduled batch job, which flips every view to a version whose cutoff covers every posted event',
     'scheduled-batch-flip',
     async () => {
-      const served = await coveringVersion();
-      expect(served.batchVersion).toMatch(BATCH_VERSION);
-      expect(served.cutoffMs).toBeGreaterThanOrEqual(cutoffCovering(stack.timing, lastArrivalBy));
+      for (const view of views) {
+        const served = await coveringVersion(view);
+        expect(served.batchVersion).toMatch(BATCH_VERSION);
+        expect(served.cutoffMs).toBeGreaterThanOrEqual(cutoffCovering(stack.timing, lastArrivalBy));
+      }
     },
   );
 
@@ -235,11 +237,13 @@ describe('the deployed pipeline, through its API', () => {
     'answers equal brute force after the flip, every bucket from the batch view',
     'exact-after-flip',
     async () => {
-      const served = await coveringVersion();
+      // Each view flips on its own: wait until every one serves a cutoff that covers this run's events.
+      for (const view of views) await coveringVersion(view);
       await expectEveryViewExact(30_000);
       for (const view of views) {
         const { body } = await answer(view);
-        expect(body.provenance?.batchVersion).toBe(served.batchVersion);
+        expect(body.provenance?.batchVersion).toMatch(BATCH_VERSION);
+        expect(body.provenance?.cutoffMs).toBeGreaterThanOrEqual(cutoffCovering(stack.timing, lastArrivalBy));
         for (const bucket of body.series.flatMap((series) => series.buckets)) {
           expect(bucket.realtime).toBeNull();
           expect(bucket.batch?.count).toBe(bucket.count);
@@ -343,7 +347,7 @@ describe('rebuilds on the deployed stack, through the rebuild Lambda', () => {
     'exact-after-rebuild',
     async () => {
       const covering = cutoffCovering(stack.timing, lastArrivalBy);
-      await coveringVersion();
+      for (const view of views) await coveringVersion(view);
       // The rebuilds above may have started before a window covered every posted event: rebuild those views again.
       const states = await Promise.all(
         views.map(async (view): Promise<RebuiltState> => {

@@ -12,6 +12,7 @@ export type RebuiltState = BatchViewState & { readonly base: BatchBase; readonly
 /** What the rebuild Lambda is asked (functions/rebuild/rebuild-request.ts). */
 export interface RebuildInvocation {
   readonly kind: 'batch' | 'realtime';
+  /** A view's name, or `*` (batch only) for every view, as the schedule sends. */
   readonly view: string;
 }
 
@@ -45,7 +46,7 @@ export class DeployedRebuilds {
    * Invokes the rebuild Lambda. `Event` is how `npm run rebuild -- --stack`, the schedule's fan-out and a long job's
    * continuation call it, and answers nothing; `RequestResponse` answers the handler's result, or throws its error.
    */
-  async invoke(request: RebuildInvocation | { readonly kind: 'batch'; readonly view: '*' }, type: InvocationType) {
+  async invoke(request: RebuildInvocation, type: InvocationType): Promise<unknown> {
     const response = await this.lambda.send(
       new InvokeCommand({
         FunctionName: this.stack.rebuildFunctionName,
@@ -53,7 +54,7 @@ export class DeployedRebuilds {
         Payload: JSON.stringify(request),
       }),
     );
-    // An Event invocation answers no payload: the SDK gives null, not the undefined its type says.
+    // An Event invocation answers no payload; on MiniStack the SDK then gives null, not the undefined its type says.
     const bytes: Uint8Array | null | undefined = response.Payload;
     const payload = bytes === undefined || bytes === null ? '' : Buffer.from(bytes).toString('utf8');
     if (response.FunctionError !== undefined) {

@@ -184,6 +184,27 @@ describe('rebuilds (DuckDB, s3rver, dynalite)', () => {
     }
   });
 
+  it('starts from the new served cutoff when a window flips between its read of the state and its start', async () => {
+    const view = 'site_metric_hour';
+    const fixture = await rebuildFixture();
+    const deliveries = generatedDeliveries(23);
+    await fixture.archive(deliveries);
+    await fixture.run(nowFor(C2));
+    let raced = false;
+    const racing: BatchViewStore = Object.create(fixture.store) as BatchViewStore;
+    racing.updateManifest = async (request: ManifestFlipRequest) => {
+      if (!raced && request.UpdateExpression.startsWith('SET #rebuildId = :id')) {
+        raced = true;
+        expect((await fixture.run(nowFor(C3))).failed).toBe(false);
+      }
+      return fixture.store.updateManifest(request);
+    };
+    const result = await fixture.rebuilder(nowFor(C3, 1_000), { store: racing })(view);
+    expect(raced).toBe(true);
+    expect(result).toMatchObject({ done: true, cutoff: C3 });
+    expect(await fixture.served(view)).toEqual(fixture.expected(view, deliveries, C3));
+  });
+
   it('an invocation past its deadline pauses between chunks, and the next one goes on from the saved progress', async () => {
     const view = 'site_metric_hour';
     const fixture = await rebuildFixture();
