@@ -5,7 +5,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { FirehoseTransformationEventRecord } from 'aws-lambda';
 import { BatchViewStore } from '../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../functions/adapters/duckdb/duckdb-engine';
-import { expireSupersededRows } from '../functions/adapters/superseded-batch-rows';
+import { supersededRowsExpiry } from '../functions/adapters/superseded-batch-rows';
 import { ViewReader } from '../functions/adapters/view-reader';
 import { runBatchJob, type BatchRunSummary } from '../functions/batch/batch-job';
 import { encodeDimensionKey } from '../functions/core/dimension-key';
@@ -322,8 +322,7 @@ async function rebuildEveryView(config: PipelineConfig, context: RebuildContext)
     engine,
     store: new BatchViewStore({ client: dynamodb, ...tables }),
     work: { s3: workS3, bucket: 'work', prefix: `rebuilds/wave-${wave}/` },
-    expireSuperseded: (view, superseded, expiresAtMs) =>
-      expireSupersededRows({ client: dynamodb, batchTable: tables.batchTable }, view, superseded, expiresAtMs),
+    expireSuperseded: supersededRowsExpiry(dynamodb, tables.batchTable),
     logger,
     now: () => nowMs,
   });
@@ -1019,7 +1018,7 @@ function growthReport(
       title: 'DynamoDB requests per run (counted in the client)',
       table: dynamoTable,
       notes: [
-        "Items written are BatchWriteItem items (one WRU each: every item is ≤ 1 KB). The rebuild's UpdateItem requests are its manifest progress (one per 1,000 rows written) and flips; its scan is expireSupersededRows looking for window rows below the new base, which reads the whole batch table.",
+        "Items written are BatchWriteItem items (one WRU each: every item is ≤ 1 KB). The rebuild's UpdateItem requests are its manifest progress (one per 1,000 rows written) and flips; its scan is the superseded-rows expiry looking for window rows below the new base, which reads the whole batch table.",
       ],
     },
     {

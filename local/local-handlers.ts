@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BatchViewStore } from '../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../functions/adapters/duckdb/duckdb-engine';
@@ -9,7 +10,7 @@ import { ViewReader } from '../functions/adapters/view-reader';
 import { GenerationDirectory } from '../functions/adapters/generation-directory';
 import { createReplayJob, type ReplayJobDependencies } from '../functions/replay/replay-job';
 import { createRebuildJob, type RebuildJobDependencies } from '../functions/rebuild/rebuild-job';
-import { expireSupersededRows } from '../functions/adapters/superseded-batch-rows';
+import { supersededRowsExpiry } from '../functions/adapters/superseded-batch-rows';
 import { runBatchJob, type BatchRunSummary } from '../functions/batch/batch-job';
 import { createFirehoseTransformHandler } from '../functions/firehose-transform/firehose-transform-handler';
 import { createIngestHandler } from '../functions/ingest/ingest-handler';
@@ -63,11 +64,7 @@ export function buildLocalHandlers(
       runBatchJob({
         config,
         engine: localEngine(s3, resources),
-        store: new BatchViewStore({
-          client: dynamodb,
-          batchTable: resources.batchTable,
-          manifestTable: resources.manifestTable,
-        }),
+        store: localBatchStore(dynamodb, resources),
         logger: logger('batch'),
         metrics,
         now: environment.now,
@@ -102,6 +99,15 @@ export function buildLocalHandlers(
       metrics,
     }),
   };
+}
+
+/** The local batch table and manifest, as the batch job and rebuilds write them. */
+function localBatchStore(dynamodb: DynamoDBClient, resources: LocalEnvironment['resources']): BatchViewStore {
+  return new BatchViewStore({
+    client: dynamodb,
+    batchTable: resources.batchTable,
+    manifestTable: resources.manifestTable,
+  });
 }
 
 /** The DuckDB engine over the local master dataset, as the batch job, rebuilds and replays use it. */
@@ -152,19 +158,9 @@ export function buildLocalRebuild(
   return createRebuildJob({
     config,
     engine: localEngine(s3, resources),
-    store: new BatchViewStore({
-      client: dynamodb,
-      batchTable: resources.batchTable,
-      manifestTable: resources.manifestTable,
-    }),
+    store: localBatchStore(dynamodb, resources),
     work: { s3, bucket: resources.workBucket },
-    expireSuperseded: (view, superseded, expiresAtMs, shouldStop) =>
-      expireSupersededRows(
-        { client: dynamodb, batchTable: resources.batchTable, shouldStop },
-        view,
-        superseded,
-        expiresAtMs,
-      ),
+    expireSuperseded: supersededRowsExpiry(dynamodb, resources.batchTable),
     logger: new Logger({ serviceName: 'rebuild', logLevel: options.logLevel ?? 'ERROR' }),
     now: environment.now,
     ...options.overrides,

@@ -48,3 +48,13 @@ export async function expireSupersededRows(
     expiresAtMs,
   );
 }
+
+/** expireSupersededRows over one table, in the shape the rebuild job takes (RebuildJobDependencies.expireSuperseded). */
+export function supersededRowsExpiry(client: DynamoDBClient, batchTable: string) {
+  return (
+    view: string,
+    superseded: { readonly below: number; readonly baseId: string | null },
+    expiresAtMs: number,
+    shouldStop: () => boolean,
+  ): Promise<ExpiryResult> => expireSupersededRows({ client, batchTable, shouldStop }, view, superseded, expiresAtMs);
+}

@@ -7,7 +7,7 @@ import { batchEngineLoader, batchEngineVariables } from '../adapters/batch-engin
 import { BatchViewStore } from '../adapters/batch-view-store';
 import { GenerationDirectory } from '../adapters/generation-directory';
 import { pipelineConfigVariable, readEnvironment, requiredVariable } from '../adapters/handler-environment';
-import { expireSupersededRows } from '../adapters/superseded-batch-rows';
+import { supersededRowsExpiry } from '../adapters/superseded-batch-rows';
 import { createReplayJob } from '../replay/replay-job';
 import { createRebuildJob } from './rebuild-job';
 import { rebuildRequest, continuationDeadline, type RebuildInvocationResult } from './rebuild-request';
@@ -40,13 +40,7 @@ const rebuild = createRebuildJob({
     manifestTable: environment.MANIFEST_TABLE,
   }),
   work,
-  expireSuperseded: (view, superseded, expiresAtMs, shouldStop) =>
-    expireSupersededRows(
-      { client: dynamodb, batchTable: environment.BATCH_TABLE, shouldStop },
-      view,
-      superseded,
-      expiresAtMs,
-    ),
+  expireSuperseded: supersededRowsExpiry(dynamodb, environment.BATCH_TABLE),
   logger,
 });
 

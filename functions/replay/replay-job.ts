@@ -196,19 +196,24 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
     report({ view: view.name, phase: resumed ? 'resumed' : 'started', generation: to, handoffMs: building.handoffMs });
 
     let backfill = { bytesScanned: 0, items: building.backfilledItems ?? 0, alreadyWritten: 0 };
+    /** The summary of an invocation that stops before the flip (its deadline): run again to go on. */
+    const paused = (): ReplaySummary => ({
+      view: view.name,
+      done: false,
+      from,
+      to,
+      handoffMs: building.handoffMs,
+      bytesScanned: backfill.bytesScanned,
+      backfilledItems: backfill.items,
+      itemsAlreadyWritten: backfill.alreadyWritten,
+      oldGenerationItemsExpired: 0,
+    });
     if (building.backfilledItems === null) {
       const readyAt = archiveCompleteAt(building, config.bufferIntervalMs, config.safetyMarginMs);
       if (now() < readyAt) {
         report({ view: view.name, phase: 'waiting-for-archive', generation: to, handoffMs: building.handoffMs });
         if (options.deadlineMs !== undefined && readyAt > options.deadlineMs) {
-          return {
-            view: view.name,
-            done: false,
-            from,
-            to,
-            handoffMs: building.handoffMs,
-            ...paused(backfill),
-          };
+          return paused();
         }
         await sleep(readyAt - now(), options.signal);
       }
@@ -226,14 +231,7 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
           handoffMs: building.handoffMs,
           itemsWritten: written.items,
         });
-        return {
-          view: view.name,
-          done: false,
-          from,
-          to,
-          handoffMs: building.handoffMs,
-          ...paused(backfill),
-        };
+        return paused();
       }
       if (!(await directory.markBackfilled(view.name, to, backfill.items))) {
         throw new ReplayError(`${view.name}: generation ${to} is no longer the one being built`);
@@ -390,16 +388,6 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
       });
     }
   }
-}
-
-/** The backfill's figures in a summary of an invocation that stopped before the flip. */
-function paused(backfill: { bytesScanned: number; items: number; alreadyWritten: number }) {
-  return {
-    bytesScanned: backfill.bytesScanned,
-    backfilledItems: backfill.items,
-    itemsAlreadyWritten: backfill.alreadyWritten,
-    oldGenerationItemsExpired: 0,
-  };
 }
 
 function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { BatchViewStore } from '../../functions/adapters/batch-view-store';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
-import { expireSupersededRows } from '../../functions/adapters/superseded-batch-rows';
+import { supersededRowsExpiry } from '../../functions/adapters/superseded-batch-rows';
 import type { BatchEngine, SessionScope } from '../../functions/batch/batch-engine';
 import type { ManifestFlipRequest } from '../../functions/core/manifest';
 import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
@@ -42,13 +42,7 @@ async function rebuildFixture(config: PipelineConfig = BATCH_TEST_CONFIG) {
       engine: new DuckDbEngine({ s3: emulators.s3, bucket: fixture.bucket }),
       store: fixture.store,
       work: { s3: emulators.s3, bucket: workBucket },
-      expireSuperseded: (view, superseded, expiresAtMs, shouldStop) =>
-        expireSupersededRows(
-          { client: fixture.dynamodb, batchTable: fixture.batchTable, shouldStop },
-          view,
-          superseded,
-          expiresAtMs,
-        ),
+      expireSuperseded: supersededRowsExpiry(fixture.dynamodb, fixture.batchTable),
       logger: new RecordingLogger(),
       now: () => nowMs,
       ...overrides,
