@@ -1060,7 +1060,7 @@ function growthReport(
       `After every wave the incremental answers equal the rebuild's and a brute-force fold of the events, bucket by bucket (${last.bucketsCompared.toLocaleString('en')} buckets at the end). ${verdict}`,
     table,
     notes: [
-      "Bytes scanned are the engine's, summed over the views' queries as the job's BatchBytesScanned metric sums them (DuckDB reports the window's downloaded GZIP bytes for each query; Athena bills each query's scan). The skipped-rows query reads the same bytes once more and is not in the job's sum; the cost model counts it.",
+      "Bytes scanned are the engine's, summed over the views' queries (DuckDB reports the window's downloaded GZIP bytes for each query; Athena bills each query's scan). The skipped-rows query reads the same bytes once more: the job's BatchBytesScanned metric and the cost model count it, this table does not.",
       "Run 1's window starts at 0 (nothing was served before), yet reads only wave 1's objects: DuckDB lists the prefix and downloads the hours the window can hold.",
       "The rebuild reads the archive within each view's retention (from now − retention − the 24 h skew bound): here all of it. Its seconds: compute (DuckDB download, query, export to the work bucket), write (base rows, 1,000 per manifest progress write), expire (the scan for superseded rows).",
       `Simulated clock: wave k arrives in [T0 + k−1 h, T0 + k h), T0 = ${iso(T0)}, and both jobs run at T0 + k h + 10 min, whose cutoff is T0 + k h. dynalite and s3rver run in this process; dynalite is far slower than DynamoDB per write, so seconds are relative.`,
