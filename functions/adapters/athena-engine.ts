@@ -7,7 +7,8 @@ import {
   type AthenaClient,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { listKeys } from './s3-listing';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { sqlLiteral, type SqlCell } from '../core/batch-sql';
 import type {
@@ -100,21 +101,11 @@ export class AthenaEngine implements BatchEngine {
       throw new Error(`export destination: expected a prefix that ends with '/', got '${prefix}'`);
     }
     const { execution, started } = await this.execute(unloadSql(sql, { bucket, prefix }));
-    const files: string[] = [];
-    let continuationToken: string | undefined;
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: continuationToken }),
-      );
-      for (const object of page.Contents ?? []) {
-        // Folder markers and empty objects hold no rows, and an empty object is no gzip stream to read.
-        if (object.Key !== undefined && !object.Key.endsWith('/') && object.Size !== 0) files.push(object.Key);
-      }
-      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (continuationToken !== undefined);
+    // Folder markers and empty objects hold no rows, and an empty object is no gzip stream to read: listKeys skips both.
+    const files = await listKeys(s3, bucket, prefix);
     const now = this.options.now ?? Date.now;
     return {
-      files: files.sort(),
+      files,
       rows: null,
       bytesScanned: execution.Statistics?.DataScannedInBytes ?? 0,
       seconds: (now() - started) / 1000,

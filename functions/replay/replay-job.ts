@@ -196,18 +196,19 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
     report({ view: view.name, phase: resumed ? 'resumed' : 'started', generation: to, handoffMs: building.handoffMs });
 
     let backfill = { bytesScanned: 0, items: building.backfilledItems ?? 0, alreadyWritten: 0 };
-    /** The summary of an invocation that stops before the flip (its deadline): run again to go on. */
-    const paused = (): ReplaySummary => ({
+    const summary = (done: boolean, oldGenerationItemsExpired: number): ReplaySummary => ({
       view: view.name,
-      done: false,
+      done,
       from,
       to,
       handoffMs: building.handoffMs,
       bytesScanned: backfill.bytesScanned,
       backfilledItems: backfill.items,
       itemsAlreadyWritten: backfill.alreadyWritten,
-      oldGenerationItemsExpired: 0,
+      oldGenerationItemsExpired,
     });
+    /** The summary of an invocation that stops before the flip (its deadline): run again to go on. */
+    const paused = () => summary(false, 0);
     if (building.backfilledItems === null) {
       const readyAt = archiveCompleteAt(building, config.bufferIntervalMs, config.safetyMarginMs);
       if (now() < readyAt) {
@@ -248,17 +249,7 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
 
     const expired = await expireOld(view.name, from);
     report({ view: view.name, phase: 'expired', generation: to, handoffMs: building.handoffMs });
-    return {
-      view: view.name,
-      done: true,
-      from,
-      to,
-      handoffMs: building.handoffMs,
-      bytesScanned: backfill.bytesScanned,
-      backfilledItems: backfill.items,
-      itemsAlreadyWritten: backfill.alreadyWritten,
-      oldGenerationItemsExpired: expired,
-    };
+    return summary(true, expired);
   };
 
   /** Gives the unserved generation's items their TTL, then clears it from the manifest. */
