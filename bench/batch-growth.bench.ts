@@ -20,6 +20,7 @@ import { emulatorClientConfig, startDynamoDb, startS3 } from '../local/emulators
 import { LocalMetrics } from '../local/local-handlers';
 import { ensureBucket, ensureTable } from '../local/provision';
 import { writeReport, type ReportSection } from './report';
+import { seededRandom } from '../test/speed/generated-events';
 
 /**
  * `npm run bench -- batch-growth` (issue 14, DESIGN.md §6): N consecutive waves of the same amount of new data, each
@@ -383,7 +384,7 @@ interface Delivery {
 
 /** Deterministic IoT-like waves: every key reports throughout the hour, some events late, some delivered twice. */
 class WaveGenerator {
-  private readonly random = mulberry32(14);
+  private readonly random = seededRandom(14);
   private sequence = 0n;
 
   constructor(private readonly shape: GrowthShape) {}
@@ -423,17 +424,6 @@ class WaveGenerator {
     }
     return { distinct, duplicates };
   }
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let recordCounter = 0;

@@ -56,7 +56,7 @@ export function payloadsOf(events: readonly IotEvent[]): {
 }
 
 /** mulberry32: small, fast and good enough to spread test data. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
