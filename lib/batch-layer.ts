@@ -229,6 +229,7 @@ export class BatchLayer extends Construct {
       name: EVENTS_TABLE,
       bucket: this.masterBucket.bucketName,
       prefix: MASTER_PREFIX,
+      schema: props.pipeline.schema,
     });
     const table = new CfnTable(this, 'EventsTable', {
       catalogId: Aws.ACCOUNT_ID,

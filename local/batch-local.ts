@@ -161,6 +161,7 @@ export async function batchLocal(
           bucket: settings.bucket,
           prefix: settings.prefix,
           errorPrefix: settings.errorPrefix,
+          schema: settings.config.schema,
         }),
         store: new BatchViewStore({
           client: dynamodb,

@@ -1,3 +1,4 @@
+import type { EventSchema } from '../functions/core/event-schema';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -63,7 +64,7 @@ export function buildLocalHandlers(
     batchJob: () =>
       runBatchJob({
         config,
-        engine: localEngine(s3, resources),
+        engine: localEngine(s3, resources, config.schema),
         store: localBatchStore(dynamodb, resources),
         logger: logger('batch'),
         metrics,
@@ -83,7 +84,7 @@ export function buildLocalHandlers(
       }),
       logger: logger('serving'),
       metrics,
-      openApiDocument: () => openApiDocument(config.views),
+      openApiDocument: () => openApiDocument(config.schema, config.views),
     }),
     ingest: createIngestHandler({
       // A timed-out PutRecords is answered `unknown`, never resent (event-stream-writer.ts): on a loaded laptop
@@ -111,12 +112,13 @@ function localBatchStore(dynamodb: DynamoDBClient, resources: LocalEnvironment['
 }
 
 /** The DuckDB engine over the local master dataset, as the batch job, rebuilds and replays use it. */
-function localEngine(s3: S3Client, resources: LocalEnvironment['resources']): DuckDbEngine {
+function localEngine(s3: S3Client, resources: LocalEnvironment['resources'], schema: EventSchema): DuckDbEngine {
   return new DuckDbEngine({
     s3,
     bucket: resources.bucket,
     prefix: resources.masterPrefix,
     errorPrefix: resources.errorPrefix,
+    schema,
   });
 }
 
@@ -136,7 +138,7 @@ export function buildLocalReplay(
     directory: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable }),
     dynamodb,
     realtimeTable: resources.realtimeTable,
-    engine: localEngine(s3, resources),
+    engine: localEngine(s3, resources, config.schema),
     work: { s3, bucket: resources.workBucket },
     logger: new Logger({ serviceName: 'replay', logLevel: options.logLevel ?? 'ERROR' }),
     progressEvery: options.progressEvery,
@@ -157,7 +159,7 @@ export function buildLocalRebuild(
   const { config, dynamodb, s3, resources } = environment;
   return createRebuildJob({
     config,
-    engine: localEngine(s3, resources),
+    engine: localEngine(s3, resources, config.schema),
     store: localBatchStore(dynamodb, resources),
     work: { s3, bucket: resources.workBucket },
     expireSuperseded: supersededRowsExpiry(dynamodb, resources.batchTable),

@@ -3,6 +3,7 @@ import type { BatchEngine } from '../batch/batch-engine';
 import { AthenaEngine } from './athena-engine';
 import { createAthenaClient, createS3Client } from './aws-clients';
 import { requiredVariable } from './handler-environment';
+import type { EventSchema } from '../core/event-schema';
 
 /** The environment variables that choose and configure a batch engine, for the batch job and the rebuild Lambda. */
 export function batchEngineVariables<T extends z.ZodRawShape>(common: z.ZodObject<T>) {
@@ -45,7 +46,10 @@ export type BatchEngineEnvironment =
  * imported only when it is the configured engine, on first use, and kept for later runs (a failed import is tried
  * again on the next one).
  */
-export function batchEngineLoader(environment: BatchEngineEnvironment): () => Promise<BatchEngine> {
+export function batchEngineLoader(
+  environment: BatchEngineEnvironment,
+  schema: EventSchema,
+): () => Promise<BatchEngine> {
   if (environment.BATCH_ENGINE === 'athena') {
     const athena = new AthenaEngine({
       client: createAthenaClient({ maxAttempts: 5 }),
@@ -61,6 +65,7 @@ export function batchEngineLoader(environment: BatchEngineEnvironment): () => Pr
     bucket: environment.MASTER_BUCKET,
     prefix: environment.MASTER_PREFIX,
     errorPrefix: environment.ERROR_PREFIX,
+    schema,
   };
   let loading: Promise<BatchEngine> | undefined;
   return () =>

@@ -1,15 +1,12 @@
-import type { ExtremeUpdate } from '../core/realtime-update';
-import type { Measures } from '../core/measures';
-
-interface KnownExtremes {
-  readonly min?: number;
-  readonly max?: number;
-}
+import { extremeUpdatesFor, type ExtremeUpdate } from '../core/realtime-update';
+import { EMPTY_MEASURES, type Measures } from '../core/measures';
+import type { StoredMeasure } from '../core/view-declaration';
 
 /**
- * The min and max this container last saw stored in each realtime item, bounded to the most recently used items.
+ * The min and max attributes this container last saw stored in each realtime item, bounded to the most recently
+ * used items.
  *
- * DynamoDB has no min() in update expressions, so each write states whether it keeps or replaces the stored min
+ * DynamoDB has no min() in update expressions, so each write states whether it keeps or replaces each stored min
  * and max, as a condition (realtime-update.ts). Guessing `keep` makes a write fail its condition whenever the batch
  * holds a new extreme, which costs a read and a second write. Remembering what the last write returned lets the
  * first attempt choose right, so that in steady state each touched item costs exactly one write. It is only a
@@ -17,7 +14,7 @@ interface KnownExtremes {
  * because the condition, not the hint, is what keeps the item exact.
  */
 export class RealtimeExtremesHint {
-  private readonly known = new Map<string, KnownExtremes>();
+  private readonly known = new Map<string, Measures>();
 
   constructor(private readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new Error('extremes hint: capacity must be an integer >= 0');
@@ -28,15 +25,12 @@ export class RealtimeExtremesHint {
   }
 
   /** The extreme updates most likely to satisfy their conditions for this delta. */
-  guess(itemId: string, delta: Measures): { min: ExtremeUpdate; max: ExtremeUpdate } {
-    const known = this.known.get(itemId);
-    return {
-      min: known?.min !== undefined && delta.min < known.min ? 'replace' : 'keep',
-      max: known?.max !== undefined && delta.max > known.max ? 'replace' : 'keep',
-    };
+  guess(itemId: string, delta: Measures, stored: readonly StoredMeasure[]): Record<string, ExtremeUpdate> {
+    return extremeUpdatesFor(this.known.get(itemId) ?? EMPTY_MEASURES, delta, stored);
   }
 
-  remember(itemId: string, extremes: KnownExtremes): void {
+  /** What an item holds, as a write returned it or a read found it (only its min and max parts are used). */
+  remember(itemId: string, extremes: Measures): void {
     if (this.capacity === 0) return;
     // Re-inserting moves the item to the young end of the Map's insertion order.
     this.known.delete(itemId);

@@ -6,15 +6,14 @@ import {
   readRealtimeItem,
   realtimeExpiresAt,
   realtimeUpdateRequest,
-  REALTIME_ATTRIBUTES,
   type ExtremeUpdate,
   type UpdateItemRequest,
   type WatermarkCondition,
 } from '../core/realtime-update';
 import { FIRST_GENERATION } from '../core/generation-manifest';
 import { realtimeItemKey } from '../core/storage-keys';
-import type { Measure } from '../core/view-declaration';
-import type { StoredAttributes } from '../core/aggregate-attributes';
+import type { StoredMeasure } from '../core/view-declaration';
+import { measuresFromAttributes, type StoredAttributes } from '../core/aggregate-attributes';
 import { RealtimeExtremesHint } from './realtime-extremes-hint';
 import { retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
 
@@ -27,8 +26,8 @@ export interface Contribution {
 /** Everything one Lambda batch adds to one realtime item (view, dimension key, bucket, epoch). */
 export interface RealtimeItemWrite {
   readonly key: AggregateKey;
-  /** The view's stored measures. */
-  readonly measures: readonly Measure[];
+  /** The view's stored measures besides the count. */
+  readonly stored: readonly StoredMeasure[];
   /** The shard the batch came from: its watermark is the one this write checks and moves. */
   readonly shardId: string;
   /** The lowest position in the Lambda batch: a first attempt applies only if the watermark is below it. */
@@ -100,12 +99,12 @@ export class RealtimeViewStore {
       const whole = deltaAbove(write.contributions, null);
       if (whole === undefined) return { status: 'already-applied', conditionalRetries };
       let request = this.request(write, generation, whole, { below: write.batchFirstPosition }, (delta) =>
-        this.hint.guess(itemId, delta),
+        this.hint.guess(itemId, delta, write.stored),
       );
       for (;;) {
         const written = await this.conditionalUpdate(request);
         if (written !== undefined) {
-          this.hint.remember(itemId, extremesOf(written));
+          this.hint.remember(itemId, measuresFromAttributes(written, write.stored));
           return { status: 'written', conditionalRetries };
         }
         if (conditionalRetries >= this.maxConditionalAttempts) {
@@ -116,12 +115,12 @@ export class RealtimeViewStore {
         }
         conditionalRetries += 1;
         const item = await this.read(pk, sk);
-        const stored = readRealtimeItem(item, write.shardId);
-        this.hint.remember(itemId, extremesOf(item));
+        const stored = readRealtimeItem(item, write.shardId, write.stored);
+        this.hint.remember(itemId, stored.measures);
         const delta = deltaAbove(write.contributions, stored.watermark);
         if (delta === undefined) return { status: 'already-applied', conditionalRetries };
         request = this.request(write, generation, delta, { equals: stored.watermark }, (measures) =>
-          extremeUpdatesFor(stored, measures),
+          extremeUpdatesFor(stored.measures, measures, write.stored),
         );
       }
     } catch (error) {
@@ -134,17 +133,17 @@ export class RealtimeViewStore {
     generation: number,
     delta: Delta,
     condition: WatermarkCondition,
-    extremes: (delta: Measures) => { min: ExtremeUpdate; max: ExtremeUpdate },
+    extremes: (delta: Measures) => Record<string, ExtremeUpdate>,
   ): UpdateItemRequest {
     return realtimeUpdateRequest({
       key: write.key,
       generation,
-      measures: write.measures,
+      stored: write.stored,
       delta: delta.measures,
       shardId: write.shardId,
       watermark: delta.watermark,
       condition,
-      ...extremes(delta.measures),
+      extremes: extremes(delta.measures),
       expiresAt: this.expiresAt(write.key),
     });
   }
@@ -210,12 +209,4 @@ export function deltaAbove(contributions: readonly Contribution[], watermark: st
     if (highest === undefined || contribution.position > highest) highest = contribution.position;
   }
   return highest === undefined ? undefined : { measures, watermark: highest };
-}
-
-function extremesOf(item: StoredAttributes | undefined): { min?: number; max?: number } {
-  const numberAt = (name: string) => {
-    const text = item?.[name]?.N;
-    return text === undefined ? undefined : Number(text);
-  };
-  return { min: numberAt(REALTIME_ATTRIBUTES.min), max: numberAt(REALTIME_ATTRIBUTES.max) };
 }

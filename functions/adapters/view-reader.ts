@@ -17,6 +17,7 @@ import {
   windowPartitionKey,
   windowSortKeyRange,
 } from '../core/storage-keys';
+import type { ViewDefinition } from '../core/view-declaration';
 
 export interface ViewReaderOptions {
   readonly client: DynamoDBClient;
@@ -59,6 +60,7 @@ export class ViewReader {
    * the served cutoff. A pending window's rows (past the cutoff) and the windows the base covers are filtered out.
    */
   async batchRows(
+    view: Pick<ViewDefinition, 'stored'>,
     manifest: BatchManifest,
     dimensionKey: string,
     firstBucket: number,
@@ -92,12 +94,12 @@ export class ViewReader {
         },
       }),
     ]);
-    return [...baseItems, ...windowItems].map((item) => batchAggregateFromItem(dimensionKey, item));
+    return [...baseItems, ...windowItems].map((item) => batchAggregateFromItem(view, dimensionKey, item));
   }
 
   /** Realtime items of the buckets; epochs below `minEpoch` (covered by the batch version) are not even returned. */
   async realtimeRows(
-    view: string,
+    view: Pick<ViewDefinition, 'name' | 'stored'>,
     generation: number,
     dimensionKey: string,
     firstBucket: number,
@@ -112,13 +114,13 @@ export class ViewReader {
         ? {}
         : { FilterExpression: '#epoch >= :cutoff', ExpressionAttributeNames: { '#epoch': 'epoch' } }),
       ExpressionAttributeValues: {
-        ':pk': { S: realtimePartitionKey(view, generation, dimensionKey) },
+        ':pk': { S: realtimePartitionKey(view.name, generation, dimensionKey) },
         ':from': { S: range.from },
         ':to': { S: range.to },
         ...(minEpoch === null ? {} : { ':cutoff': { N: String(minEpoch) } }),
       },
     });
-    return items.map((item) => realtimeAggregateFromItem(dimensionKey, item));
+    return items.map((item) => realtimeAggregateFromItem(dimensionKey, item, view.stored));
   }
 
   private async query(input: ConstructorParameters<typeof QueryCommand>[0]): Promise<Record<string, AttributeValue>[]> {

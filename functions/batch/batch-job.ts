@@ -314,6 +314,7 @@ export async function runBatchJob(dependencies: BatchJobDependencies): Promise<B
             arrivalToMs: window.to,
             dialect: session.dialect,
             eventTimeSkewMs: config.eventTimeSkewMs,
+            schema: config.schema,
           }),
         );
         skippedBytes += result.bytesScanned;

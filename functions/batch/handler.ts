@@ -20,7 +20,7 @@ const environment = readEnvironment(
 /** The scheduled batch job: each view's next arrival windows, computed, written and flipped (batch-job.ts). */
 export const handler = createBatchJobHandler({
   config: environment.PIPELINE_CONFIG,
-  engine: batchEngineLoader(environment),
+  engine: batchEngineLoader(environment, environment.PIPELINE_CONFIG.schema),
   store: new BatchViewStore({
     // The store retries throttling and transient errors itself; SDK retries on top would multiply attempts.
     client: createDynamoDbClient({ maxAttempts: 1 }),

@@ -1,5 +1,5 @@
-import type { Measures } from './measures';
-import type { Measure } from './view-declaration';
+import { storedValue, type Measures } from './measures';
+import { COUNT_ATTRIBUTE, type StoredMeasure } from './view-declaration';
 
 /** DynamoDB attribute values in their wire shape; the core stays free of the SDK. */
 export type AttributeValue = { S: string } | { N: string };
@@ -7,36 +7,37 @@ export type AttributeValue = { S: string } | { N: string };
 /** What a stored item's attributes look like when read back (any other shapes are ignored). */
 export type StoredAttributes = Readonly<Record<string, { S?: string; N?: string } | undefined>>;
 
-/** Attribute names of the measures in realtime and batch items alike. */
-export const MEASURE_ATTRIBUTES: Readonly<Record<Measure, string>> = {
-  count: 'count',
-  sum: 'sum',
-  min: 'min',
-  max: 'max',
-};
-
 export function numberAttribute(value: number): AttributeValue {
   if (!Number.isFinite(value)) throw new Error(`cannot store the non-finite number ${value} in DynamoDB`);
   return { N: String(value) };
 }
 
-/** The view's declared measures as attributes; undeclared measures are not stored. */
-export function measureAttributes(measures: Measures, declared: readonly Measure[]): Record<string, AttributeValue> {
-  return Object.fromEntries(
-    declared.map((measure) => [MEASURE_ATTRIBUTES[measure], numberAttribute(measures[measure])]),
-  );
+/** The count and the view's stored measures as attributes, each under its attribute name. */
+export function measureAttributes(
+  measures: Measures,
+  stored: readonly StoredMeasure[],
+): Record<string, AttributeValue> {
+  const attributes: Record<string, AttributeValue> = { [COUNT_ATTRIBUTE]: numberAttribute(measures.count) };
+  for (const measure of stored) attributes[measure.attribute] = numberAttribute(storedValue(measures, measure));
+  return attributes;
 }
 
-/** Measures from a stored item; an absent measure reads as its identity, so merging with it changes nothing. */
-export function measuresFromAttributes(item: StoredAttributes | undefined): Measures {
-  const numberAt = (name: string, identity: number) => {
-    const text = item?.[name]?.N;
-    return text === undefined ? identity : Number(text);
-  };
-  return {
-    count: numberAt(MEASURE_ATTRIBUTES.count, 0),
-    sum: numberAt(MEASURE_ATTRIBUTES.sum, 0),
-    min: numberAt(MEASURE_ATTRIBUTES.min, Infinity),
-    max: numberAt(MEASURE_ATTRIBUTES.max, -Infinity),
-  };
+/**
+ * Measures from a stored item, for the view's stored attributes; an absent attribute reads as its identity, so
+ * merging with it changes nothing (an item written before the attribute was declared).
+ */
+export function measuresFromAttributes(
+  item: StoredAttributes | undefined,
+  stored: readonly StoredMeasure[],
+): Measures {
+  const sum: Record<string, number> = {};
+  const min: Record<string, number> = {};
+  const max: Record<string, number> = {};
+  const parts = { sum, min, max };
+  for (const measure of stored) {
+    const text = item?.[measure.attribute]?.N;
+    if (text !== undefined) parts[measure.kind][measure.attribute] = Number(text);
+  }
+  const count = item?.[COUNT_ATTRIBUTE]?.N;
+  return { count: count === undefined ? 0 : Number(count), sum, min, max };
 }

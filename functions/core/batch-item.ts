@@ -33,7 +33,7 @@ export function batchRowExpiresAt(view: ViewDefinition, bucket: number): number 
 function rowAttributes(view: ViewDefinition, row: BatchAggregate): Record<string, AttributeValue> {
   const expiresAt = batchRowExpiresAt(view, row.bucket);
   return {
-    ...measureAttributes(row.measures, view.measures),
+    ...measureAttributes(row.measures, view.stored),
     ...(expiresAt === undefined ? {} : { [TTL_ATTRIBUTE]: { N: String(expiresAt) } }),
   };
 }
@@ -64,6 +64,14 @@ export function baseItem(view: ViewDefinition, baseId: string, row: BatchAggrega
 }
 
 /** Reads a batch row (base or window) back; the caller knows the key it queried, the item knows its bucket. */
-export function batchAggregateFromItem(dimensionKey: string, item: StoredAttributes): BatchAggregate {
-  return { dimensionKey, bucket: bucketOfBatchSortKey(item.sk?.S ?? ''), measures: measuresFromAttributes(item) };
+export function batchAggregateFromItem(
+  view: Pick<ViewDefinition, 'stored'>,
+  dimensionKey: string,
+  item: StoredAttributes,
+): BatchAggregate {
+  return {
+    dimensionKey,
+    bucket: bucketOfBatchSortKey(item.sk?.S ?? ''),
+    measures: measuresFromAttributes(item, view.stored),
+  };
 }

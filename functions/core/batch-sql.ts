@@ -9,7 +9,8 @@ import {
   MIN_VALUE_MAGNITUDE,
 } from './event-limits';
 import { GRANULARITY_MS } from './granularity';
-import { MASTER_DATASET_COLUMNS, type MasterDatasetColumn } from './master-dataset-columns';
+import { DEFAULT_EVENT_SCHEMA, type EventSchema } from './event-schema';
+import { masterDatasetColumns, type MasterDatasetColumn } from './master-dataset-columns';
 import type { Measures } from './measures';
 import type { BatchAggregate } from './serving-rule';
 import { encodeDimensionKey } from './dimension-key';
@@ -35,6 +36,8 @@ export interface BatchSqlInputs {
   readonly dialect: SqlDialect;
   /** How far event time may run ahead of arrival (PipelineConfig.eventTimeSkewMs): a row further ahead is skipped. */
   readonly eventTimeSkewMs: number;
+  /** The declared event schema, whose rules decide which rows are skipped. @default DEFAULT_EVENT_SCHEMA */
+  readonly schema?: EventSchema;
 }
 
 /** What a view's SQL adds to the window: retention, the de-dup horizon, and the realtime items' epochs. */
@@ -50,14 +53,18 @@ export interface ViewSqlInputs extends BatchSqlInputs {
   readonly epochLengthMs?: number;
 }
 
-/** Result columns, in order: one per dimension, then the bucket, then the measures. */
+/**
+ * Result columns, in order: one per dimension, then the bucket, then the measures (the count, then one per stored
+ * measure by position: measure names are the user's, and Athena lower-cases column names), then the first and last
+ * arrival of the key's rows, which the key directory records.
+ */
 export const BATCH_RESULT_COLUMNS = {
   dimension: (index: number) => `dim_${index}`,
   bucket: 'bucket',
   count: 'count_value',
-  sum: 'sum_value',
-  min: 'min_value',
-  max: 'max_value',
+  stored: (index: number) => `m_${index}`,
+  firstArrival: 'first_arrival',
+  lastArrival: 'last_arrival',
   epoch: 'epoch',
 } as const;
 
@@ -169,7 +176,11 @@ export const SKIP_REASONS = {
  * on Unicode code points", https://trino.io/docs/current/functions/string.html; DuckDB counts graphemes only in its
  * *_grapheme functions), so a UTF-16 length is length() plus one per supplementary code point, which is exact.
  */
-export function skipReasonSql(dialect: SqlDialect, eventTimeSkewMs: number): string {
+export function skipReasonSql(
+  dialect: SqlDialect,
+  eventTimeSkewMs: number,
+  schema: EventSchema = DEFAULT_EVENT_SCHEMA,
+): string {
   if (!Number.isSafeInteger(eventTimeSkewMs) || eventTimeSkewMs < 0) {
     throw new Error('eventTimeSkewMs: expected a non-negative integer');
   }
@@ -225,7 +236,7 @@ export function skipReasonSql(dialect: SqlDialect, eventTimeSkewMs: number): str
         return [];
     }
   };
-  checks.push(...MASTER_DATASET_COLUMNS.flatMap(check));
+  checks.push(...masterDatasetColumns(schema).flatMap(check));
   return [
     'CASE',
     ...checks.map(([condition, reason]) => `      WHEN ${condition} THEN ${sqlLiteral(reason)}`),
@@ -261,14 +272,21 @@ function checkWindow(fromMs: number, toMs: number): void {
  * event rules). A row without an arrival time is read too by the window that starts at 0, so that the skipped-rows
  * query counts it once.
  */
-function checkedRowsSql({ source, arrivalFromMs, arrivalToMs, dialect, eventTimeSkewMs }: BatchSqlInputs): string[] {
+function checkedRowsSql({
+  source,
+  arrivalFromMs,
+  arrivalToMs,
+  dialect,
+  eventTimeSkewMs,
+  schema = DEFAULT_EVENT_SCHEMA,
+}: BatchSqlInputs): string[] {
   checkWindow(arrivalFromMs, arrivalToMs);
   const arrival = quote(ENVELOPE_FIELDS.arrivalMs);
   const inWindow = `${arrival} >= ${arrivalFromMs} AND ${arrival} < ${arrivalToMs}`;
   return [
     'checked AS (',
-    `  SELECT ${MASTER_DATASET_COLUMNS.map((column) => quote(column.name)).join(', ')},`,
-    `    ${skipReasonSql(dialect, eventTimeSkewMs)} AS "skip_reason"`,
+    `  SELECT ${masterDatasetColumns(schema).map((column) => quote(column.name)).join(', ')},`,
+    `    ${skipReasonSql(dialect, eventTimeSkewMs, schema)} AS "skip_reason"`,
     `  FROM ${source}`,
     `  WHERE (${inWindow}${arrivalFromMs === 0 ? ` OR ${arrival} IS NULL` : ''})`,
     `    AND ${arrivalPartitionsSql(arrivalFromMs, arrivalToMs)}`,
@@ -313,9 +331,9 @@ export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): strin
     ...new Set<string>([
       ...view.dimensions,
       ...view.filter.map((c) => c.field),
-      'value',
-      'ts',
-      ...(view.dedupeByEventId ? ['eventId', ...ordering] : [ENVELOPE_FIELDS.arrivalMs]),
+      ...view.stored.map((measure) => measure.field),
+      view.schema.time,
+      ...(view.dedupeByEventId ? [view.schema.id, ...ordering] : [ENVELOPE_FIELDS.arrivalMs]),
     ]),
   ];
   const order =
@@ -327,11 +345,11 @@ export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): strin
   // the same record, and with an ORDER BY, DuckDB 1.5's TopN window elimination fails the query with an internal
   // error ("Failed to cast expression to type") when the window has a lower bound on arrival (duckdb/duckdb#21387).
   const previousCopy = view.dedupeByEventId
-    ? `,\n    lag(${arrival}) OVER (PARTITION BY "eventid" ORDER BY ${order}) AS "previous_copy"`
+    ? `,\n    lag(${arrival}) OVER (PARTITION BY ${quote(view.schema.id)} ORDER BY ${order}) AS "previous_copy"`
     : '';
   const size = GRANULARITY_MS[view.granularity];
-  const ts = 'CAST("ts" AS BIGINT)';
-  const value = 'CAST("value" AS DOUBLE)';
+  const ts = `CAST(${quote(view.schema.time)} AS BIGINT)`;
+  const aggregateOf = { sum: 'sum', min: 'min', max: 'max' } as const;
   const bucket = `${ts} - (${ts} % ${size})`;
   const epoch = inputs.epochLengthMs;
   if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch <= 0)) {
@@ -344,9 +362,12 @@ export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): strin
     `${bucket} AS "${BATCH_RESULT_COLUMNS.bucket}"`,
     ...(epoch === undefined ? [] : [`${arrival} - (${arrival} % ${epoch}) AS "${BATCH_RESULT_COLUMNS.epoch}"`]),
     `count(*) AS "${BATCH_RESULT_COLUMNS.count}"`,
-    ...(view.measures.includes('sum') ? [`sum(${value}) AS "${BATCH_RESULT_COLUMNS.sum}"`] : []),
-    ...(view.measures.includes('min') ? [`min(${value}) AS "${BATCH_RESULT_COLUMNS.min}"`] : []),
-    ...(view.measures.includes('max') ? [`max(${value}) AS "${BATCH_RESULT_COLUMNS.max}"`] : []),
+    ...view.stored.map(
+      (measure, index) =>
+        `${aggregateOf[measure.kind]}(CAST(${quote(measure.field)} AS DOUBLE)) AS "${BATCH_RESULT_COLUMNS.stored(index)}"`,
+    ),
+    `min(${arrival}) AS "${BATCH_RESULT_COLUMNS.firstArrival}"`,
+    `max(${arrival}) AS "${BATCH_RESULT_COLUMNS.lastArrival}"`,
   ];
   const keep = [
     ...(view.dedupeByEventId
@@ -363,7 +384,7 @@ export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): strin
     (_, index) => index + 1,
   );
   return [
-    `WITH ${checkedRowsSql({ ...inputs, arrivalFromMs: readFrom }).join('\n')},`,
+    `WITH ${checkedRowsSql({ ...inputs, schema: view.schema, arrivalFromMs: readFrom }).join('\n')},`,
     'records AS (',
     `  SELECT ${columns.map(quote).join(', ')},`,
     `    row_number() OVER (${copies}) AS "copy_rank"`,
@@ -415,12 +436,22 @@ export function batchRowToAggregate(view: ViewDefinition, row: Readonly<Record<s
     const cell = row[column];
     return cell === null || cell === undefined ? fallback : Number(cell);
   };
-  const measures: Measures = {
-    count: numberAt(BATCH_RESULT_COLUMNS.count, 0),
-    sum: numberAt(BATCH_RESULT_COLUMNS.sum, 0),
-    min: numberAt(BATCH_RESULT_COLUMNS.min, Infinity),
-    max: numberAt(BATCH_RESULT_COLUMNS.max, -Infinity),
-  };
+  const parts = { sum: {} as Record<string, number>, min: {} as Record<string, number>, max: {} as Record<string, number> };
+  view.stored.forEach((measure, index) => {
+    const cell = row[BATCH_RESULT_COLUMNS.stored(index)];
+    if (cell !== null && cell !== undefined) parts[measure.kind][measure.attribute] = Number(cell);
+  });
+  const measures: Measures = { count: numberAt(BATCH_RESULT_COLUMNS.count, 0), ...parts };
   const values = view.dimensions.map((_, index) => String(row[BATCH_RESULT_COLUMNS.dimension(index)] ?? ''));
   return { dimensionKey: encodeDimensionKey(values), bucket: numberAt(BATCH_RESULT_COLUMNS.bucket, 0), measures };
+}
+
+/** When a result row's records first and last arrived, epoch ms: what the key directory records of its key. */
+export function batchRowArrivals(row: Readonly<Record<string, SqlCell>>): { first: number; last: number } {
+  const first = row[BATCH_RESULT_COLUMNS.firstArrival];
+  const last = row[BATCH_RESULT_COLUMNS.lastArrival];
+  if (first === null || first === undefined || last === null || last === undefined) {
+    throw new Error('a batch result row has no first_arrival or last_arrival');
+  }
+  return { first: Number(first), last: Number(last) };
 }

@@ -1,4 +1,4 @@
-import type { IotEvent } from './event-schema';
+import { dimensionOf, type PipelineEvent } from './event-schema';
 import type { ViewDefinition } from './view-declaration';
 
 /**
@@ -13,8 +13,8 @@ export function decodeDimensionKey(key: string): string[] {
   return key.split('|').map((part) => decodeURIComponent(part));
 }
 
-export function dimensionKeyOf(view: ViewDefinition, event: IotEvent): string {
-  return encodeDimensionKey(view.dimensions.map((field) => event[field]));
+export function dimensionKeyOf(view: ViewDefinition, event: PipelineEvent): string {
+  return encodeDimensionKey(view.dimensions.map((field) => dimensionOf(event, field)));
 }
 
 /** The key as a record of field to value, for responses. */

@@ -1,3 +1,4 @@
+import { DEFAULT_EVENT_SCHEMA, eventIdOf, type EventSchema } from './event-schema';
 import { positionOf, recordIdentity, type StreamRecord } from './stream-record';
 
 /**
@@ -10,6 +11,7 @@ export function distinctRecords(
   records: Iterable<StreamRecord>,
   dedupeByEventId = false,
   dedupHorizonMs = Infinity,
+  schema: EventSchema = DEFAULT_EVENT_SCHEMA,
 ): StreamRecord[] {
   const byIdentity = new Map<string, StreamRecord>();
   for (const record of records) {
@@ -22,9 +24,10 @@ export function distinctRecords(
   const previous = new Map<string, number>();
   const counted: StreamRecord[] = [];
   for (const record of distinct) {
-    const before = previous.get(record.event.eventId);
+    const id = eventIdOf(schema, record.event);
+    const before = previous.get(id);
     if (before === undefined || record.arrivalMs - before > dedupHorizonMs) counted.push(record);
-    previous.set(record.event.eventId, record.arrivalMs);
+    previous.set(id, record.arrivalMs);
   }
   return counted;
 }

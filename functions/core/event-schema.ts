@@ -53,29 +53,108 @@ export const eventTimeSchema = z
   .pipe(z.number().min(MIN_EVENT_TIME_MS, EARLIEST).max(MAX_EVENT_TIME_MS, LATEST));
 
 /**
- * The default IoT event. Unknown extra fields are kept: they travel to the master dataset untouched, so a later
- * view can use what today's views ignore.
+ * The fields of an event, as declared (DESIGN.md §9): string dimensions that views key and filter by, numeric
+ * fields that measures aggregate, the event-time field and the id field. Every other field of an event is kept: it
+ * travels to the master dataset untouched, so that a later declaration can use what today's ignores.
  */
-export const iotEventSchema = z.looseObject({
-  eventId: requiredString,
-  deviceId: requiredString,
-  site: requiredString,
-  metric: requiredString,
-  value: z
-    .number({ error: (issue) => (issue.input === undefined ? 'required' : 'expected a finite number') })
-    .superRefine((value, ctx) => {
-      const problem = valueProblem(value);
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-  ts: eventTimeSchema,
+export interface EventSchemaDeclaration {
+  /** The id field, a string: what `dedupeByEventId` de-duplicates by. @default 'eventId' */
+  readonly id?: string;
+  /** The event-time field: epoch milliseconds, or an ISO-8601 date-time with a zone. @default 'ts' */
+  readonly time?: string;
+  /** String fields views may key and filter by. The first is the Kinesis partition key. At least one. */
+  readonly dimensions: readonly string[];
+  /** Numeric fields measures may aggregate and filters may compare. Every event carries each of them. */
+  readonly numbers: readonly string[];
+}
+
+/** A validated schema: what every layer follows. */
+export interface EventSchema {
+  readonly id: string;
+  readonly time: string;
+  readonly dimensions: readonly string[];
+  readonly numbers: readonly string[];
+}
+
+/** The IoT example, and the schema when none is declared. */
+export const DEFAULT_EVENT_SCHEMA: EventSchema = Object.freeze({
+  id: 'eventId',
+  time: 'ts',
+  dimensions: Object.freeze(['deviceId', 'site', 'metric']),
+  numbers: Object.freeze(['value']),
 });
 
-/** An event as producers send it (`ts` may be an ISO string). */
-export type IotEventInput = z.input<typeof iotEventSchema>;
-/** A validated event: `ts` is epoch milliseconds. */
-export type IotEvent = z.output<typeof iotEventSchema>;
+/** An event of the default IoT schema as producers send it (`ts` may be an ISO string). */
+export interface IotEventInput {
+  readonly eventId: string;
+  readonly deviceId: string;
+  readonly site: string;
+  readonly metric: string;
+  readonly value: number;
+  readonly ts: number | string;
+  readonly [extra: string]: unknown;
+}
 
-export type EventParseResult = { ok: true; event: IotEvent } | { ok: false; errors: string[] };
+/** A validated event of the default IoT schema: `ts` is epoch milliseconds. */
+export interface IotEvent extends IotEventInput {
+  readonly ts: number;
+}
+
+/**
+ * A validated event of any schema: its declared fields checked (dimensions and the id are strings, numbers finite
+ * numbers within the stores' range, the time normalised to epoch milliseconds), its other fields as they came.
+ */
+export type PipelineEvent = Readonly<Record<string, unknown>>;
+
+export type EventParseResult = { ok: true; event: PipelineEvent } | { ok: false; errors: string[] };
+
+/** The event time of a validated event, epoch ms. */
+export function eventTimeOf(schema: EventSchema, event: PipelineEvent): number {
+  return event[schema.time] as number;
+}
+
+/** The id of a validated event. */
+export function eventIdOf(schema: EventSchema, event: PipelineEvent): string {
+  return event[schema.id] as string;
+}
+
+/** A dimension's value in a validated event. */
+export function dimensionOf(event: PipelineEvent, field: string): string {
+  return event[field] as string;
+}
+
+/** A numeric field's value in a validated event. */
+export function numberOf(event: PipelineEvent, field: string): number {
+  return event[field] as number;
+}
+
+/** The Kinesis partition key of a validated event: its first dimension, which keeps one device's events in order. */
+export function partitionKeyOf(schema: EventSchema, event: PipelineEvent): string {
+  return dimensionOf(event, schema.dimensions[0] as string);
+}
+
+const measuredValue = z
+  .number({ error: (issue) => (issue.input === undefined ? 'required' : 'expected a finite number') })
+  .superRefine((value, ctx) => {
+    const problem = valueProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const validators = new WeakMap<EventSchema, z.ZodType<PipelineEvent>>();
+
+/** The zod schema of a declared event, built once per schema: what validation and the OpenAPI document use. */
+export function validatorOf(schema: EventSchema): z.ZodType<PipelineEvent> {
+  let validator = validators.get(schema);
+  if (validator === undefined) {
+    const shape: Record<string, z.ZodType> = { [schema.id]: requiredString };
+    for (const field of schema.dimensions) shape[field] = requiredString;
+    for (const field of schema.numbers) shape[field] = measuredValue;
+    shape[schema.time] = eventTimeSchema;
+    validator = z.looseObject(shape) as unknown as z.ZodType<PipelineEvent>;
+    validators.set(schema, validator);
+  }
+  return validator;
+}
 
 /**
  * When the event arrived (Kinesis ApproximateArrivalTimestamp; at ingest, the time of the request, which precedes
@@ -84,19 +163,24 @@ export type EventParseResult = { ok: true; event: IotEvent } | { ok: false; erro
 export interface EventArrival {
   readonly arrivalMs: number;
   readonly eventTimeSkewMs: number;
+  /** The declared schema. @default DEFAULT_EVENT_SCHEMA */
+  readonly schema?: EventSchema;
 }
 
 /** Validates one decoded JSON value as an event. Errors name the field and the rule. */
-export function parseEvent(input: unknown, { arrivalMs, eventTimeSkewMs }: EventArrival): EventParseResult {
+export function parseEvent(
+  input: unknown,
+  { arrivalMs, eventTimeSkewMs, schema = DEFAULT_EVENT_SCHEMA }: EventArrival,
+): EventParseResult {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     return { ok: false, errors: ['event: expected a JSON object'] };
   }
   const shape = jsonShapeProblem(input);
   if (shape !== undefined) return { ok: false, errors: [shape] };
-  const result = iotEventSchema.safeParse(input);
+  const result = validatorOf(schema).safeParse(input);
   if (!result.success) return { ok: false, errors: describeIssues(result.error.issues, 'event', { bareFields: true }) };
-  const ahead = eventTimeProblem(result.data.ts, arrivalMs, eventTimeSkewMs);
-  if (ahead !== undefined) return { ok: false, errors: [`ts: ${ahead}`] };
+  const ahead = eventTimeProblem(eventTimeOf(schema, result.data), arrivalMs, eventTimeSkewMs);
+  if (ahead !== undefined) return { ok: false, errors: [`${schema.time}: ${ahead}`] };
   return { ok: true, event: result.data };
 }
 

@@ -1,5 +1,6 @@
 import { epochStart } from './arrival-epoch';
 import { dimensionKeyOf } from './dimension-key';
+import { eventTimeOf } from './event-schema';
 import { bucketStart } from './granularity';
 import { measuresOf, mergeMeasures, type Measures } from './measures';
 import { maxPosition } from './sequence-position';
@@ -41,14 +42,19 @@ export function aggregateKeyOf(
   return {
     view: view.name,
     dimensionKey: dimensionKeyOf(view, record.event),
-    bucket: bucketStart(record.event.ts, view.granularity),
+    bucket: bucketStart(eventTimeOf(view.schema, record.event), view.granularity),
     epoch: epochStart(record.arrivalMs, epochLengthMs),
   };
 }
 
 /** One record's contribution; `position` is passed in because padding it is the costly part of a fold. */
-export function partialOf(key: AggregateKey, record: StreamRecord, position = positionOf(record)): PartialAggregate {
-  return { key, measures: measuresOf(record.event.value), watermarks: { [record.shardId]: position } };
+export function partialOf(
+  view: ViewDefinition,
+  key: AggregateKey,
+  record: StreamRecord,
+  position = positionOf(record),
+): PartialAggregate {
+  return { key, measures: measuresOf(view, record.event), watermarks: { [record.shardId]: position } };
 }
 
 /** Merges two partial aggregates of the same key: measures merge, watermarks take the per-shard maximum. */
@@ -76,7 +82,7 @@ export function foldRecords(
       const key = aggregateKeyOf(view, record, epochLengthMs);
       if (key === undefined) continue;
       const id = aggregateKeyId(key);
-      const partial = partialOf(key, record, position);
+      const partial = partialOf(view, key, record, position);
       const existing = fold.get(id);
       fold.set(id, existing === undefined ? partial : mergePartials(existing, partial));
     }

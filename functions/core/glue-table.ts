@@ -1,4 +1,5 @@
-import { MASTER_DATASET_COLUMNS, PARTITION_KEYS } from './master-dataset-columns';
+import { DEFAULT_EVENT_SCHEMA, type EventSchema } from './event-schema';
+import { masterDatasetColumns, PARTITION_KEYS } from './master-dataset-columns';
 
 /** The shape of CloudFormation's AWS::Glue::Table TableInput that the master dataset needs. */
 export interface GlueTableInput {
@@ -33,6 +34,8 @@ export function masterDatasetGlueTable(options: {
   bucket: string;
   prefix?: string;
   firstDay?: string;
+  /** @default DEFAULT_EVENT_SCHEMA */
+  schema?: EventSchema;
 }): GlueTableInput {
   const given = options.prefix ?? 'events/';
   // Firehose's prefix names a folder: without the slash, `events` would also match `events-old/`.
@@ -60,7 +63,7 @@ export function masterDatasetGlueTable(options: {
     },
     PartitionKeys: PARTITION_KEYS.map((key) => ({ Name: key, Type: 'string' })),
     StorageDescriptor: {
-      Columns: MASTER_DATASET_COLUMNS.map((column) => ({ Name: column.name, Type: column.type })),
+      Columns: masterDatasetColumns(options.schema ?? DEFAULT_EVENT_SCHEMA).map((column) => ({ Name: column.name, Type: column.type })),
       Location: location,
       InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
       OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',

@@ -1,4 +1,4 @@
-import { iotEventSchema } from './event-schema';
+import { DEFAULT_EVENT_SCHEMA, type EventSchema } from './event-schema';
 import { ENVELOPE_FIELDS } from './stream-record';
 
 /** Column types of the master dataset, in Glue/Hive names; each engine maps them to its own. */
@@ -6,7 +6,7 @@ export type ColumnType = 'string' | 'double' | 'bigint';
 
 /**
  * Which of the event rules (event-limits.ts) a field is held to, so that the batch SQL checks each column as the
- * event schema checks its field: identifiers (identifierProblem), the measured value (valueProblem) and the event
+ * event schema checks its field: identifiers (identifierProblem), measured values (valueProblem) and the event
  * time (range and eventTimeProblem).
  */
 export type EventFieldRule = 'identifier' | 'measuredValue' | 'eventTime';
@@ -21,16 +21,6 @@ export interface MasterDatasetColumn {
   readonly rule?: EventFieldRule;
 }
 
-// The event schema's fields, typed for SQL. `ts` is stored normalised to epoch ms by the Firehose transform.
-const EVENT_COLUMNS: Readonly<Record<keyof typeof iotEventSchema.shape, { type: ColumnType; rule: EventFieldRule }>> = {
-  eventId: { type: 'string', rule: 'identifier' },
-  deviceId: { type: 'string', rule: 'identifier' },
-  site: { type: 'string', rule: 'identifier' },
-  metric: { type: 'string', rule: 'identifier' },
-  value: { type: 'double', rule: 'measuredValue' },
-  ts: { type: 'bigint', rule: 'eventTime' },
-};
-
 const ENVELOPE_COLUMN_TYPES: Readonly<Record<keyof typeof ENVELOPE_FIELDS, ColumnType>> = {
   arrivalMs: 'bigint',
   shardId: 'string',
@@ -38,23 +28,37 @@ const ENVELOPE_COLUMN_TYPES: Readonly<Record<keyof typeof ENVELOPE_FIELDS, Colum
   subSequenceNumber: 'bigint',
 };
 
+const columnsBySchema = new WeakMap<EventSchema, readonly MasterDatasetColumn[]>();
+
 /**
- * The master dataset's columns, generated from the event schema plus the envelope. The Record types above make
- * adding a field to the schema without typing its column (and naming its rule) a compile error. Extra event fields stay in the JSON
- * objects but are not columns until the schema names them.
+ * The master dataset's columns, generated from the declared event schema plus the envelope: the id, the
+ * dimensions, the numeric fields and the event time (stored normalised to epoch ms by the Firehose transform).
+ * Extra event fields stay in the JSON objects but are not columns until the schema names them.
  */
-export const MASTER_DATASET_COLUMNS: readonly MasterDatasetColumn[] = [
-  ...Object.keys(iotEventSchema.shape).map((field) => ({
-    name: field.toLowerCase(),
-    jsonKey: field,
-    ...EVENT_COLUMNS[field as keyof typeof EVENT_COLUMNS],
-  })),
-  ...Object.entries(ENVELOPE_FIELDS).map(([field, name]) => ({
-    name,
-    jsonKey: name,
-    type: ENVELOPE_COLUMN_TYPES[field as keyof typeof ENVELOPE_COLUMN_TYPES],
-  })),
-];
+export function masterDatasetColumns(schema: EventSchema = DEFAULT_EVENT_SCHEMA): readonly MasterDatasetColumn[] {
+  let columns = columnsBySchema.get(schema);
+  if (columns === undefined) {
+    const field = (jsonKey: string, type: ColumnType, rule: EventFieldRule): MasterDatasetColumn => ({
+      name: jsonKey.toLowerCase(),
+      jsonKey,
+      type,
+      rule,
+    });
+    columns = Object.freeze([
+      field(schema.id, 'string', 'identifier'),
+      ...schema.dimensions.map((name) => field(name, 'string', 'identifier')),
+      ...schema.numbers.map((name) => field(name, 'double', 'measuredValue')),
+      field(schema.time, 'bigint', 'eventTime'),
+      ...Object.entries(ENVELOPE_FIELDS).map(([key, name]) => ({
+        name,
+        jsonKey: name,
+        type: ENVELOPE_COLUMN_TYPES[key as keyof typeof ENVELOPE_COLUMN_TYPES],
+      })),
+    ]);
+    columnsBySchema.set(schema, columns);
+  }
+  return columns;
+}
 
 /** The Hive partition keys, from arrival time, that the Firehose transform returns for dynamic partitioning. */
 export const PARTITION_KEYS = ['dt', 'hour'] as const;

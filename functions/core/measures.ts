@@ -1,27 +1,58 @@
+import { numberOf, type PipelineEvent } from './event-schema';
+import type { MeasureDefinition, StoredMeasure, ViewDefinition } from './view-declaration';
+
 /**
- * The measures of one aggregate: count, sum, min and max, each a commutative monoid, so the tuple is one too.
- * Merging is what makes batch ⊕ realtime, roll-ups and retries composable (DESIGN.md §2). avg is derived.
+ * The stored measures of one aggregate: the count of events, and per stored attribute a sum, a min or a max (the
+ * view's `stored`, each over one numeric field). Each is a commutative monoid, so the whole is one too: merging
+ * needs no declaration, because each part is merged by what it is. Merging is what makes batch ⊕ realtime,
+ * roll-ups, group-by and retries composable (DESIGN.md §2). avg is derived.
  */
 export interface Measures {
   readonly count: number;
-  readonly sum: number;
-  readonly min: number;
-  readonly max: number;
+  readonly sum: Readonly<Record<string, number>>;
+  readonly min: Readonly<Record<string, number>>;
+  readonly max: Readonly<Record<string, number>>;
 }
 
-/** The identity: merging it changes nothing. min and max start at the infinities, which no stored item holds. */
-export const EMPTY_MEASURES: Measures = Object.freeze({ count: 0, sum: 0, min: Infinity, max: -Infinity });
+/** The identity: merging it changes nothing. An absent attribute is its part's identity (0, +∞, −∞). */
+export const EMPTY_MEASURES: Measures = Object.freeze({
+  count: 0,
+  sum: Object.freeze({}),
+  min: Object.freeze({}),
+  max: Object.freeze({}),
+});
 
-export function measuresOf(value: number): Measures {
-  return { count: 1, sum: value, min: value, max: value };
+/** One event's contribution to the view's stored measures. */
+export function measuresOf(view: Pick<ViewDefinition, 'stored'>, event: PipelineEvent): Measures {
+  const sum: Record<string, number> = {};
+  const min: Record<string, number> = {};
+  const max: Record<string, number> = {};
+  const parts = { sum, min, max };
+  for (const measure of view.stored) parts[measure.kind][measure.attribute] = numberOf(event, measure.field);
+  return { count: 1, sum, min, max };
+}
+
+function mergePart(
+  a: Readonly<Record<string, number>>,
+  b: Readonly<Record<string, number>>,
+  merge: (x: number, y: number) => number,
+): Readonly<Record<string, number>> {
+  const merged: Record<string, number> = { ...a };
+  for (const [attribute, value] of Object.entries(b)) {
+    const existing = merged[attribute];
+    merged[attribute] = existing === undefined ? value : merge(existing, value);
+  }
+  return merged;
 }
 
 export function mergeMeasures(a: Measures, b: Measures): Measures {
+  if (b.count === 0 && b === EMPTY_MEASURES) return a;
+  if (a.count === 0 && a === EMPTY_MEASURES) return b;
   return {
     count: a.count + b.count,
-    sum: a.sum + b.sum,
-    min: Math.min(a.min, b.min),
-    max: Math.max(a.max, b.max),
+    sum: mergePart(a.sum, b.sum, (x, y) => x + y),
+    min: mergePart(a.min, b.min, Math.min),
+    max: mergePart(a.max, b.max, Math.max),
   };
 }
 
@@ -35,7 +66,31 @@ export function isEmptyMeasures(measures: Measures): boolean {
   return measures.count === 0;
 }
 
-/** avg = sum / count, or null for an empty aggregate. */
-export function averageOf(measures: Measures): number | null {
-  return measures.count === 0 ? null : measures.sum / measures.count;
+/** A stored part's value, or its identity when the aggregate holds none. */
+export function storedValue(measures: Measures, measure: Pick<StoredMeasure, 'kind' | 'attribute'>): number {
+  const value = measures[measure.kind][measure.attribute];
+  if (value !== undefined) return value;
+  return measure.kind === 'sum' ? 0 : measure.kind === 'min' ? Infinity : -Infinity;
+}
+
+/** A measure's answer for an aggregate: avg = sum / count; null for an empty aggregate. */
+export function measureValue(measures: Measures, measure: MeasureDefinition): number | null {
+  if (measures.count === 0) return null;
+  switch (measure.kind) {
+    case 'count':
+      return measures.count;
+    case 'avg':
+      return storedValue(measures, { kind: 'sum', attribute: measure.attribute }) / measures.count;
+    default:
+      return storedValue(measures, { kind: measure.kind, attribute: measure.attribute });
+  }
+}
+
+/** Every measure of the view for an aggregate, by name; null for an empty aggregate. */
+export function presentMeasures(
+  view: Pick<ViewDefinition, 'measures'>,
+  measures: Measures,
+): Record<string, number> | null {
+  if (measures.count === 0) return null;
+  return Object.fromEntries(view.measures.map((measure) => [measure.name, measureValue(measures, measure) as number]));
 }

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { DEFAULT_VIEW_DECLARATIONS } from './default-views';
+import type { EventSchema } from './event-schema';
+import { defineEventSchema, EventSchemaError } from './event-schema-definition';
 import { describeIssues, objectError } from './schema-issues';
-import { defineViews, type ViewDefinition } from './view-declaration';
+import { defineViews, viewDeclarationOf, type ViewDefinition } from './view-declaration';
 
 export const ARCHITECTURES = ['lambda', 'kappa'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
@@ -12,6 +14,8 @@ const DAY_MINUTES = 1440;
 const settingsSchema = z
   .object(
     {
+      /** The event schema (event-schema.ts). @default the IoT example */
+      schema: z.unknown().optional(),
       views: z.unknown().optional(),
       /** Arrival epoch length. Divides a day so that epochs align with UTC days. @default 15 */
       epochLengthMinutes: z
@@ -60,6 +64,8 @@ export type PipelineSettingsInput = z.input<typeof settingsSchema>;
 
 /** Everything the layers share about the pipeline, in milliseconds, with the views validated. */
 export interface PipelineConfig {
+  /** The declared event schema every layer follows. */
+  readonly schema: EventSchema;
   readonly views: readonly ViewDefinition[];
   readonly epochLengthMs: number;
   readonly bufferIntervalMs: number;
@@ -93,8 +99,10 @@ export function definePipelineConfig(input: unknown = {}): PipelineConfig {
   const parsed = settingsSchema.safeParse(input);
   if (!parsed.success) throw new PipelineConfigError(describeIssues(parsed.error.issues, 'config'));
   const settings = parsed.data;
+  const schema = schemaOf(settings.schema);
   const config: PipelineConfig = {
-    views: defineViews(settings.views ?? DEFAULT_VIEW_DECLARATIONS),
+    schema,
+    views: defineViews(settings.views ?? DEFAULT_VIEW_DECLARATIONS, schema),
     epochLengthMs: settings.epochLengthMinutes * MINUTE_MS,
     bufferIntervalMs: settings.firehoseBufferIntervalSeconds * 1000,
     safetyMarginMs: settings.safetyMarginMinutes * MINUTE_MS,
@@ -132,13 +140,29 @@ export function definePipelineConfig(input: unknown = {}): PipelineConfig {
   return config;
 }
 
-/** The configuration as JSON, the form in which handlers receive it (environment variable PIPELINE_CONFIG). */
-export function serializePipelineConfig(config: PipelineConfig): string {
-  return JSON.stringify({ ...config });
+/** The schema, with its problems reported as the configuration's, under `config.schema`. */
+function schemaOf(input: unknown): EventSchema {
+  try {
+    return defineEventSchema(input);
+  } catch (error) {
+    if (error instanceof EventSchemaError) {
+      throw new PipelineConfigError(error.problems.map((problem) => `config.${problem}`));
+    }
+    throw error;
+  }
 }
 
-/** Reads a serialized configuration back, validating the views again so a corrupted value fails loudly. */
+/**
+ * The configuration as JSON, the form in which handlers receive it (environment variable PIPELINE_CONFIG). Views
+ * are written in the declaration notation, so that reading them back validates them against the schema again.
+ */
+export function serializePipelineConfig(config: PipelineConfig): string {
+  return JSON.stringify({ ...config, views: config.views.map(viewDeclarationOf) });
+}
+
+/** Reads a serialized configuration back, validating the schema and the views again so a corrupted value fails loudly. */
 export function deserializePipelineConfig(json: string): PipelineConfig {
-  const raw = JSON.parse(json) as PipelineConfig;
-  return { ...raw, views: defineViews(raw.views) };
+  const raw = JSON.parse(json) as Omit<PipelineConfig, 'views'> & { views: unknown };
+  const schema = defineEventSchema(raw.schema);
+  return { ...raw, schema, views: defineViews(raw.views, schema) };
 }

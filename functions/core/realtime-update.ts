@@ -1,7 +1,6 @@
 import type { AggregateKey } from './fold';
-import type { Measures } from './measures';
+import { storedValue, type Measures } from './measures';
 import {
-  MEASURE_ATTRIBUTES,
   measuresFromAttributes,
   numberAttribute,
   type AttributeValue,
@@ -10,7 +9,7 @@ import {
 import { parseRealtimeSortKey, realtimeItemKey } from './storage-keys';
 import { TTL_ATTRIBUTE } from './table-layout';
 import type { RealtimeAggregate } from './serving-rule';
-import type { Measure } from './view-declaration';
+import { COUNT_ATTRIBUTE, type StoredMeasure } from './view-declaration';
 
 export interface UpdateItemRequest {
   readonly Key: Record<string, AttributeValue>;
@@ -22,7 +21,7 @@ export interface UpdateItemRequest {
 
 /** Attribute names of a realtime item. */
 export const REALTIME_ATTRIBUTES = {
-  ...MEASURE_ATTRIBUTES,
+  count: COUNT_ATTRIBUTE,
   bucket: 'bucket',
   epoch: 'epoch',
   expiresAt: TTL_ATTRIBUTE,
@@ -37,7 +36,7 @@ export function watermarkAttribute(shardId: string): string {
 }
 
 /**
- * How the write treats a stored min (or max). DynamoDB has no min() in update expressions, so the write states
+ * How the write treats a stored min (or max) attribute. DynamoDB has no min() in update expressions, so the write states
  * an assumption and makes it the condition:
  * - `keep`: the stored value, if any, is already at or below the delta's; it is set only on the item's first write.
  * - `replace`: the delta's value is at or below the stored one, and replaces it.
@@ -54,16 +53,16 @@ export type WatermarkCondition = { readonly below: string } | { readonly equals:
 export interface RealtimeUpdate {
   readonly key: AggregateKey;
   readonly generation: number;
-  /** The view's stored measures: count is always stored. */
-  readonly measures: readonly Measure[];
+  /** The view's stored measures besides the count, which is always stored. */
+  readonly stored: readonly StoredMeasure[];
   /** What this write adds. */
   readonly delta: Measures;
   readonly shardId: string;
   /** The highest position among the records in `delta`: the item's new watermark for the shard. */
   readonly watermark: string;
   readonly condition: WatermarkCondition;
-  readonly min: ExtremeUpdate;
-  readonly max: ExtremeUpdate;
+  /** Per min or max attribute: keep or replace (absent: keep). */
+  readonly extremes: Readonly<Record<string, ExtremeUpdate>>;
   /** TTL attribute value, epoch seconds; undefined for items that never expire (Kappa mode's served views). */
   readonly expiresAt: number | undefined;
 }
@@ -105,23 +104,22 @@ export function realtimeUpdateRequest(update: RealtimeUpdate): UpdateItemRequest
     conditions.push('#wm = :expectedWm');
   }
 
-  if (update.measures.includes('sum')) {
-    names['#sum'] = REALTIME_ATTRIBUTES.sum;
-    values[':sum'] = numberAttribute(update.delta.sum);
-    adds.push('#sum :sum');
-  }
-  for (const extreme of ['min', 'max'] as const) {
-    if (!update.measures.includes(extreme)) continue;
-    const name = `#${extreme}`;
-    const value = `:${extreme}`;
-    names[name] = REALTIME_ATTRIBUTES[extreme];
-    values[value] = numberAttribute(update.delta[extreme]);
-    const mode = update[extreme];
+  update.stored.forEach((measure, index) => {
+    // Attribute names and values by position: measure names are the user's, and need no escaping this way.
+    const name = `#m${index}`;
+    const value = `:m${index}`;
+    names[name] = measure.attribute;
+    values[value] = numberAttribute(storedValue(update.delta, measure));
+    if (measure.kind === 'sum') {
+      adds.push(`${name} ${value}`);
+      return;
+    }
+    const mode = update.extremes[measure.attribute] ?? 'keep';
     // keep: stored min <= delta min (stored max >= delta max); replace: the reverse.
-    const storedBounds = (extreme === 'min') === (mode === 'keep') ? '<=' : '>=';
+    const storedBounds = (measure.kind === 'min') === (mode === 'keep') ? '<=' : '>=';
     conditions.push(`(attribute_not_exists(${name}) OR ${name} ${storedBounds} ${value})`);
     sets.push(mode === 'keep' ? `${name} = if_not_exists(${name}, ${value})` : `${name} = ${value}`);
-  }
+  });
 
   return {
     Key: { pk: { S: pk }, sk: { S: sk } },
@@ -137,28 +135,34 @@ export interface StoredRealtimeItem {
   readonly measures: Measures;
   /** The watermark of the shard asked about, or null when the shard has never written the item. */
   readonly watermark: string | null;
-  readonly hasMin: boolean;
-  readonly hasMax: boolean;
 }
 
-export function readRealtimeItem(item: StoredAttributes | undefined, shardId: string): StoredRealtimeItem {
-  return {
-    measures: measuresFromAttributes(item),
-    watermark: item?.[watermarkAttribute(shardId)]?.S ?? null,
-    hasMin: item?.[REALTIME_ATTRIBUTES.min]?.N !== undefined,
-    hasMax: item?.[REALTIME_ATTRIBUTES.max]?.N !== undefined,
-  };
+export function readRealtimeItem(
+  item: StoredAttributes | undefined,
+  shardId: string,
+  stored: readonly StoredMeasure[],
+): StoredRealtimeItem {
+  return { measures: measuresFromAttributes(item, stored), watermark: item?.[watermarkAttribute(shardId)]?.S ?? null };
 }
 
-/** After a read, the extreme updates whose conditions hold for the stored values. */
+/**
+ * The extreme updates whose conditions hold for known stored values: replace where the delta passes the stored
+ * extreme, keep otherwise (and where none is stored, since keep sets an absent attribute).
+ */
 export function extremeUpdatesFor(
-  stored: StoredRealtimeItem,
+  known: Measures,
   delta: Measures,
-): { min: ExtremeUpdate; max: ExtremeUpdate } {
-  return {
-    min: stored.hasMin && stored.measures.min > delta.min ? 'replace' : 'keep',
-    max: stored.hasMax && stored.measures.max < delta.max ? 'replace' : 'keep',
-  };
+  stored: readonly StoredMeasure[],
+): Record<string, ExtremeUpdate> {
+  const extremes: Record<string, ExtremeUpdate> = {};
+  for (const measure of stored) {
+    if (measure.kind === 'sum') continue;
+    const before = known[measure.kind][measure.attribute];
+    const after = delta[measure.kind][measure.attribute];
+    const passes = before !== undefined && after !== undefined && (measure.kind === 'min' ? after < before : after > before);
+    extremes[measure.attribute] = passes ? 'replace' : 'keep';
+  }
+  return extremes;
 }
 
 /**
@@ -170,6 +174,10 @@ export function realtimeExpiresAt(key: AggregateKey, epochLengthMs: number, rete
 }
 
 /** A realtime item as the serving layer reads it: the caller knows the dimension key it queried. */
-export function realtimeAggregateFromItem(dimensionKey: string, item: StoredAttributes): RealtimeAggregate {
-  return { dimensionKey, ...parseRealtimeSortKey(item.sk?.S ?? ''), measures: measuresFromAttributes(item) };
+export function realtimeAggregateFromItem(
+  dimensionKey: string,
+  item: StoredAttributes,
+  stored: readonly StoredMeasure[],
+): RealtimeAggregate {
+  return { dimensionKey, ...parseRealtimeSortKey(item.sk?.S ?? ''), measures: measuresFromAttributes(item, stored) };
 }

@@ -1,4 +1,4 @@
-import { parseEvent, type IotEvent } from './event-schema';
+import { DEFAULT_EVENT_SCHEMA, parseEvent, type EventSchema, type PipelineEvent } from './event-schema';
 import { recordPosition } from './sequence-position';
 
 /**
@@ -6,7 +6,7 @@ import { recordPosition } from './sequence-position';
  * Kinesis record, the batch layer reads it back from the master dataset's envelope fields.
  */
 export interface StreamRecord {
-  readonly event: IotEvent;
+  readonly event: PipelineEvent;
   readonly shardId: string;
   readonly sequenceNumber: string;
   /** Orders records de-aggregated from one KPL aggregate; 0 otherwise. */
@@ -26,7 +26,7 @@ export const ENVELOPE_FIELDS = {
   subSequenceNumber: 'subsequence_number',
 } as const;
 
-export type ArchivedEvent = IotEvent & {
+export type ArchivedEvent = PipelineEvent & {
   readonly arrival_ms: number;
   readonly shard_id: string;
   readonly sequence_number: string;
@@ -59,6 +59,7 @@ export function recordIdentity(record: StreamRecord): string {
 export function fromArchivedEvent(
   value: unknown,
   eventTimeSkewMs: number,
+  schema: EventSchema = DEFAULT_EVENT_SCHEMA,
 ): { readonly ok: true; readonly record: StreamRecord } | { readonly ok: false; readonly reason: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'line: expected a JSON object' };
@@ -73,7 +74,7 @@ export function fromArchivedEvent(
   if (typeof arrivalMs !== 'number' || typeof shardId !== 'string' || typeof sequenceNumber !== 'string') {
     return { ok: false, reason: 'line: the envelope (arrival_ms, shard_id, sequence_number) is missing' };
   }
-  const parsed = parseEvent(event, { arrivalMs, eventTimeSkewMs });
+  const parsed = parseEvent(event, { arrivalMs, eventTimeSkewMs, schema });
   if (!parsed.ok) return { ok: false, reason: parsed.errors.join('; ') };
   return {
     ok: true,

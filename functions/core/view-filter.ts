@@ -1,12 +1,12 @@
-import type { IotEvent } from './event-schema';
+import type { PipelineEvent } from './event-schema';
 import type { FilterCondition, ViewDefinition } from './view-declaration';
 
 /** The in-memory twin of the SQL WHERE clause that batch-sql.ts generates from the same conditions. */
-export function matchesFilter(view: ViewDefinition, event: IotEvent): boolean {
-  return view.filter.every((condition) => holds(condition, event[condition.field]));
+export function matchesFilter(view: ViewDefinition, event: PipelineEvent): boolean {
+  return view.filter.every((condition) => holds(condition, event[condition.field] as string | number));
 }
 
-// Validation guarantees order operators only ever meet the numeric field.
+// Validation guarantees order operators only ever meet numeric fields, and fields their own type of value.
 function holds(condition: FilterCondition, actual: string | number): boolean {
   const { op, value } = condition;
   switch (op) {

@@ -1,5 +1,6 @@
 import { decodeKinesisPayload } from '../core/kinesis-payload';
-import { MASTER_DATASET_COLUMNS, partitionKeysOf } from '../core/master-dataset-columns';
+import { DEFAULT_EVENT_SCHEMA, type EventSchema } from '../core/event-schema';
+import { masterDatasetColumns, partitionKeysOf } from '../core/master-dataset-columns';
 import { recordPosition } from '../core/sequence-position';
 import { toArchivedEvent } from '../core/stream-record';
 
@@ -46,7 +47,11 @@ const DIGITS = /^\d+$/;
  * UTF-8, JSON or schema), so that both layers count the same records; and for metadata that would make its
  * identity or epoch wrong, since the batch layer de-duplicates and cuts off by them.
  */
-export function archiveRecord(input: TransformInput, eventTimeSkewMs: number): ArchiveDecision {
+export function archiveRecord(
+  input: TransformInput,
+  eventTimeSkewMs: number,
+  schema: EventSchema = DEFAULT_EVENT_SCHEMA,
+): ArchiveDecision {
   const metadata = input.kinesisRecordMetadata;
   if (metadata === undefined) {
     return reject('no kinesisRecordMetadata: the delivery stream source is not a Kinesis stream');
@@ -70,9 +75,10 @@ export function archiveRecord(input: TransformInput, eventTimeSkewMs: number): A
   }
   const arrivalMs = Math.round(arrival);
 
-  const parsed = decodeKinesisPayload(input.data, { arrivalMs, eventTimeSkewMs });
+  const parsed = decodeKinesisPayload(input.data, { arrivalMs, eventTimeSkewMs, schema });
   if (!parsed.ok) return reject(parsed.errors.join('; '));
   const { kept, dropped } = withoutCaseCollisions(
+    schema,
     toArchivedEvent({
       event: parsed.event,
       shardId: metadata.shardId,
@@ -89,14 +95,17 @@ export function archiveRecord(input: TransformInput, eventTimeSkewMs: number): A
   };
 }
 
-const COLUMN_KEYS = new Set(MASTER_DATASET_COLUMNS.map((column) => column.jsonKey));
 
 /**
  * Leaves out extra fields whose names equal another field's but for case (`Site` beside `site`). Athena's JSON SerDe
  * matches keys case-insensitively and fails the whole query on an object with such a pair (`Duplicate key`), so one
  * such event would fail every batch run; the columns themselves and the first of each clashing name are kept.
  */
-function withoutCaseCollisions(archived: object): { kept: Record<string, unknown>; dropped: string[] } {
+function withoutCaseCollisions(
+  schema: EventSchema,
+  archived: object,
+): { kept: Record<string, unknown>; dropped: string[] } {
+  const COLUMN_KEYS = new Set(masterDatasetColumns(schema).map((column) => column.jsonKey));
   const taken = new Set([...COLUMN_KEYS].map((key) => key.toLowerCase()));
   const kept: Record<string, unknown> = {};
   const dropped: string[] = [];

@@ -7,6 +7,7 @@ import type {
 } from 'aws-lambda';
 import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
 import { archiveRecord } from './archive-record';
+import { DEFAULT_EVENT_SCHEMA, type EventSchema } from '../core/event-schema';
 import { answersOverBudget, DEFAULT_RESPONSE_BUDGET_BYTES } from './response-size-limit';
 
 export const FIREHOSE_TRANSFORM_METRICS = { archived: 'RecordsArchived', rejected: 'RecordsRejected' } as const;
@@ -14,6 +15,8 @@ export const FIREHOSE_TRANSFORM_METRICS = { archived: 'RecordsArchived', rejecte
 export interface FirehoseTransformDependencies {
   /** How far event time may run ahead of arrival (PipelineConfig.eventTimeSkewMs): the speed layer's bound. */
   readonly eventTimeSkewMs: number;
+  /** The declared event schema. @default DEFAULT_EVENT_SCHEMA */
+  readonly schema?: EventSchema;
   readonly logger: HandlerLogger;
   readonly metrics: CountMetrics;
   /** The largest response the transform returns. @default DEFAULT_RESPONSE_BUDGET_BYTES (6,000,000) */
@@ -37,6 +40,7 @@ export const OVER_RESPONSE_LIMIT_REASON =
  */
 export function createFirehoseTransformHandler({
   eventTimeSkewMs,
+  schema = DEFAULT_EVENT_SCHEMA,
   logger,
   metrics,
   responseBudgetBytes = DEFAULT_RESPONSE_BUDGET_BYTES,
@@ -57,7 +61,7 @@ export function createFirehoseTransformHandler({
 
   return async (event) => {
     const records = event.records.map((record): FirehoseTransformationResultRecord => {
-      const decision = archiveRecord(record, eventTimeSkewMs);
+      const decision = archiveRecord(record, eventTimeSkewMs, schema);
       if (decision.ok) {
         if (decision.droppedFields.length > 0) {
           logger.warn('extra fields left out of the archived record: their names clash with others but for case', {

@@ -9,6 +9,7 @@ const environment = readEnvironment(z.object({ PIPELINE_CONFIG: pipelineConfigVa
 /** The Firehose data-transformation Lambda of the delivery stream that archives the Kinesis stream to S3. */
 export const handler = createFirehoseTransformHandler({
   eventTimeSkewMs: environment.PIPELINE_CONFIG.eventTimeSkewMs,
+  schema: environment.PIPELINE_CONFIG.schema,
   logger: new Logger({ serviceName: 'firehose-transform' }),
   metrics: new Metrics({ serviceName: 'firehose-transform', namespace: 'LambdaArchitecture' }),
 });

@@ -3,7 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EventStreamWriter, PutOutcome } from '../adapters/event-stream-writer';
 import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
 import { MAX_RECORD_BYTES } from '../core/event-limits';
-import { parseEvent } from '../core/event-schema';
+import { DEFAULT_EVENT_SCHEMA, parseEvent, partitionKeyOf, type EventSchema } from '../core/event-schema';
 import { clientError, jsonResponse } from '../adapters/api-response';
 
 /** Events one request may carry: PutRecords' limit, so that one request is at most one stream write. */
@@ -19,6 +19,8 @@ export interface IngestHandlerDependencies {
   readonly writer: EventStreamWriter;
   /** How far event time may run ahead of arrival (PipelineConfig.eventTimeSkewMs), the bound every layer applies. */
   readonly eventTimeSkewMs: number;
+  /** The declared event schema. @default DEFAULT_EVENT_SCHEMA */
+  readonly schema?: EventSchema;
   /** The request's arrival, which precedes the record's arrival on the stream. @default Date.now */
   readonly now?: () => number;
   readonly logger: HandlerLogger;
@@ -36,6 +38,7 @@ export interface IngestHandlerDependencies {
 export function createIngestHandler({
   writer,
   eventTimeSkewMs,
+  schema = DEFAULT_EVENT_SCHEMA,
   now = Date.now,
   logger,
   metrics,
@@ -62,7 +65,7 @@ export function createIngestHandler({
 
     const answers = new Array<RecordAnswer>(inputs.length);
     const valid: { index: number; data: Buffer; partitionKey: string }[] = [];
-    const arrival = { arrivalMs: now(), eventTimeSkewMs };
+    const arrival = { arrivalMs: now(), eventTimeSkewMs, schema };
     inputs.forEach((input, index) => {
       const parsed = parseEvent(input, arrival);
       if (!parsed.ok) {
@@ -70,7 +73,8 @@ export function createIngestHandler({
         return;
       }
       const data = Buffer.from(JSON.stringify(input));
-      const bytes = data.length + Buffer.byteLength(parsed.event.deviceId);
+      const partitionKey = partitionKeyOf(schema, parsed.event);
+      const bytes = data.length + Buffer.byteLength(partitionKey);
       if (bytes > MAX_RECORD_BYTES) {
         answers[index] = {
           index,
@@ -81,7 +85,7 @@ export function createIngestHandler({
         };
         return;
       }
-      valid.push({ index, data, partitionKey: parsed.event.deviceId });
+      valid.push({ index, data, partitionKey });
     });
     const outcomes = await writer.put(valid);
     valid.forEach(({ index }, position) => (answers[index] = { index, ...outcomes[position] }));

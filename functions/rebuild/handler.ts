@@ -28,7 +28,7 @@ const dynamodb = createDynamoDbClient();
 const s3 = createS3Client();
 const lambda = createLambdaClient();
 const logger = new Logger({ serviceName: 'rebuild' });
-const engine = batchEngineLoader(environment);
+const engine = batchEngineLoader(environment, config.schema);
 const work = { s3, bucket: environment.WORK_BUCKET };
 
 const rebuild = createRebuildJob({

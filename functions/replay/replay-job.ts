@@ -330,7 +330,7 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
               bucket: aggregate.bucket,
               epoch: Number(row[BATCH_RESULT_COLUMNS.epoch]),
             },
-            measures: view.measures,
+            stored: view.stored,
             shardId: REPLAY_WRITER,
             batchFirstPosition: REPLAY_POSITION,
             contributions: [{ position: REPLAY_POSITION, measures: aggregate.measures }],

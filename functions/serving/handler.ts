@@ -17,7 +17,7 @@ const environment = readEnvironment(
   }),
 );
 const config = environment.PIPELINE_CONFIG;
-const document = openApiDocument(config.views);
+const document = openApiDocument(config.schema, config.views);
 
 /** The serving layer's Lambda: GET /views, GET /views/{view}, GET /openapi.json. */
 const dynamodb = createDynamoDbClient();

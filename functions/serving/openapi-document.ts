@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { extendZodWithOpenApi, OpenApiGeneratorV3, OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { iotEventSchema } from '../core/event-schema';
+import { validatorOf, type EventSchema } from '../core/event-schema';
 import { MAX_IDENTIFIER_LENGTH } from '../core/event-limits';
 import { GRANULARITIES, canRollUp } from '../core/granularity';
 import { QUERY_TIME_RANGE } from '../core/query-request';
@@ -73,7 +73,7 @@ function retentionNote(view: ViewDefinition): string | undefined {
  * The API's OpenAPI 3 document, generated from the event schema the ingest handler validates with and from the view
  * declarations the query handler checks parameters against: one path per view, with its dimensions as parameters.
  */
-export function openApiDocument(views: readonly ViewDefinition[]) {
+export function openApiDocument(schema: EventSchema, views: readonly ViewDefinition[]) {
   const registry = new OpenAPIRegistry();
   const apiKey = registry.registerComponent('securitySchemes', 'apiKey', {
     type: 'apiKey',
@@ -82,7 +82,7 @@ export function openApiDocument(views: readonly ViewDefinition[]) {
   });
   const security = [{ [apiKey.name]: [] }];
   // Inline, not registry.register(): the core's schemas exist before extendZodWithOpenApi, without .openapi().
-  const event = iotEventSchema;
+  const event = validatorOf(schema);
 
   registry.registerPath({
     method: 'post',

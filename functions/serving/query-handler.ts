@@ -69,8 +69,8 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
     const cutoff = manifest?.cutoff ?? null;
     const parts = await mapConcurrently(query.dimensionKeys, dependencies.concurrency ?? 8, async (dimensionKey) => {
       const [batch, realtime] = await Promise.all([
-        manifest === null ? [] : reader.batchRows(manifest, dimensionKey, query.firstBucket, query.lastBucket),
-        reader.realtimeRows(view.name, generation, dimensionKey, query.firstBucket, query.lastBucket, cutoff),
+        manifest === null ? [] : reader.batchRows(view, manifest, dimensionKey, query.firstBucket, query.lastBucket),
+        reader.realtimeRows(view, generation, dimensionKey, query.firstBucket, query.lastBucket, cutoff),
       ]);
       return { batch, realtime };
     });

@@ -1,20 +1,10 @@
 import { dimensionValues } from '../core/dimension-key';
 import type { BatchManifest } from '../core/manifest';
-import { averageOf, type Measures } from '../core/measures';
+import { presentMeasures } from '../core/measures';
 import type { ViewQuery } from '../core/query-request';
 import type { ServedBucket } from '../core/serving-rule';
-import type { ViewDefinition } from '../core/view-declaration';
+import { describeMeasure, type ViewDefinition } from '../core/view-declaration';
 
-export type MeasureValues = Record<string, number | null>;
-
-/** The view's measures of an aggregate, with avg when sum is stored; null for an empty part. */
-export function presentMeasures(view: ViewDefinition, measures: Measures): MeasureValues | null {
-  if (measures.count === 0) return null;
-  const values: MeasureValues = {};
-  for (const measure of view.measures) values[measure] = measures[measure];
-  if (view.measures.includes('sum')) values.avg = averageOf(measures);
-  return values;
-}
 
 /** The response of GET /views/{view}: series per key, each bucket with its batch and speed-layer parts. */
 export function viewAnswer(
@@ -64,7 +54,10 @@ export function viewListing(views: readonly ViewDefinition[]) {
       description: view.description,
       dimensions: view.dimensions,
       granularity: view.granularity,
-      measures: view.measures.includes('sum') ? [...view.measures, 'avg'] : [...view.measures],
+      measures: view.measures.map((measure) => measure.name),
+      measureDefinitions: Object.fromEntries(
+        view.measures.map((measure) => [measure.name, describeMeasure(measure.kind, measure.field)]),
+      ),
       filter: view.filter,
       dedupeByEventId: view.dedupeByEventId,
       // Days of buckets kept (null: for ever): a query whose from is further back is refused with a 400.

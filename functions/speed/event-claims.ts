@@ -3,6 +3,7 @@ import { aggregateKeyOf, type AggregateKey } from '../core/fold';
 import { realtimeExpiresAt } from '../core/realtime-update';
 import { positionOf, recordIdentity, type StreamRecord } from '../core/stream-record';
 import type { ViewDefinition } from '../core/view-declaration';
+import { eventIdOf } from '../core/event-schema';
 import { mapConcurrently } from '../adapters/concurrent-map';
 import type { ClaimStatus } from './touched-items';
 
@@ -35,22 +36,23 @@ export async function claimEvents(
 ): Promise<EventClaims> {
   const deduplicating = views.filter((view) => view.dedupeByEventId);
   const status = new Map<string, ClaimStatus>();
-  const firstCopies = new Map<string, { record: StreamRecord; key: AggregateKey }>();
+  const firstCopies = new Map<string, { record: StreamRecord; key: AggregateKey; eventId: string }>();
   const ordered = [...records].sort((a, b) => (positionOf(a) < positionOf(b) ? -1 : 1));
   for (const record of ordered) {
-    const key = firstKey(deduplicating, record, epochLengthMs);
-    if (key === undefined) continue;
-    if (firstCopies.has(record.event.eventId)) status.set(recordIdentity(record), 'duplicate');
-    else firstCopies.set(record.event.eventId, { record, key });
+    const first = firstKey(deduplicating, record, epochLengthMs);
+    if (first === undefined) continue;
+    const eventId = eventIdOf(first.view.schema, record.event);
+    if (firstCopies.has(eventId)) status.set(recordIdentity(record), 'duplicate');
+    else firstCopies.set(eventId, { record, key: first.key, eventId });
   }
 
   const failures: { record: StreamRecord; error: unknown }[] = [];
   const claims = [...firstCopies.values()];
-  await mapConcurrently(claims, concurrency, async ({ record, key }) => {
+  await mapConcurrently(claims, concurrency, async ({ record, key, eventId }) => {
     let claim: ClaimStatus;
     try {
       claim = await store.claim({
-        eventId: record.event.eventId,
+        eventId,
         owner: recordIdentity(record),
         arrivalMs: record.arrivalMs,
         horizonMs: dedupHorizonMs,
@@ -73,7 +75,7 @@ export async function claimEvents(
 function firstKey(views: readonly ViewDefinition[], record: StreamRecord, epochLengthMs: number) {
   for (const view of views) {
     const key = aggregateKeyOf(view, record, epochLengthMs);
-    if (key !== undefined) return key;
+    if (key !== undefined) return { key, view };
   }
   return undefined;
 }

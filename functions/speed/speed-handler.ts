@@ -13,6 +13,7 @@ import { positionOf, type StreamRecord } from '../core/stream-record';
 import { mapConcurrently } from '../adapters/concurrent-map';
 import { describeError } from '../core/error-description';
 import { claimEvents, type EventClaims } from './event-claims';
+import { eventIdOf } from '../core/event-schema';
 import { decodeKinesisRecord, positionOfLambdaRecord, type RejectedRecord } from './kinesis-record-decoder';
 import { lowestPositionOf, touchedItems, type TouchedItem } from './touched-items';
 
@@ -139,7 +140,7 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
       logger.error('eventId claim failed: its items are not written in this delivery', {
         shardId,
         sequenceNumber: record.sequenceNumber,
-        eventId: record.event.eventId,
+        eventId: eventIdOf(config.schema, record.event),
         error: describeError(error),
       });
     }
@@ -152,7 +153,7 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
       }
       return realtime.write({
         key: item.key,
-        measures: item.view.measures,
+        stored: item.view.stored,
         shardId,
         batchFirstPosition,
         contributions: item.contributions,

@@ -46,7 +46,7 @@ export function touchedItems(
         items.set(id, item);
       }
       if (claim === 'failed') item.undecided.push(position);
-      else item.contributions.push({ position, measures: measuresOf(record.event.value) });
+      else item.contributions.push({ position, measures: measuresOf(view, record.event) });
     }
   }
   return [...items.values()];

@@ -16,6 +16,7 @@ import { mapConcurrently } from '../concurrent-map';
 import { downloadMasterDataset, type DownloadedObject } from '../master-dataset-download';
 import { screenArchiveFile } from './archive-line-screen';
 import { masterDatasetViewSql, unplacedRowsSql } from './master-dataset-view';
+import type { EventSchema } from '../../core/event-schema';
 
 export interface DuckDbEngineOptions {
   readonly s3: S3Client;
@@ -38,6 +39,8 @@ export interface DuckDbEngineOptions {
   readonly exportFileBytes?: number;
   /** Parent of the run's working directory. @default os.tmpdir() (Lambda's /tmp) */
   readonly workDirectory?: string;
+  /** The declared event schema: the master dataset's columns. @default DEFAULT_EVENT_SCHEMA */
+  readonly schema?: EventSchema;
 }
 
 const SOURCE = 'master_dataset';
@@ -118,10 +121,10 @@ export class DuckDbEngine implements BatchEngine {
         instance.closeSync();
       };
       try {
-        await connection.run(masterDatasetViewSql(SOURCE, files));
+        await connection.run(masterDatasetViewSql(SOURCE, files, this.options.schema));
         if (countedFiles.length > 0) {
           // Reported under the batch SQL's reason for a row without its envelope, which is what Athena counts them as.
-          const [unplaced] = (await connection.runAndReadAll(unplacedRowsSql(countedFiles))).getRowObjects();
+          const [unplaced] = (await connection.runAndReadAll(unplacedRowsSql(countedFiles, this.options.schema))).getRowObjects();
           const rows = Number(unplaced?.rows ?? 0);
           if (rows > 0) skippedLines.set(SKIP_REASONS.envelope, (skippedLines.get(SKIP_REASONS.envelope) ?? 0) + rows);
         }

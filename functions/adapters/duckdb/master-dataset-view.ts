@@ -1,4 +1,5 @@
-import { MASTER_DATASET_COLUMNS, type ColumnType } from '../../core/master-dataset-columns';
+import { DEFAULT_EVENT_SCHEMA, type EventSchema } from '../../core/event-schema';
+import { masterDatasetColumns, type ColumnType } from '../../core/master-dataset-columns';
 import { sqlLiteral } from '../../core/batch-sql';
 
 const DUCKDB_TYPES: Readonly<Record<ColumnType, string>> = { string: 'VARCHAR', double: 'DOUBLE', bigint: 'BIGINT' };
@@ -14,25 +15,29 @@ const DUCKDB_TYPES: Readonly<Record<ColumnType, string>> = { string: 'VARCHAR', 
  * SerDe does with `ignore.malformed.json` (glue-table.ts). The batch SQL skips and counts such rows by reason; one
  * without an arrival time has no partition either, so the engine counts those (unplacedRowsSql).
  */
-export function masterDatasetViewSql(viewName: string, files: readonly string[]): string {
+export function masterDatasetViewSql(
+  viewName: string,
+  files: readonly string[],
+  schema: EventSchema = DEFAULT_EVENT_SCHEMA,
+): string {
   return [
     `CREATE OR REPLACE VIEW "${viewName}" AS`,
     'SELECT *,',
     `  strftime(epoch_ms("arrival_ms"), '%Y-%m-%d') AS "dt",`,
     `  strftime(epoch_ms("arrival_ms"), '%H') AS "hour"`,
-    `FROM (${filesSql(files)})`,
+    `FROM (${filesSql(files, schema)})`,
   ].join('\n');
 }
 
 /** The master dataset's columns over local NDJSON files, read as the view reads them. */
-function filesSql(files: readonly string[]): string {
+function filesSql(files: readonly string[], schema: EventSchema): string {
   if (files.length === 0) {
-    const nulls = MASTER_DATASET_COLUMNS.map(
+    const nulls = masterDatasetColumns(schema).map(
       (column) => `CAST(NULL AS ${DUCKDB_TYPES[column.type]}) AS "${column.name}"`,
     );
     return `SELECT ${nulls.join(', ')} WHERE false`;
   }
-  const columns = MASTER_DATASET_COLUMNS.map(
+  const columns = masterDatasetColumns(schema).map(
     (column) => `${sqlLiteral(column.jsonKey)}: ${sqlLiteral(DUCKDB_TYPES[column.type])}`,
   );
   return (
@@ -46,6 +51,6 @@ function filesSql(files: readonly string[]): string {
  * arrival_ms. They fall in no partition, so no run's SQL sees them; the engine counts them instead, over the files
  * whose lines its session counts (duckdb-engine.ts), so that consecutive windows count each once.
  */
-export function unplacedRowsSql(files: readonly string[]): string {
-  return `SELECT count(*) AS "rows" FROM (${filesSql(files)}) WHERE "arrival_ms" IS NULL`;
+export function unplacedRowsSql(files: readonly string[], schema: EventSchema = DEFAULT_EVENT_SCHEMA): string {
+  return `SELECT count(*) AS "rows" FROM (${filesSql(files, schema)}) WHERE "arrival_ms" IS NULL`;
 }
