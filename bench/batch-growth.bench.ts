@@ -9,8 +9,9 @@ import { supersededRowsExpiry } from '../functions/adapters/superseded-batch-row
 import { ViewReader } from '../functions/adapters/view-reader';
 import { runBatchJob, type BatchRunSummary } from '../functions/batch/batch-job';
 import { encodeDimensionKey } from '../functions/core/dimension-key';
+import { dimensionOf } from '../functions/core/event-schema';
 import { bucketStart, GRANULARITY_MS } from '../functions/core/granularity';
-import { EMPTY_MEASURES, measuresOf, mergeMeasures, type Measures } from '../functions/core/measures';
+import { EMPTY_MEASURES, measuresOf, measureValue, mergeMeasures, type Measures } from '../functions/core/measures';
 import { definePipelineConfig, type PipelineConfig } from '../functions/core/pipeline-config';
 import { applyServingRule } from '../functions/core/serving-rule';
 import type { ViewDefinition } from '../functions/core/view-declaration';
@@ -513,12 +514,12 @@ class ExpectedViews {
 
   add(event: Delivery['event']): void {
     for (const view of this.views) {
-      const key = encodeDimensionKey(view.dimensions.map((field) => event[field]));
+      const key = encodeDimensionKey(view.dimensions.map((field) => dimensionOf(event, field)));
       const byKey = this.buckets.get(view.name) as Map<string, Map<number, Measures>>;
       const byBucket = byKey.get(key) ?? new Map<number, Measures>();
       byKey.set(key, byBucket);
       const bucket = event.ts - (event.ts % GRANULARITY_MS[view.granularity]);
-      byBucket.set(bucket, mergeMeasures(byBucket.get(bucket) ?? EMPTY_MEASURES, measuresOf(event.value)));
+      byBucket.set(bucket, mergeMeasures(byBucket.get(bucket) ?? EMPTY_MEASURES, measuresOf(view, event)));
     }
   }
 
@@ -535,7 +536,7 @@ class ExpectedViews {
 }
 
 function describeBucket(view: ViewDefinition, bucket: number, measures: Measures): string {
-  return `${iso(bucket)} ${view.measures.map((measure) => `${measure}=${measures[measure]}`).join(' ')}`;
+  return `${iso(bucket)} ${view.measures.map((measure) => `${measure.name}=${measureValue(measures, measure)}`).join(' ')}`;
 }
 
 /**
@@ -566,7 +567,7 @@ async function compareAnswers(
     for (const key of expected.keys(view.name)) {
       const answer = async (reader: ViewReader, manifest: NonNullable<typeof incrementalManifest>) =>
         applyServingRule({
-          batch: await reader.batchRows(manifest, key, 0, Number.MAX_SAFE_INTEGER),
+          batch: await reader.batchRows(view, manifest, key, 0, Number.MAX_SAFE_INTEGER),
           realtime: [],
           cutoff: manifest.cutoff,
           granularity: view.granularity,

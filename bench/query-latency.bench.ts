@@ -1,6 +1,7 @@
 import { BatchWriteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mapConcurrently } from '../functions/adapters/concurrent-map';
+import { KeyDirectoryStore } from '../functions/adapters/key-directory-store';
 import { ViewReader } from '../functions/adapters/view-reader';
 import { windowItem } from '../functions/core/batch-item';
 import { beginWindowRequest, finishWindowRequest, type ArrivalWindow } from '../functions/core/manifest';
@@ -30,16 +31,20 @@ export async function run(): Promise<string> {
   const emulator = await startDynamoDb();
   const client = new DynamoDBClient(emulatorClientConfig(emulator.endpoint));
   try {
-    for (const table of ['realtime', 'batch', 'manifest']) await ensureTable(client, table);
+    for (const table of ['realtime', 'batch', 'manifest', 'keyDirectory']) await ensureTable(client, table);
     const now = Date.UTC(2026, 10, 24, 12);
     const cutoff = now - 12 * 3_600_000;
     // One served arrival window, [0, cutoff): the rows a view's first batch run writes.
     const window: ArrivalWindow = { from: 0, to: cutoff };
     const dimensionKey = 'device-001|temperature';
+    /** An event whose every numeric field holds `value`: all the stored measures need of it. */
+    const eventOf = (value: number) => Object.fromEntries(view.schema.numbers.map((field) => [field, value]));
     const minutes = Array.from({ length: 30 * 24 * 60 }, (_, i) => now - 30 * DAY_MS + i * MINUTE_MS);
     const batchItems = minutes
       .filter((bucket) => bucket < cutoff)
-      .map((bucket) => windowItem(view, window, { dimensionKey, bucket, measures: measuresOf(bucket % 97) }));
+      .map((bucket) =>
+        windowItem(view, window, { dimensionKey, bucket, measures: measuresOf(view, eventOf(bucket % 97)) }),
+      );
     for (let start = 0; start < batchItems.length; start += 25) {
       await client.send(
         new BatchWriteItemCommand({
@@ -69,13 +74,12 @@ export async function run(): Promise<string> {
             ...realtimeUpdateRequest({
               key: { view: view.name, dimensionKey, bucket, epoch },
               generation: 1,
-              measures: view.measures,
-              delta: measuresOf(1),
+              stored: view.stored,
+              delta: measuresOf(view, eventOf(1)),
               shardId: 'shardId-000000000000',
               watermark: recordPosition('1'),
               condition: { equals: null },
-              min: 'keep',
-              max: 'keep',
+              extremes: {},
               expiresAt: Math.floor(now / 1000) + 86_400,
             }),
           }),
@@ -86,9 +90,11 @@ export async function run(): Promise<string> {
     const handler = createQueryHandler({
       config,
       reader: new ViewReader({ client, realtimeTable: 'realtime', batchTable: 'batch', manifestTable: 'manifest' }),
+      // Every dimension is given, so the directory is never read (it is for group-by and top-N).
+      directory: new KeyDirectoryStore({ client, tableName: 'keyDirectory' }),
       logger: { info: () => undefined, warn: () => undefined, error: console.error },
       metrics: new LocalMetrics(),
-      openApiDocument: () => openApiDocument(config.views),
+      openApiDocument: () => openApiDocument(config.schema, config.views),
       now: () => now,
     });
     const rows: (string | number)[][] = [['range', 'buckets returned', 'p50 ms', 'p99 ms', 'rounds']];

@@ -7,6 +7,8 @@ import { definePipelineConfig, type PipelineConfig } from '../functions/core/pip
 import { realtimeItemKey } from '../functions/core/storage-keys';
 import type { StreamRecord } from '../functions/core/stream-record';
 import { mapConcurrently } from '../functions/adapters/concurrent-map';
+import { KeyDirectoryStore } from '../functions/adapters/key-directory-store';
+import { dimensionKeyOf } from '../functions/core/dimension-key';
 import { decodeKinesisRecord } from '../functions/speed/kinesis-record-decoder';
 import { createSpeedHandler } from '../functions/speed/speed-handler';
 import { emulatorClientConfig, startDynamoDb } from '../local/emulators';
@@ -37,11 +39,21 @@ class RequestCounter {
       (next, context) => async (args) => {
         const command = String(context.commandName);
         this.counts.set(command, (this.counts.get(command) ?? 0) + 1);
+        const table = (args.input as { TableName?: unknown }).TableName;
+        if (typeof table === 'string') {
+          const perTable = `${command}@${table}`;
+          this.counts.set(perTable, (this.counts.get(perTable) ?? 0) + 1);
+        }
         return next(args);
       },
       { step: 'finalizeRequest', priority: 'low', name: 'countRequests' },
     );
     return this;
+  }
+
+  /** Per-table counts of tables nobody asked about are dropped batch by batch. */
+  clearPerTable(): void {
+    for (const name of [...this.counts.keys()]) if (name.includes('@')) this.counts.delete(name);
   }
 
   take(command: string): number {
@@ -88,7 +100,7 @@ function lambdaRecord(record: StreamRecord): KinesisStreamRecord {
   return toLambdaRecord(
     {
       Data: Buffer.from(JSON.stringify(record.event)),
-      PartitionKey: record.event.deviceId,
+      PartitionKey: String(record.event.deviceId),
       SequenceNumber: record.sequenceNumber,
       ApproximateArrivalTimestamp: new Date(record.arrivalMs),
     },
@@ -130,6 +142,8 @@ interface Measured {
   readonly writes: number;
   readonly reads: number;
   readonly latencies: number[];
+  /** Of the writes, those to the key directory (its conditional PutItems). */
+  readonly directoryWrites: number;
 }
 
 async function measure(
@@ -137,21 +151,69 @@ async function measure(
   consume: (event: KinesisStreamEvent) => Promise<unknown>,
   counter: RequestCounter,
   afterBatch: (index: number, writes: number) => void = () => undefined,
+  directoryTable?: string,
 ): Promise<Measured> {
   let writes = 0;
   let reads = 0;
+  let directoryWrites = 0;
   const latencies: number[] = [];
   for (const [index, batch] of batches.entries()) {
     const started = performance.now();
     await consume(batch);
     latencies.push(performance.now() - started);
-    // PutItem is the eventId claim of de-duplicating views (event-dedup-store.ts); the others never send it.
+    // PutItem is the eventId claim of de-duplicating views (event-dedup-store.ts) and the key directory's record
+    // of a new key (key-directory-store.ts); BatchGetItem is the directory asking which keys it holds.
+    const listed = directoryTable === undefined ? 0 : counter.take(`PutItemCommand@${directoryTable}`);
     const batchWrites = counter.take('UpdateItemCommand') + counter.take('PutItemCommand');
     writes += batchWrites;
-    reads += counter.take('GetItemCommand');
-    afterBatch(index, batchWrites);
+    directoryWrites += listed;
+    reads += counter.take('GetItemCommand') + counter.take('BatchGetItemCommand');
+    afterBatch(index, batchWrites - listed);
+    counter.clearPerTable();
   }
-  return { writes, reads, latencies };
+  return { writes, reads, latencies, directoryWrites };
+}
+
+/** Keys per view the stream carries, summed over the views: what the directory must list. */
+function distinctKeys(pipeline: PipelineConfig, stream: readonly StreamRecord[]): number {
+  return pipeline.views.reduce(
+    (total, view) =>
+      total +
+      new Set(
+        stream
+          .filter((record) => aggregateKeyOf(view, record, pipeline.epochLengthMs) !== undefined)
+          .map((record) => dimensionKeyOf(view, record.event)),
+      ).size,
+    0,
+  );
+}
+
+/** The directory lists exactly the keys of the stream, per view, or the bench stops. */
+async function checkDirectory(
+  directory: KeyDirectoryStore,
+  pipeline: PipelineConfig,
+  stream: readonly StreamRecord[],
+  name: string,
+): Promise<void> {
+  for (const view of pipeline.views) {
+    const expected = new Set(
+      stream
+        .filter((record) => aggregateKeyOf(view, record, pipeline.epochLengthMs) !== undefined)
+        .map((record) => dimensionKeyOf(view, record.event)),
+    );
+    const listed = new Set<string>();
+    let after: string | undefined;
+    do {
+      const page = await directory.listPage(view, new Map(), { limit: 5_000, after });
+      for (const entry of page.entries) listed.add(entry.dimensionKey);
+      after = page.lastSortKey ?? undefined;
+    } while (after !== undefined);
+    if (listed.size !== expected.size || [...expected].some((key) => !listed.has(key))) {
+      throw new Error(
+        `${name}, view ${view.name}: the directory lists ${listed.size} keys, the stream has ${expected.size}`,
+      );
+    }
+  }
 }
 
 export async function run(): Promise<string> {
@@ -176,6 +238,7 @@ export async function run(): Promise<string> {
   ];
   const ratios: string[] = [];
   const dedupCosts: string[] = [];
+  const directoryCosts: string[] = [];
   const started = Date.now();
   let cell = 0;
   try {
@@ -197,13 +260,20 @@ export async function run(): Promise<string> {
           pipeline: PipelineConfig,
           name: string,
           afterBatch?: (index: number, writes: number) => void,
+          withDirectory = false,
         ): Promise<Measured> => {
           const realtimeTable = `${name}-${cell}`;
           const deduplicating = pipeline.views.some((view) => view.dedupeByEventId);
           const dedupTable = deduplicating ? `${name}-claims-${cell}` : undefined;
+          const directoryTable = withDirectory ? `${name}-keys-${cell}` : undefined;
           await createTable(client, realtimeTable);
           if (dedupTable !== undefined) await createTable(client, dedupTable);
+          if (directoryTable !== undefined) await createTable(client, directoryTable);
+          // One container for the whole cell, as a warm Lambda on one shard would be.
+          const keyDirectory =
+            directoryTable === undefined ? undefined : new KeyDirectoryStore({ client, tableName: directoryTable });
           const handler = createSpeedHandler({
+            keyDirectory,
             config: pipeline,
             dynamodb: client,
             realtimeTable,
@@ -220,7 +290,9 @@ export async function run(): Promise<string> {
             },
             counter,
             afterBatch,
+            directoryTable,
           );
+          if (keyDirectory !== undefined) await checkDirectory(keyDirectory, pipeline, stream, name);
           const actual = sortedEntries(await realtimeAnswers(client, realtimeTable, pipeline.views));
           const expected = sortedEntries(expectedAnswers(pipeline.views, stream, pipeline.epochLengthMs));
           if (JSON.stringify(actual) !== JSON.stringify(expected)) {
@@ -234,6 +306,16 @@ export async function run(): Promise<string> {
           }
         });
         const deduplicated = await speedLayer(dedupConfig, 'dedup');
+        const listed = await speedLayer(
+          config,
+          'listed',
+          (index, writes) => {
+            if (writes > touched[index]) {
+              throw new Error(`batch ${index}: ${writes} writes for ${touched[index]} touched items`);
+            }
+          },
+          true,
+        );
 
         const naiveTable = `naive-${cell}`;
         await createTable(client, naiveTable);
@@ -243,6 +325,10 @@ export async function run(): Promise<string> {
         const ratio = naive.writes / optimized.writes;
         ratios.push(`${size}×${keys}: ${ratio.toFixed(2)}`);
         dedupCosts.push(`${size}×${keys}: ${((deduplicated.writes - optimized.writes) / events).toFixed(3)}`);
+        directoryCosts.push(
+          `${size}×${keys}: ${((listed.writes - optimized.writes) / events).toFixed(3)} ` +
+            `(${listed.directoryWrites} directory writes for ${distinctKeys(config, stream)} keys)`,
+        );
         for (const [name, result, isExact, ratioCell] of [
           ['speed layer', optimized, 'yes', ratio.toFixed(2)],
           [
@@ -251,6 +337,7 @@ export async function run(): Promise<string> {
             'yes',
             (naive.writes / deduplicated.writes).toFixed(2),
           ],
+          ['speed layer, key directory on', listed, 'yes', (naive.writes / listed.writes).toFixed(2)],
           ['naive', naive, 'no (not idempotent; no min/max)', ''],
         ] as const) {
           const seconds = result.latencies.reduce((a, b) => a + b, 0) / 1000;
@@ -280,7 +367,8 @@ export async function run(): Promise<string> {
     name: 'speed',
     summary:
       'Speed-layer Kinesis consumer (one conditional UpdateItem per touched item), also with eventId ' +
-      'de-duplication on every view, against a naive consumer (one ' +
+      'de-duplication on every view and with the key directory on, ' +
+      'against a naive consumer (one ' +
       'unconditional UpdateItem per record and view), on the same generated stream and the same in-process ' +
       `dynalite, over the three default views, ${CONCURRENCY} requests in flight for both. Writes and reads are ` +
       'DynamoDB requests counted by a client middleware (failed conditional writes included).',
@@ -298,6 +386,12 @@ export async function run(): Promise<string> {
       'eventId de-duplication (`dedupeByEventId` on all three views) adds one conditional PutItem per event ' +
         '(the claim; its count is in writes / event) whatever the batch size, which is why it is a view option ' +
         `and not the default. Added writes per event (batch size × keys): ${dedupCosts.join('; ')}.`,
+      'Key directory (DESIGN.md §10) on against off, same process and same events: the speed layer writes a key ' +
+        'once, when its container and the directory have not seen it (one BatchGetItem per 100 unknown keys, in ' +
+        'reads / event, then a conditional PutItem per key missing); each cell starts with an empty directory and ' +
+        'one warm container, so its figure is the cost of a stream that discovers every key within the cell. ' +
+        'After every cell the directory listed exactly the keys of the stream. Added writes per event ' +
+        `(batch size × keys): ${directoryCosts.join('; ')}.`,
       `Total run time: ${Math.round((Date.now() - started) / 1000)} s.`,
     ],
   });

@@ -24,6 +24,8 @@ export interface BatchLayerProps {
   readonly stream: IStream;
   readonly batchTable: ITable;
   readonly manifestTable: ITable;
+  /** The key directory, where each window records its keys' first and last arrivals before it flips. */
+  readonly keyDirectoryTable: ITable;
   readonly stage: 'dev' | 'prod';
   /** `local` leaves out what LocalStack and MiniStack cannot create (Glue, Athena, Firehose log streams) and runs DuckDB. */
   readonly target: 'aws' | 'local';
@@ -182,6 +184,7 @@ export class BatchLayer extends Construct {
       environment: {
         BATCH_TABLE: props.batchTable.tableName,
         MANIFEST_TABLE: props.manifestTable.tableName,
+        KEY_DIRECTORY_TABLE: props.keyDirectoryTable.tableName,
         ...(athena === undefined || batchWorkGroup === undefined
           ? { BATCH_ENGINE: 'duckdb', MASTER_BUCKET: this.masterBucket.bucketName, MASTER_PREFIX, ERROR_PREFIX }
           : {
@@ -194,6 +197,8 @@ export class BatchLayer extends Construct {
     });
     props.batchTable.grantWriteData(batchFunction);
     props.manifestTable.grantReadWriteData(batchFunction);
+    // Conditional min/max updates only (key-directory-store.ts, recordSightings).
+    props.keyDirectoryTable.grant(batchFunction, 'dynamodb:UpdateItem');
     this.masterBucket.grantRead(batchFunction);
     if (athena !== undefined && batchWorkGroup !== undefined)
       grantMasterDatasetQueries(batchFunction, athena, batchWorkGroup);

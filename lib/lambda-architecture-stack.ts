@@ -40,6 +40,7 @@ export class LambdaArchitectureStack extends Stack {
       realtimeTable: tables.realtime,
       batchTable: tables.batch,
       manifestTable: tables.manifest,
+      keyDirectoryTable: tables.keyDirectory,
       ingestFunction: ingest.ingestFunction,
       removalPolicy,
     });
@@ -49,6 +50,7 @@ export class LambdaArchitectureStack extends Stack {
       stream: ingest.stream,
       batchTable: tables.batch,
       manifestTable: tables.manifest,
+      keyDirectoryTable: tables.keyDirectory,
       stage,
       target,
     });
@@ -58,6 +60,7 @@ export class LambdaArchitectureStack extends Stack {
       realtimeTable: tables.realtime,
       manifestTable: tables.manifest,
       dedupTable: tables.dedup,
+      keyDirectoryTable: tables.keyDirectory,
       setAsideBucket: batch.masterBucket,
     });
     const rebuild = new RebuildLayer(this, 'Rebuild', {
@@ -65,6 +68,7 @@ export class LambdaArchitectureStack extends Stack {
       realtimeTable: tables.realtime,
       batchTable: tables.batch,
       manifestTable: tables.manifest,
+      keyDirectoryTable: tables.keyDirectory,
       masterBucket: batch.masterBucket,
       workBucket: batch.workBucket,
       queries: batch.queries,
@@ -108,6 +112,7 @@ export class LambdaArchitectureStack extends Stack {
     new CfnOutput(this, 'RealtimeTableName', { value: tables.realtime.tableName });
     new CfnOutput(this, 'BatchTableName', { value: tables.batch.tableName });
     new CfnOutput(this, 'ManifestTableName', { value: tables.manifest.tableName });
+    new CfnOutput(this, 'KeyDirectoryTableName', { value: tables.keyDirectory.tableName });
     new CfnOutput(this, 'OnFailureQueueUrl', { value: speed.onFailureQueue.queueUrl });
     new CfnOutput(this, 'MasterBucketName', { value: batch.masterBucket.bucketName });
     new CfnOutput(this, 'WorkBucketName', { value: batch.workBucket.bucketName });

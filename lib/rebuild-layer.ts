@@ -20,6 +20,8 @@ export interface RebuildLayerProps {
   /** Rebuilds write a view's new base here, and scan it to expire the rows the new base replaces. */
   readonly batchTable: ITable;
   readonly manifestTable: ITable;
+  /** The key directory, where rebuilds and replays record their keys before they flip. */
+  readonly keyDirectoryTable: ITable;
   readonly masterBucket: IBucket;
   /** Where the engine puts its result files, which the function reads back and deletes. */
   readonly workBucket: IBucket;
@@ -83,6 +85,7 @@ export class RebuildLayer extends Construct {
         REALTIME_TABLE: props.realtimeTable.tableName,
         BATCH_TABLE: props.batchTable.tableName,
         MANIFEST_TABLE: props.manifestTable.tableName,
+        KEY_DIRECTORY_TABLE: props.keyDirectoryTable.tableName,
         WORK_BUCKET: props.workBucket.bucketName,
         MASTER_BUCKET: props.masterBucket.bucketName,
         MASTER_PREFIX: props.masterPrefix ?? 'events/',
@@ -102,6 +105,8 @@ export class RebuildLayer extends Construct {
     props.realtimeTable.grantReadWriteData(fn);
     props.batchTable.grantReadWriteData(fn);
     props.manifestTable.grantReadWriteData(fn);
+    // Conditional min/max updates only (key-directory-store.ts, recordSightings).
+    props.keyDirectoryTable.grant(fn, 'dynamodb:UpdateItem');
     props.masterBucket.grantRead(fn);
     props.workBucket.grantReadWrite(fn);
     if (queries !== undefined) grantMasterDatasetQueries(fn, queries, queries.rebuildWorkGroup);

@@ -21,6 +21,8 @@ export interface ServingLayerProps {
   readonly realtimeTable: ITable;
   readonly batchTable: ITable;
   readonly manifestTable: ITable;
+  /** The key directory, which group-by, top-N and GET /views/{view}/keys read (Query only). */
+  readonly keyDirectoryTable: ITable;
   readonly ingestFunction: IFunction;
   readonly removalPolicy: RemovalPolicy;
   /** Steady-state requests per second across the API. @default 100 */
@@ -48,17 +50,20 @@ export class ServingLayer extends Construct {
         REALTIME_TABLE: props.realtimeTable.tableName,
         BATCH_TABLE: props.batchTable.tableName,
         MANIFEST_TABLE: props.manifestTable.tableName,
+        KEY_DIRECTORY_TABLE: props.keyDirectoryTable.tableName,
       },
     });
     for (const table of [props.realtimeTable, props.batchTable, props.manifestTable])
       table.grantReadData(this.queryFunction);
+    // The directory is only ever listed, a Query on a view's partition: no Scan, no item reads.
+    props.keyDirectoryTable.grant(this.queryFunction, 'dynamodb:Query');
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy,
     });
     this.api = new RestApi(this, 'Api', {
-      description: 'Lambda architecture: POST /events, GET /views',
+      description: 'Lambda architecture: POST /events, GET /views, GET /views/{view}/keys',
       apiKeySourceType: ApiKeySourceType.HEADER,
       cloudWatchRole: true,
       deployOptions: {
@@ -81,9 +86,10 @@ export class ServingLayer extends Construct {
     this.api.root.addResource('events').addMethod('POST', new LambdaIntegration(props.ingestFunction), options);
     const views = this.api.root.addResource('views');
     views.addMethod('GET', query, options);
-    views
-      .addResource('{view}')
-      .addMethod('GET', query, { ...options, requestParameters: { 'method.request.path.view': true } });
+    const view = views.addResource('{view}');
+    const viewPath = { ...options, requestParameters: { 'method.request.path.view': true } };
+    view.addMethod('GET', query, viewPath);
+    view.addResource('keys').addMethod('GET', query, viewPath);
     this.api.root.addResource('openapi.json').addMethod('GET', query, options);
 
     this.apiKey = this.api.addApiKey('Key', { description: 'The key to call the API with (header x-api-key)' });

@@ -17,6 +17,8 @@ export interface SpeedLayerProps {
   /** Where the consumer reads which generation of each view to write (and, during a replay, the next one too). */
   readonly manifestTable: ITable;
   readonly dedupTable?: ITable;
+  /** The key directory, where the consumer records keys it has not seen before their realtime items. */
+  readonly keyDirectoryTable: ITable;
   /**
    * Where the consumer sets aside records the realtime table refuses for their content (under `set-aside/`), so
    * that one record never stops a shard: the master dataset's bucket.
@@ -49,12 +51,15 @@ export class SpeedLayer extends Construct {
         MANIFEST_TABLE: props.manifestTable.tableName,
         ...(props.dedupTable === undefined ? {} : { DEDUP_TABLE: props.dedupTable.tableName }),
         SET_ASIDE_BUCKET: props.setAsideBucket.bucketName,
+        KEY_DIRECTORY_TABLE: props.keyDirectoryTable.tableName,
       },
     });
     props.setAsideBucket.grantPut(this.consumer, `${SET_ASIDE_PREFIX}*`);
     props.realtimeTable.grantReadWriteData(this.consumer);
     props.manifestTable.grantReadData(this.consumer);
     props.dedupTable?.grantReadWriteData(this.consumer);
+    // Which keys exist, then a conditional put of the missing ones (key-directory-store.ts): nothing else.
+    props.keyDirectoryTable.grant(this.consumer, 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
     this.onFailureQueue = new Queue(this, 'OnFailure', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

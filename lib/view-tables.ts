@@ -12,7 +12,8 @@ export interface ViewTablesProps {
 
 /**
  * The pipeline's DynamoDB tables, all with the key layout of functions/core/table-layout.ts: on-demand capacity
- * (load follows the stream), TTL (realtime items, old batch versions and de-dup claims expire), point-in-time
+ * (load follows the stream), TTL (realtime items, old batch versions and de-dup claims expire; the key directory's
+ * items do not), point-in-time
  * recovery, and encryption at rest with the AWS-managed key (no key policy to maintain; the data is derived and
  * can be recomputed from the master dataset).
  */
@@ -21,15 +22,20 @@ export class ViewTables extends Construct {
   readonly batch: Table;
   readonly manifest: Table;
   readonly dedup?: Table;
+  /**
+   * The key directory (DESIGN.md §10): one item per view and key ever seen, written by the speed layer, batch
+   * runs, rebuilds and replays, read (Query only) by the serving layer. Its items never expire: no TTL.
+   */
+  readonly keyDirectory: Table;
 
   constructor(scope: Construct, id: string, props: ViewTablesProps) {
     super(scope, id);
-    const table = (name: string) =>
+    const table = (name: string, expiring = true) =>
       new Table(this, name, {
         partitionKey: { name: TABLE_KEY.partitionKey, type: AttributeType.STRING },
         sortKey: { name: TABLE_KEY.sortKey, type: AttributeType.STRING },
         billingMode: BillingMode.PAY_PER_REQUEST,
-        timeToLiveAttribute: TTL_ATTRIBUTE,
+        ...(expiring ? { timeToLiveAttribute: TTL_ATTRIBUTE } : {}),
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: TableEncryption.AWS_MANAGED,
         removalPolicy: props.removalPolicy,
@@ -38,5 +44,6 @@ export class ViewTables extends Construct {
     this.batch = table('Batch');
     this.manifest = table('Manifest');
     if (props.deduplication) this.dedup = table('Dedup');
+    this.keyDirectory = table('KeyDirectory', false);
   }
 }

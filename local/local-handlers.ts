@@ -8,6 +8,7 @@ import { EventStreamWriter } from '../functions/adapters/event-stream-writer';
 import { SetAsideStore } from '../functions/adapters/set-aside-store';
 import type { CountMetrics, HandlerLogger } from '../functions/adapters/telemetry';
 import { ViewReader } from '../functions/adapters/view-reader';
+import { KeyDirectoryStore } from '../functions/adapters/key-directory-store';
 import { GenerationDirectory } from '../functions/adapters/generation-directory';
 import { createReplayJob, type ReplayJobDependencies } from '../functions/replay/replay-job';
 import { createRebuildJob, type RebuildJobDependencies } from '../functions/rebuild/rebuild-job';
@@ -52,12 +53,14 @@ export function buildLocalHandlers(
       generations: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable }),
       realtimeTable: resources.realtimeTable,
       dedupTable: resources.dedupTable,
+      keyDirectory: new KeyDirectoryStore({ client: dynamodb, tableName: resources.keyDirectoryTable }),
       setAside: new SetAsideStore({ s3, bucket: resources.bucket }),
       logger: logger('speed'),
       metrics,
     }),
     firehoseTransform: createFirehoseTransformHandler({
       eventTimeSkewMs: config.eventTimeSkewMs,
+      schema: config.schema,
       logger: logger('firehose-transform'),
       metrics,
     }),
@@ -66,6 +69,7 @@ export function buildLocalHandlers(
         config,
         engine: localEngine(s3, resources, config.schema),
         store: localBatchStore(dynamodb, resources),
+        keyDirectory: new KeyDirectoryStore({ client: dynamodb, tableName: resources.keyDirectoryTable }),
         logger: logger('batch'),
         metrics,
         now: environment.now,
@@ -82,6 +86,7 @@ export function buildLocalHandlers(
         // Locally a person presses "run batch" and looks at once: no manifest caching.
         manifestCacheMs: 0,
       }),
+      directory: new KeyDirectoryStore({ client: dynamodb, tableName: resources.keyDirectoryTable }),
       logger: logger('serving'),
       metrics,
       openApiDocument: () => openApiDocument(config.schema, config.views),
@@ -96,6 +101,7 @@ export function buildLocalHandlers(
       }),
       // Kinesis stamps arrival with the wall clock, not the runtime's adjustable one: ingest judges ts by the same.
       eventTimeSkewMs: config.eventTimeSkewMs,
+      schema: config.schema,
       logger: logger('ingest'),
       metrics,
     }),
@@ -138,6 +144,7 @@ export function buildLocalReplay(
     directory: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable }),
     dynamodb,
     realtimeTable: resources.realtimeTable,
+    keyDirectory: new KeyDirectoryStore({ client: dynamodb, tableName: resources.keyDirectoryTable }),
     engine: localEngine(s3, resources, config.schema),
     work: { s3, bucket: resources.workBucket },
     logger: new Logger({ serviceName: 'replay', logLevel: options.logLevel ?? 'ERROR' }),
@@ -161,6 +168,7 @@ export function buildLocalRebuild(
     config,
     engine: localEngine(s3, resources, config.schema),
     store: localBatchStore(dynamodb, resources),
+    keyDirectory: new KeyDirectoryStore({ client: dynamodb, tableName: resources.keyDirectoryTable }),
     work: { s3, bucket: resources.workBucket },
     expireSuperseded: supersededRowsExpiry(dynamodb, resources.batchTable),
     logger: new Logger({ serviceName: 'rebuild', logLevel: options.logLevel ?? 'ERROR' }),

@@ -26,6 +26,8 @@ export const LOCAL_RESOURCES = {
   batchTable: 'batch-views',
   manifestTable: 'view-manifest',
   dedupTable: 'event-dedup',
+  /** Each view's keys, with when each was first and last seen (GET /views/{view}/keys). */
+  keyDirectoryTable: 'key-directory',
   bucket: 'master-dataset',
   /** Where rebuilds and replays put the engine's result files (the stack's work bucket). */
   workBucket: 'batch-work',
@@ -118,6 +120,7 @@ export class LocalRuntime<BatchResult = unknown> {
         LOCAL_RESOURCES.batchTable,
         LOCAL_RESOURCES.manifestTable,
         LOCAL_RESOURCES.dedupTable,
+        LOCAL_RESOURCES.keyDirectoryTable,
       ]) {
         await ensureTable(dynamodb, table);
       }
@@ -280,6 +283,7 @@ function apiRoutes<BatchResult>(handlers: LocalHandlers<BatchResult>): GatewayRo
     { method: 'POST', resource: '/events', handler: handlers.ingest },
     { method: 'GET', resource: '/views', handler: handlers.query },
     { method: 'GET', resource: '/views/{view}', handler: handlers.query },
+    { method: 'GET', resource: '/views/{view}/keys', handler: handlers.query },
     { method: 'GET', resource: '/openapi.json', handler: handlers.query },
   ];
 }

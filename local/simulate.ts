@@ -1,14 +1,20 @@
 /**
- * `npm run simulate -- [--url URL] [--devices N] [--rate EVENTS_PER_S] [--late SHARE] [--invalid SHARE]
- * [--duration SECONDS] [--api-key KEY]`: IoT traffic through the ingest API (POST /events), locally or against a
- * deployed stack, with a progress line every second.
+ * `npm run simulate -- [--url URL] [--config FILE] [--devices N] [--rate EVENTS_PER_S] [--late SHARE]
+ * [--invalid SHARE] [--duration SECONDS] [--api-key KEY]`: traffic of the declared event schema (cdk.json's, or a
+ * settings file's such as examples/web-requests.json) through the ingest API (POST /events), locally or against a
+ * deployed stack, with a progress line every second. For the default schema it is IoT readings from `--devices`
+ * devices; for another, `--devices` is how many values its first dimension takes.
  */
 import { parseArgs } from 'node:util';
-import { IotTraffic } from './iot-traffic';
+import { trafficFor } from './event-traffic';
+import { pipelineSettings } from './local-config';
+import type { EventSchema } from '../functions/core/event-schema';
+import { defineEventSchema } from '../functions/core/event-schema-definition';
 
 const { values } = parseArgs({
   options: {
     url: { type: 'string', default: process.env.API_URL ?? 'http://127.0.0.1:3000' },
+    config: { type: 'string' },
     devices: { type: 'string', default: '20' },
     rate: { type: 'string', default: '50' },
     late: { type: 'string', default: '0.1' },
@@ -26,6 +32,23 @@ function numberOption(name: string, text: string | undefined, min: number, max: 
   return value;
 }
 
+/**
+ * The schema of `--config`, else the one a local runtime at the URL runs with (its status document), else
+ * cdk.json's: so `npm start -- --config X` and `npm run simulate` agree without repeating the file. Only the schema
+ * matters here: the views are the server's business.
+ */
+async function schemaToSend(url: string, settingsFile: string | undefined): Promise<EventSchema> {
+  if (settingsFile === undefined) {
+    const status = await fetch(`${url.replace(/\/$/, '')}/_local/status`, { signal: AbortSignal.timeout(2000) })
+      .then(async (response) => (response.ok ? ((await response.json()) as { pipelineConfig?: string }) : undefined))
+      .catch(() => undefined);
+    if (typeof status?.pipelineConfig === 'string') {
+      return defineEventSchema((JSON.parse(status.pipelineConfig) as { schema?: unknown }).schema);
+    }
+  }
+  return defineEventSchema(pipelineSettings(undefined, settingsFile).schema);
+}
+
 interface RecordAnswer {
   readonly status?: string;
 }
@@ -34,8 +57,9 @@ async function main(): Promise<void> {
   const devices = numberOption('devices', values.devices, 1, 100_000);
   const rate = numberOption('rate', values.rate, 1, 100_000);
   const duration = numberOption('duration', values.duration, 1, 86_400);
-  const traffic = new IotTraffic({
-    devices,
+  const schema = await schemaToSend(values.url, values.config);
+  const traffic = trafficFor(schema, {
+    keys: devices,
     lateShare: numberOption('late', values.late, 0, 1),
     invalidShare: numberOption('invalid', values.invalid, 0, 1),
   });
@@ -59,7 +83,10 @@ async function main(): Promise<void> {
     else console.log(line);
   };
 
-  console.log(`posting to ${endpoint}: ${devices} devices, ${rate} events/s for ${duration} s`);
+  console.log(
+    `posting to ${endpoint}: ${devices} ${schema.dimensions[0]} values, ${rate} events/s for ${duration} s ` +
+      `(fields ${[schema.id, schema.time, ...schema.dimensions, ...schema.numbers].join(', ')})`,
+  );
   while (Date.now() - started < duration * 1000) {
     const tick = Date.now();
     owed += perTick;

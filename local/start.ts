@@ -1,40 +1,53 @@
 /**
- * `npm start [-- --port 3000] [--data-dir .local-data] [--reset] [--batch-interval SECONDS] [--architecture kappa]
- * [--verbose]`: the whole pipeline on this machine, on embedded emulators, with no AWS account and no Docker.
+ * `npm start [-- --config FILE] [--port 3000] [--data-dir .local-data] [--reset] [--batch-interval SECONDS]
+ * [--architecture kappa] [--verbose]`: the whole pipeline on this machine, on embedded emulators, with no AWS
+ * account and no Docker. The schema and views are cdk.json's `pipeline` context, or those of a settings file in the
+ * same notation (`--config examples/web-requests.json`); a bad declaration stops it before anything starts.
  */
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { dashboardRoutes } from './dashboard-routes';
 import { ARCHITECTURES, type Architecture } from '../functions/core/pipeline-config';
+import { canRollUp } from '../functions/core/granularity';
+import { exampleEvent } from './event-traffic';
 import { localPipelineConfig } from './local-config';
 import { buildLocalHandlers } from './local-handlers';
 import { LOCAL_RESOURCES, LocalRuntime } from './local-runtime';
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: '3000' },
-    'data-dir': { type: 'string', default: join(process.cwd(), '.local-data') },
-    reset: { type: 'boolean', default: false },
-    'batch-interval': { type: 'string' },
-    architecture: { type: 'string', default: 'lambda' },
-    verbose: { type: 'boolean', default: false },
-  },
-});
+// Parsed inside main, so that an unknown option ends in its one-line message like every other mistake.
+const options = () =>
+  parseArgs({
+    options: {
+      config: { type: 'string' },
+      port: { type: 'string', default: '3000' },
+      'data-dir': { type: 'string' },
+      reset: { type: 'boolean', default: false },
+      'batch-interval': { type: 'string' },
+      architecture: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+    },
+  });
 
 async function main(): Promise<void> {
+  const { values } = options();
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port: expected a port number, got ${values.port}`);
   const batchSeconds = values['batch-interval'] === undefined ? undefined : Number(values['batch-interval']);
   if (batchSeconds !== undefined && !(batchSeconds > 0))
     throw new Error('--batch-interval: expected a positive number of seconds');
-  if (!ARCHITECTURES.includes(values.architecture as Architecture))
+  if (values.architecture !== undefined && !ARCHITECTURES.includes(values.architecture as Architecture))
     throw new Error(`--architecture: expected one of ${ARCHITECTURES.join(', ')}, got ${values.architecture}`);
-  const config = localPipelineConfig({ architecture: values.architecture as Architecture });
+  // --architecture wins over the settings' own.
+  const architecture = values.architecture === undefined ? {} : { architecture: values.architecture as Architecture };
+  const config = localPipelineConfig(architecture, undefined, values.config);
   console.log('starting kinesis-local, dynalite and s3rver ...');
   const runtime = await LocalRuntime.start({
     config,
-    dataDir: values['data-dir'],
+    // Another schema's events would be skipped by this one's layers: each settings file keeps its own state.
+    dataDir:
+      values['data-dir'] ??
+      join(process.cwd(), '.local-data', ...(values.config === undefined ? [] : [basename(values.config, '.json')])),
     reset: values.reset,
     port,
     batchIntervalMs: batchSeconds === undefined ? undefined : batchSeconds * 1000,
@@ -44,14 +57,12 @@ async function main(): Promise<void> {
   });
   const api = runtime.apiUrl;
   const [view] = config.views;
-  const example = {
-    eventId: 'e-1',
-    deviceId: 'device-001',
-    site: 'site-1',
-    metric: 'temperature',
-    value: 21.5,
-    ts: new Date().toISOString(),
-  };
+  const example = exampleEvent(config.schema);
+  const keyParameters = (dimensions: readonly string[]) =>
+    dimensions.map((field) => `${field}=${encodeURIComponent(String(example[field]))}`).join('&');
+  const granularity = canRollUp(view.granularity, 'hour') ? 'hour' : view.granularity;
+  const ranked = view.measures.find((measure) => measure.kind === 'max') ?? view.measures[0];
+  const configArgument = values.config === undefined ? '' : ` --config ${values.config}`;
   console.log(`
 The Lambda architecture is running (${config.architecture} mode).
 
@@ -62,7 +73,11 @@ The Lambda architecture is running (${config.architecture} mode).
 Send an event:
   curl -s -X POST ${api}/events -H 'content-type: application/json' -d '${JSON.stringify(example)}'
 Query it (realtime at once, from the batch view after the next batch run):
-  curl -s '${api}/views/${view.name}?deviceId=device-001&metric=temperature&granularity=hour'
+  curl -s '${api}/views/${view.name}?${keyParameters(view.dimensions)}&granularity=${granularity}'
+List the view's keys, group by ${view.dimensions[0]} (leave the other dimensions out), rank the top 3 by ${ranked.name}:
+  curl -s '${api}/views/${view.name}/keys'
+  curl -s '${api}/views/${view.name}?${keyParameters(view.dimensions.slice(0, 1))}&granularity=${granularity}'
+  curl -s '${api}/views/${view.name}?orderBy=${ranked.name}&limit=3&granularity=${granularity}'
 ${
   config.architecture === 'lambda'
     ? `Run the batch job now instead of waiting for the schedule:
@@ -71,11 +86,11 @@ ${
 }
 Rebuild a view from the master dataset (after changing its declaration in cdk.json), into a new generation:
   npm run replay -- --view ${view.name} --url ${api}
-Simulate a fleet:
-  npm run simulate -- --url ${api} --devices 20 --rate 50 --duration 30
+Simulate traffic of the schema (${[config.schema.id, config.schema.time, ...config.schema.dimensions, ...config.schema.numbers].join(', ')}):
+  npm run simulate -- --url ${api}${configArgument} --devices 20 --rate 50 --duration 30
 
 Epochs are ${config.epochLengthMs / 60_000} min${config.architecture === 'lambda' ? `, the batch runs every ${batchSeconds ?? config.batchIntervalMs / 1000} s` : ''}.
-Data lives in ${runtime.dataDir} (stream "${LOCAL_RESOURCES.stream}", bucket "${LOCAL_RESOURCES.bucket}", tables ${[LOCAL_RESOURCES.realtimeTable, LOCAL_RESOURCES.batchTable, LOCAL_RESOURCES.manifestTable].join(', ')});
+Data lives in ${runtime.dataDir} (stream "${LOCAL_RESOURCES.stream}", bucket "${LOCAL_RESOURCES.bucket}", tables ${[LOCAL_RESOURCES.realtimeTable, LOCAL_RESOURCES.batchTable, LOCAL_RESOURCES.manifestTable, LOCAL_RESOURCES.keyDirectoryTable].join(', ')});
 it persists between runs: --reset starts empty. Emulator endpoints: ${api}/_local/status. Ctrl-C stops.
 `);
   let stopping = false;

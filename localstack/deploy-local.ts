@@ -1,19 +1,20 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LOCAL_TIMING } from '../local/local-config';
+import { definePipelineConfig } from '../functions/core/pipeline-config';
+import { LOCAL_TIMING, pipelineSettings } from '../local/local-config';
 import { emulatorEnvironment } from './emulator-environment';
 
 /**
  * `npm run deploy:local`: deploys the CDK app with `target=local` to the emulator that AWS_ENDPOINT_URL names
  * (default http://localhost:4566), bootstrapping first when the emulator has no CDKToolkit stack. The pipeline
  * runs with the local runtime's timing (one-minute epochs and batch runs), so a batch flip is seen in minutes.
- * `--architecture kappa` deploys the Kappa architecture; other arguments go to `cdk deploy` (e.g. `-c stage=prod`).
+ * `--architecture kappa` deploys the Kappa architecture; `--config FILE` takes the pipeline settings (schema, views,
+ * ...) from a settings file instead of cdk.json, e.g. examples/web-requests.json; `--stack-name NAME` deploys a stack
+ * of that name beside the default one. Other arguments go to `cdk deploy` (e.g. `-c stage=prod`).
  */
 const environment = emulatorEnvironment();
 const root = join(__dirname, '..');
-const outputsFile = join(root, 'cdk.out', 'local-outputs.json');
 
 async function bootstrapped(): Promise<boolean> {
   const client = new CloudFormationClient({});
@@ -39,8 +40,19 @@ function cdk(args: string[]): void {
 async function main(): Promise<void> {
   // The SDK in this process reads the same variables as the CDK CLI it spawns.
   Object.assign(process.env, environment);
-  const { architecture, cdkArgs } = splitArguments(process.argv.slice(2));
-  const context = ['-c', 'target=local', '-c', `pipeline=${JSON.stringify(localPipelineContext(architecture))}`];
+  const { architecture, settingsFile, stackName, cdkArgs } = splitArguments(process.argv.slice(2));
+  const context = [
+    '-c',
+    'target=local',
+    '-c',
+    `pipeline=${JSON.stringify(localPipelineContext(architecture, settingsFile))}`,
+    ...(stackName === undefined ? [] : ['-c', `stackName=${stackName}`]),
+  ];
+  const outputsFile = join(
+    root,
+    'cdk.out',
+    stackName === undefined ? 'local-outputs.json' : `${stackName}-outputs.json`,
+  );
 
   console.log(
     `Deploying to ${environment.AWS_ENDPOINT_URL} (account ${environment.CDK_DEFAULT_ACCOUNT}, ${environment.AWS_REGION})`,
@@ -64,23 +76,42 @@ async function main(): Promise<void> {
   console.log(`Stack outputs written to ${outputsFile}`);
 }
 
-/** `--architecture X` (or `--architecture=X`) is ours; everything else goes to `cdk deploy`. */
-function splitArguments(args: readonly string[]): { architecture: string; cdkArgs: string[] } {
-  let architecture = 'lambda';
+interface DeployArguments {
+  readonly architecture: string | undefined;
+  readonly settingsFile: string | undefined;
+  readonly stackName: string | undefined;
+  readonly cdkArgs: string[];
+}
+
+/** `--architecture X`, `--config FILE` and `--stack-name NAME` (or `--x=value`) are ours; the rest go to `cdk deploy`. */
+function splitArguments(args: readonly string[]): DeployArguments {
+  const ours: Record<string, string | undefined> = {
+    architecture: undefined,
+    config: undefined,
+    'stack-name': undefined,
+  };
   const cdkArgs: string[] = [];
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index];
-    if (arg === '--architecture') architecture = args[(index += 1)] ?? '';
-    else if (arg.startsWith('--architecture=')) architecture = arg.slice('--architecture='.length);
-    else cdkArgs.push(arg);
+    const name = Object.keys(ours).find((option) => arg === `--${option}` || arg.startsWith(`--${option}=`));
+    if (name === undefined) cdkArgs.push(arg);
+    else ours[name] = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (args[(index += 1)] ?? '');
   }
-  return { architecture, cdkArgs };
+  return { architecture: ours.architecture, settingsFile: ours.config, stackName: ours['stack-name'], cdkArgs };
 }
 
-/** cdk.json's pipeline context with the local runtime's timing on top, in the chosen architecture. */
-function localPipelineContext(architecture: string): object {
-  const cdkJson = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context: { pipeline: object } };
-  return { ...cdkJson.context.pipeline, ...LOCAL_TIMING, architecture };
+/**
+ * The pipeline settings (cdk.json's, or a settings file's) with the local runtime's timing on top, in the chosen
+ * architecture. Validated here, so a bad schema or view fails before anything is deployed, naming its field.
+ */
+function localPipelineContext(architecture: string | undefined, settingsFile: string | undefined): object {
+  const settings = {
+    ...pipelineSettings(root, settingsFile),
+    ...LOCAL_TIMING,
+    ...(architecture === undefined ? {} : { architecture }),
+  };
+  definePipelineConfig(settings);
+  return settings;
 }
 
 main().catch((error: unknown) => {

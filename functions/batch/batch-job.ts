@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { WriteItemsResult } from '../adapters/batch-view-store';
+import type { KeyDirectoryStore } from '../adapters/key-directory-store';
 import type { HandlerLogger } from '../adapters/telemetry';
 import type { AttributeValue } from '../core/aggregate-attributes';
 import { batchCutoff } from '../core/arrival-epoch';
@@ -22,6 +23,7 @@ import {
   type ManifestFlipRequest,
 } from '../core/manifest';
 import type { PipelineConfig } from '../core/pipeline-config';
+import { batchRowSightings } from '../core/key-directory';
 import { firstRetainedBucket, type ViewDefinition } from '../core/view-declaration';
 import type { BatchEngine, BatchQuerySession, SessionPreparation } from './batch-engine';
 import { describeError } from '../core/error-description';
@@ -56,6 +58,9 @@ export interface BatchMetrics {
   publishStoredMetrics(): void;
 }
 
+/** The key directory as the batch layer, rebuilds and replays write it (adapters/key-directory-store.ts). */
+export type KeyDirectoryWriter = Pick<KeyDirectoryStore, 'recordSightings'>;
+
 /** Where rows are written and the manifest moved: functions/adapters/batch-view-store.ts. */
 export interface BatchViewWriter {
   /** Writes every item it can; the ones the store refuses for what they hold come back as `refused`. */
@@ -70,6 +75,12 @@ export interface BatchJobDependencies {
   /** The engine, or how to load it (DuckDB is imported only when it is the configured engine). */
   readonly engine: BatchEngine | (() => Promise<BatchEngine>);
   readonly store: BatchViewWriter;
+  /**
+   * The key directory (DESIGN.md §10): each window records its keys' first and last arrivals before it flips, so
+   * that a key only the batch layer saw (its realtime items expired) is listed too. @default none: keys are not
+   * listed (tests that do not look)
+   */
+  readonly keyDirectory?: KeyDirectoryWriter;
   readonly logger: HandlerLogger;
   readonly metrics: BatchMetrics;
   /** @default Date.now */
@@ -439,7 +450,7 @@ async function runWindow(
   entry: ViewProgress,
   session: BatchQuerySession,
   runStartedAt: number,
-  { config, store, logger, onStep, now = Date.now }: BatchJobDependencies,
+  { config, store, keyDirectory, logger, onStep, now = Date.now }: BatchJobDependencies,
 ): Promise<void> {
   const context = { view: view.name, ...windowLog(window) };
   let step = 'state';
@@ -470,8 +481,13 @@ async function runWindow(
         firstBucketMs: firstRetainedBucket(view, now()),
       }),
     );
-    step = 'write';
     const writeStarted = performance.now();
+    if (keyDirectory !== undefined) {
+      // Before the flip makes the rows visible: every key a served answer holds is listed.
+      step = 'directory';
+      await keyDirectory.recordSightings(view.name, batchRowSightings(view, result.rows));
+    }
+    step = 'write';
     const { items, keys, unbuildable } = batchItems(view, window, result.rows);
     const setAside: SetAsideRow[] = [...unbuildable];
     for (let start = 0, chunk = 0; start < items.length; start += WINDOW_WRITE_CHUNK, chunk += 1) {

@@ -14,14 +14,10 @@ export const MAX_SCHEMA_DIMENSIONS = 16;
 export const MAX_SCHEMA_NUMBERS = 16;
 
 /** Column names the master dataset and the batch SQL use for themselves, which no event field may take. */
-const RESERVED_COLUMNS = [
-  ...Object.values(ENVELOPE_FIELDS),
-  'dt',
-  'hour',
-  'skip_reason',
-  'copy_rank',
-  'previous_copy',
-];
+const RESERVED_COLUMNS = [...Object.values(ENVELOPE_FIELDS), 'dt', 'hour', 'skip_reason', 'copy_rank', 'previous_copy'];
+
+/** Query parameters of GET /views/{view} and its keys listing: a dimension is a parameter too, so it may not take them. */
+const QUERY_PARAMETERS = ['from', 'to', 'granularity', 'orderBy', 'order', 'limit', 'next'];
 
 const fieldName = z
   .string({ error: 'expected a field name' })
@@ -81,11 +77,15 @@ export function defineEventSchema(input: unknown): EventSchema {
       problems.push(`${where}: ${field} is a column the pipeline adds (${RESERVED_COLUMNS.join(', ')}): rename it`);
       continue;
     }
+    if (where.startsWith('schema.dimensions') && QUERY_PARAMETERS.includes(field)) {
+      problems.push(`${where}: ${field} is a query parameter (${QUERY_PARAMETERS.join(', ')}): rename the dimension`);
+      continue;
+    }
     const earlier = seen.get(lower);
     if (earlier !== undefined) {
       problems.push(
         `${where}: ${field} is already declared at ${earlier}` +
-          (earlier.endsWith(field) ? '' : ' (Athena reads field names without regard to case)'),
+          (earlier.endsWith(`(${field})`) ? '' : ' (Athena reads field names without regard to case)'),
       );
       continue;
     }

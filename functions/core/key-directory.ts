@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AttributeValue, StoredAttributes } from './aggregate-attributes';
+import { batchRowArrivals, BATCH_RESULT_COLUMNS, type SqlCell } from './batch-sql';
 import { decodeDimensionKey, encodeDimensionKey } from './dimension-key';
 import type { ViewDefinition } from './view-declaration';
 
@@ -131,4 +132,21 @@ export function decodeDirectoryToken(token: string): string | undefined {
   if (!/^[A-Za-z0-9_-]{1,1400}$/.test(body)) return undefined;
   const sortKey = Buffer.from(body, 'base64url').toString('utf8');
   return sortKey.length > 0 && sortKey.length <= 1024 && !sortKey.includes('\ufffd') ? sortKey : undefined;
+}
+
+/**
+ * What a batch result (a window's, a rebuild's or a replay's rows) saw of each key: the earliest and latest arrival
+ * of its rows' records, merged per key.
+ */
+export function batchRowSightings(
+  view: Pick<ViewDefinition, 'dimensions'>,
+  rows: Iterable<Readonly<Record<string, SqlCell>>>,
+): KeySighting[] {
+  const sightings: KeySighting[] = [];
+  for (const row of rows) {
+    const { first, last } = batchRowArrivals(row);
+    const values = view.dimensions.map((_, index) => String(row[BATCH_RESULT_COLUMNS.dimension(index)] ?? ''));
+    sightings.push({ dimensionKey: encodeDimensionKey(values), firstMs: first, lastMs: last });
+  }
+  return mergeSightings(sightings);
 }

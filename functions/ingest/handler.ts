@@ -18,6 +18,7 @@ export const handler = createIngestHandler({
     streamName: environment.STREAM_NAME,
   }),
   eventTimeSkewMs: environment.PIPELINE_CONFIG.eventTimeSkewMs,
+  schema: environment.PIPELINE_CONFIG.schema,
   logger: new Logger({ serviceName: 'ingest' }),
   metrics: new Metrics({ serviceName: 'ingest', namespace: 'LambdaArchitecture' }),
 });

@@ -6,6 +6,7 @@ import { createDynamoDbClient, createLambdaClient, createS3Client } from '../ada
 import { batchEngineLoader, batchEngineVariables } from '../adapters/batch-engine-environment';
 import { BatchViewStore } from '../adapters/batch-view-store';
 import { GenerationDirectory } from '../adapters/generation-directory';
+import { KeyDirectoryStore } from '../adapters/key-directory-store';
 import { pipelineConfigVariable, readEnvironment, requiredVariable } from '../adapters/handler-environment';
 import { supersededRowsExpiry } from '../adapters/superseded-batch-rows';
 import { createReplayJob } from '../replay/replay-job';
@@ -20,6 +21,7 @@ const environment = readEnvironment(
       BATCH_TABLE: requiredVariable('the batch views table name'),
       MANIFEST_TABLE: requiredVariable('the manifest table name'),
       WORK_BUCKET: requiredVariable("the bucket for the engine's result files"),
+      KEY_DIRECTORY_TABLE: requiredVariable('the key directory table name'),
     }),
   ),
 );
@@ -30,6 +32,10 @@ const lambda = createLambdaClient();
 const logger = new Logger({ serviceName: 'rebuild' });
 const engine = batchEngineLoader(environment, config.schema);
 const work = { s3, bucket: environment.WORK_BUCKET };
+const keyDirectory = new KeyDirectoryStore({
+  client: createDynamoDbClient({ maxAttempts: 1 }),
+  tableName: environment.KEY_DIRECTORY_TABLE,
+});
 
 const rebuild = createRebuildJob({
   config,
@@ -40,6 +46,7 @@ const rebuild = createRebuildJob({
     manifestTable: environment.MANIFEST_TABLE,
   }),
   work,
+  keyDirectory,
   expireSuperseded: supersededRowsExpiry(dynamodb, environment.BATCH_TABLE),
   logger,
 });
@@ -51,6 +58,7 @@ const replay = createReplayJob({
   realtimeTable: environment.REALTIME_TABLE,
   engine,
   work,
+  keyDirectory,
   logger,
 });
 

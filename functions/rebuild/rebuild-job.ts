@@ -1,12 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { listKeys } from '../adapters/s3-listing';
 import type { HandlerLogger } from '../adapters/telemetry';
-import type { BatchViewWriter } from '../batch/batch-job';
+import type { BatchViewWriter, KeyDirectoryWriter } from '../batch/batch-job';
 import type { BatchEngine } from '../batch/batch-engine';
 import { batchCutoff } from '../core/arrival-epoch';
 import { baseItem } from '../core/batch-item';
 import { batchRowToAggregate, batchViewSql } from '../core/batch-sql';
 import { describeError } from '../core/error-description';
+import { batchRowSightings } from '../core/key-directory';
 import {
   beginRebuildRequest,
   expiredRequest,
@@ -55,6 +56,11 @@ export interface RebuildJobDependencies {
   readonly config: PipelineConfig;
   readonly engine: BatchEngine | (() => Promise<BatchEngine>);
   readonly store: BatchViewWriter;
+  /**
+   * The key directory (DESIGN.md §10): each chunk of the result records its keys before its rows are written, so
+   * every key of the base is listed before the flip. @default none: keys are not listed (tests that do not look)
+   */
+  readonly keyDirectory?: KeyDirectoryWriter;
   /** Where the engine's result files go, and are read back from. */
   readonly work: { readonly s3: S3Client; readonly bucket: string; readonly prefix?: string };
   /** Gives the superseded rows (old base, windows below the new base) a TTL: adapters/superseded-batch-rows.ts. */
@@ -183,6 +189,7 @@ export function createRebuildJob(dependencies: RebuildJobDependencies) {
       chunkRows: dependencies.chunkRows ?? REBUILD_CHUNK_ROWS,
       shouldStop,
       write: async (rows) => {
+        await dependencies.keyDirectory?.recordSightings(view.name, batchRowSightings(view, rows));
         const items = rows.map((row) => baseItem(view, rebuild.id, batchRowToAggregate(view, row)));
         const { refused } = await store.writeItems(items);
         for (const { index, reason } of refused) {

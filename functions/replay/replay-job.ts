@@ -6,8 +6,10 @@ import { RealtimeViewStore } from '../adapters/realtime-view-store';
 import { listKeys } from '../adapters/s3-listing';
 import type { HandlerLogger } from '../adapters/telemetry';
 import type { BatchEngine } from '../batch/batch-engine';
+import type { KeyDirectoryWriter } from '../batch/batch-job';
 import { batchRowToAggregate, batchViewSql, BATCH_RESULT_COLUMNS } from '../core/batch-sql';
 import { describeError } from '../core/error-description';
+import { batchRowSightings } from '../core/key-directory';
 import {
   archiveCompleteAt,
   handoffTime,
@@ -81,6 +83,11 @@ export interface ReplayJobDependencies {
   readonly directory: ReplayDirectory;
   readonly dynamodb: DynamoDBClient;
   readonly realtimeTable: string;
+  /**
+   * The key directory (DESIGN.md §10): each chunk of the backfill records its keys before its items are written,
+   * so every key of the generation is listed before it flips. @default none: keys are not listed
+   */
+  readonly keyDirectory?: KeyDirectoryWriter;
   /** Computes the backfill from the master dataset and exports it (batch/batch-engine.ts). */
   readonly engine: BatchEngine | (() => Promise<BatchEngine>);
   /** Where the engine's result files go, and are read back from. */
@@ -321,6 +328,7 @@ export function createReplayJob(dependencies: ReplayJobDependencies) {
       shouldStop: () =>
         options.signal?.aborted === true || (options.deadlineMs !== undefined && now() >= options.deadlineMs),
       write: async (rows) => {
+        await dependencies.keyDirectory?.recordSightings(view.name, batchRowSightings(view, rows));
         await mapConcurrently(rows, dependencies.concurrency ?? 16, async (row) => {
           const aggregate = batchRowToAggregate(view, row);
           const outcome = await store.write({

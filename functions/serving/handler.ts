@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { z } from 'zod';
 import { createDynamoDbClient } from '../adapters/aws-clients';
 import { GenerationDirectory } from '../adapters/generation-directory';
+import { KeyDirectoryStore } from '../adapters/key-directory-store';
 import { pipelineConfigVariable, readEnvironment, requiredVariable } from '../adapters/handler-environment';
 import { ViewReader } from '../adapters/view-reader';
 import { openApiDocument } from './openapi-document';
@@ -14,12 +15,12 @@ const environment = readEnvironment(
     REALTIME_TABLE: requiredVariable('the realtime views table name'),
     BATCH_TABLE: requiredVariable('the batch views table name'),
     MANIFEST_TABLE: requiredVariable('the manifest table name'),
+    KEY_DIRECTORY_TABLE: requiredVariable('the key directory table name'),
   }),
 );
 const config = environment.PIPELINE_CONFIG;
-const document = openApiDocument(config.schema, config.views);
 
-/** The serving layer's Lambda: GET /views, GET /views/{view}, GET /openapi.json. */
+/** The serving layer's Lambda: GET /views, GET /views/{view}, GET /views/{view}/keys, GET /openapi.json. */
 const dynamodb = createDynamoDbClient();
 
 export const handler = createQueryHandler({
@@ -31,7 +32,9 @@ export const handler = createQueryHandler({
     batchTable: environment.BATCH_TABLE,
     manifestTable: environment.MANIFEST_TABLE,
   }),
+  directory: new KeyDirectoryStore({ client: dynamodb, tableName: environment.KEY_DIRECTORY_TABLE }),
   logger: new Logger({ serviceName: 'serving' }),
   metrics: new Metrics({ serviceName: 'serving', namespace: 'LambdaArchitecture' }),
-  openApiDocument: () => document,
+  // Made per request, so that its example event's time is now and lands in the default range of a query.
+  openApiDocument: () => openApiDocument(config.schema, config.views),
 });

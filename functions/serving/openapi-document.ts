@@ -3,39 +3,104 @@ import { extendZodWithOpenApi, OpenApiGeneratorV3, OpenAPIRegistry } from '@aste
 import { validatorOf, type EventSchema } from '../core/event-schema';
 import { MAX_IDENTIFIER_LENGTH } from '../core/event-limits';
 import { GRANULARITIES, canRollUp } from '../core/granularity';
-import { QUERY_TIME_RANGE } from '../core/query-request';
-import type { ViewDefinition } from '../core/view-declaration';
+import {
+  DEFAULT_KEYS_PAGE,
+  DEFAULT_QUERY_LIMITS,
+  DEFAULT_TOP_LIMIT,
+  QUERY_TIME_RANGE,
+  TOP_ORDERS,
+} from '../core/query-request';
+import { describeMeasure, type ViewDefinition } from '../core/view-declaration';
 import { MAX_EVENTS_PER_REQUEST } from '../ingest/ingest-handler';
 
 extendZodWithOpenApi(z);
 
 const errorSchema = z.object({ message: z.string(), errors: z.array(z.string()) });
-const measuresSchema = z.record(z.string(), z.number().nullable());
-const bucketSchema = z.object({
-  start: z.string().openapi({ format: 'date-time' }),
-  startMs: z.number().int(),
-  count: z.number(),
-  sum: z.number().optional(),
-  min: z.number().optional(),
-  max: z.number().optional(),
-  avg: z.number().nullable().optional(),
-  batch: measuresSchema.nullable().openapi({ description: 'The part that came from the batch view.' }),
-  realtime: measuresSchema.nullable().openapi({ description: 'The part that came from the speed layer.' }),
-});
-const viewAnswerSchema = z.object({
+const provenanceSchema = z
+  .object({ batchVersion: z.string(), cutoff: z.string(), cutoffMs: z.number(), computedAt: z.string() })
+  .nullable()
+  .openapi({ description: 'The batch version served and its cutoff; null before the first batch run.' });
+const keysAnswerSchema = z.object({
   view: z.string(),
-  granularity: z.enum(GRANULARITIES),
-  from: z.string(),
-  to: z.string(),
-  provenance: z
-    .object({ batchVersion: z.string(), cutoff: z.string(), cutoffMs: z.number(), computedAt: z.string() })
-    .nullable()
-    .openapi({ description: 'The batch version served and its cutoff; null before the first batch run.' }),
-  realtimeGeneration: z.number().int().openapi({
-    description: 'The generation of the realtime views read: a replay builds the next one, then the manifest flips.',
+  keys: z.array(
+    z.object({
+      key: z.record(z.string(), z.string()).openapi({ description: 'Every dimension of the view, with its value.' }),
+      firstSeen: z.string().openapi({ format: 'date-time', description: 'When the key first arrived.' }),
+      firstSeenMs: z.number().int(),
+      lastSeen: z.string().openapi({
+        format: 'date-time',
+        description:
+          'When the key last arrived, as the batch layer last saw it (the speed layer records a key once, when new).',
+      }),
+      lastSeenMs: z.number().int(),
+    }),
+  ),
+  next: z.string().nullable().openapi({
+    description: 'Pass it as `next` for the following page, with the same filter; null on the last page.',
   }),
-  series: z.array(z.object({ key: z.record(z.string(), z.string()), buckets: z.array(bucketSchema) })),
 });
+
+/** One view's answer: its own measure names in every bucket. */
+function viewAnswerSchema(view: ViewDefinition) {
+  const measures = z.object(
+    Object.fromEntries(
+      view.measures.map((measure) => [
+        measure.name,
+        z.number().openapi({ description: describeMeasure(measure.kind, measure.field) }),
+      ]),
+    ),
+  );
+  const bucket = measures.extend({
+    start: z.string().openapi({ format: 'date-time' }),
+    startMs: z.number().int(),
+    batch: measures.nullable().openapi({ description: 'The part that came from the batch view.' }),
+    realtime: measures.nullable().openapi({ description: 'The part that came from the speed layer.' }),
+  });
+  return z.object({
+    view: z.string(),
+    granularity: z.enum(GRANULARITIES),
+    from: z.string(),
+    to: z.string(),
+    provenance: provenanceSchema,
+    realtimeGeneration: z.number().int().openapi({
+      description: 'The generation of the realtime views read: a replay builds the next one, then the manifest flips.',
+    }),
+    groupBy: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: 'A group-by: the dimensions given, which each series is keyed by.' }),
+    orderBy: z.string().optional().openapi({ description: 'A top-N: the measure the series are ranked by.' }),
+    order: z.enum(TOP_ORDERS).optional(),
+    limit: z.number().int().optional(),
+    series: z.array(
+      z.object({
+        key: z.record(z.string(), z.string()).openapi({
+          description: "The series' dimension values: every dimension, or for a group-by only those given.",
+        }),
+        keys: z.number().int().optional().openapi({
+          description: 'A group-by: how many keys of the key directory were merged into the series (0: none matched).',
+        }),
+        rank: z.number().int().optional().openapi({ description: 'A top-N: 1 for the first key.' }),
+        value: z
+          .number()
+          .optional()
+          .openapi({ description: 'A top-N: the measure over the whole range (avg: the sum over the count).' }),
+        buckets: z.array(bucket),
+      }),
+    ),
+  });
+}
+
+/** An event as the schema declares it, stamped with the time the document was made: it lands in the default range. */
+function exampleEvent(schema: EventSchema, nowMs: number): Record<string, unknown> {
+  return {
+    [schema.id]: 'evt-0001',
+    ...Object.fromEntries(schema.dimensions.map((field) => [field, `${field}-1`])),
+    ...Object.fromEntries(schema.numbers.map((field, index) => [field, 21.5 + index])),
+    [schema.time]: new Date(nowMs).toISOString(),
+  };
+}
+
 const ingestAnswerSchema = z.object({
   accepted: z.number().int(),
   rejected: z.number().int(),
@@ -73,7 +138,8 @@ function retentionNote(view: ViewDefinition): string | undefined {
  * The API's OpenAPI 3 document, generated from the event schema the ingest handler validates with and from the view
  * declarations the query handler checks parameters against: one path per view, with its dimensions as parameters.
  */
-export function openApiDocument(schema: EventSchema, views: readonly ViewDefinition[]) {
+export function openApiDocument(schema: EventSchema, views: readonly ViewDefinition[], nowMs: number = Date.now()) {
+  const limits = DEFAULT_QUERY_LIMITS;
   const registry = new OpenAPIRegistry();
   const apiKey = registry.registerComponent('securitySchemes', 'apiKey', {
     type: 'apiKey',
@@ -92,7 +158,11 @@ export function openApiDocument(schema: EventSchema, views: readonly ViewDefinit
     request: {
       body: {
         content: {
-          'application/json': { schema: z.union([event, z.array(event).min(1).max(MAX_EVENTS_PER_REQUEST)]) },
+          'application/json': {
+            schema: z.union([event, z.array(event).min(1).max(MAX_EVENTS_PER_REQUEST)]),
+            // ts is the time the document was made: send events with the time they happened.
+            example: [exampleEvent(schema, nowMs)],
+          },
         },
       },
     },
@@ -134,17 +204,24 @@ export function openApiDocument(schema: EventSchema, views: readonly ViewDefinit
   });
   for (const view of views) {
     const retention = retentionNote(view);
-    const query = z.object({
-      ...Object.fromEntries(
-        view.dimensions.map((field) => [
-          field,
-          z.string().openapi({
+    const dimensionParameters = Object.fromEntries(
+      view.dimensions.map((field) => [
+        field,
+        z
+          .string()
+          .optional()
+          .openapi({
             description:
               `One or more comma-separated ${field} values, each as it was sent in events: not empty, ` +
-              `no white space at either end, at most ${MAX_IDENTIFIER_LENGTH} characters.`,
+              `no white space at either end, at most ${MAX_IDENTIFIER_LENGTH} characters. Left out: grouped over ` +
+              '(or ranked over, with orderBy).',
+            example: `${field}-1`,
           }),
-        ]),
-      ),
+      ]),
+    );
+    const measureNames = view.measures.map((measure) => measure.name) as [string, ...string[]];
+    const query = z.object({
+      ...dimensionParameters,
       from: z
         .string()
         .optional()
@@ -160,23 +237,90 @@ export function openApiDocument(schema: EventSchema, views: readonly ViewDefinit
       granularity: z
         .enum(GRANULARITIES.filter((g) => canRollUp(view.granularity, g)) as [string, ...string[]])
         .optional(),
+      orderBy: z
+        .enum(measureNames)
+        .optional()
+        .openapi({
+          description:
+            'A top-N: rank the keys that match the values given by this measure over the whole range, ties broken ' +
+            "by dimension key ascending, and answer the first `limit` keys' series in rank order. Keys without " +
+            'data in the range are left out.',
+          example: measureNames.find((name) => name !== 'count') ?? measureNames[0],
+        }),
+      order: z.enum(TOP_ORDERS).optional().openapi({ description: 'With orderBy. Default: desc.' }),
+      limit: z
+        .string()
+        .optional()
+        .openapi({
+          description: `With orderBy: how many keys, 1 to ${limits.maxTopLimit}. Default: ${DEFAULT_TOP_LIMIT}.`,
+          example: '5',
+        }),
     });
+    const [first, second] = view.dimensions;
+    const examples = [
+      `\`/views/${view.name}?${view.dimensions.map((field) => `${field}=${field}-1`).join('&')}\`: one key.`,
+      ...(second === undefined
+        ? [`\`/views/${view.name}\`: every ${first} merged into one series (a group-by over all keys).`]
+        : [
+            `\`/views/${view.name}?${first}=${first}-1,${first}-2\`: a group-by: one series per ${first}, each ` +
+              `merged over every key with it.`,
+          ]),
+      `\`/views/${view.name}?orderBy=${measureNames.at(-1)}&limit=5\`: the top 5 keys by ${measureNames.at(-1)} ` +
+        'over the last day.',
+    ];
     registry.registerPath({
       method: 'get',
       path: `/views/${view.name}`,
       summary: view.description || `Query ${view.name}`,
+      description:
+        `Give every dimension (${view.dimensions.join(', ')}) for one series per key; leave some out for a ` +
+        'group-by: one series per combination of the values given, merged (count, sum, min and max exactly, avg ' +
+        'derived) over every key the key directory lists with them; add orderBy for a top-N. A group-by or top-N ' +
+        `merges at most ${limits.maxMergedKeys} keys, and keys × buckets of the view's granularity at most ` +
+        `${limits.maxBuckets}; past that the answer is a 400 that says so (give more dimensions, a coarser view, ` +
+        `or a shorter range). The values given may combine into at most ${limits.maxKeys} keys or groups. ` +
+        `Examples:\n\n- ${examples.join('\n- ')}`,
       security,
       request: { query },
       responses: {
-        200: json(viewAnswerSchema, 'Buckets of batch ⊕ realtime, with provenance.'),
+        200: json(viewAnswerSchema(view), 'Buckets of batch ⊕ realtime, with provenance.'),
         400: json(
           errorSchema,
-          'A parameter is missing, unknown, malformed or above a limit' +
+          'A parameter is unknown, malformed or above a limit, or a group-by or top-N matches more keys than it ' +
+            'may merge' +
             (retention === undefined
               ? '.'
               : `; or \`from\` is past the view's retention (${view.retentionDays} days): the message names the ` +
                 'views that still cover the range.'),
         ),
+        404: json(errorSchema, 'Unknown view.'),
+      },
+    });
+    registry.registerPath({
+      method: 'get',
+      path: `/views/${view.name}/keys`,
+      summary: `The keys of ${view.name} seen by either layer`,
+      description:
+        'Lists the key directory: every key the stream carried for the view, with when it was first and last seen, ' +
+        'in key order, filtered by any dimension values given. Pages: pass `next` from one answer to get the ' +
+        `following page. Example: \`/views/${view.name}/keys?${first}=${first}-1&limit=50\`.`,
+      security,
+      request: {
+        query: z.object({
+          ...dimensionParameters,
+          limit: z
+            .string()
+            .optional()
+            .openapi({
+              description: `Keys per page, 1 to ${limits.maxKeysPage}. Default: ${DEFAULT_KEYS_PAGE}.`,
+              example: '50',
+            }),
+          next: z.string().optional().openapi({ description: 'The `next` of the previous page, as it was given.' }),
+        }),
+      },
+      responses: {
+        200: json(keysAnswerSchema, 'A page of keys.'),
+        400: json(errorSchema, 'A parameter is unknown or malformed, or `next` is not a token this API gave.'),
         404: json(errorSchema, 'Unknown view.'),
       },
     });

@@ -3,19 +3,42 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
 import type { ViewReader } from '../adapters/view-reader';
 import { mapConcurrently } from '../adapters/concurrent-map';
+import type { DirectoryEntry, DirectoryFilter } from '../core/key-directory';
+import { rankKeys } from '../core/key-ranking';
 import type { PipelineConfig } from '../core/pipeline-config';
-import { DEFAULT_QUERY_LIMITS, parseViewQuery, retentionProblem, type QueryLimits } from '../core/query-request';
+import {
+  DEFAULT_QUERY_LIMITS,
+  groupKeyOf,
+  parseKeyListing,
+  parseViewQuery,
+  retentionProblem,
+  tooManyKeysProblem,
+  type QueryLimits,
+} from '../core/query-request';
 import { applyServingRule } from '../core/serving-rule';
-import { findView } from '../core/view-declaration';
+import { findView, type ViewDefinition } from '../core/view-declaration';
 import { clientError, jsonResponse } from '../adapters/api-response';
-import { viewAnswer, viewListing } from './view-answer';
+import { groupSeries, keyListing, keySeries, rankedSeries, viewAnswer, viewListing } from './view-answer';
 import { FIRST_GENERATION_ONLY, type GenerationSource } from '../core/generation-manifest';
 
 export const SERVING_METRICS = { answered: 'QueriesAnswered', rejected: 'QueriesRejected' } as const;
 
+/** What the serving layer reads of the key directory (KeyDirectoryStore): pages of a view's keys, in key order. */
+export interface KeyDirectoryPages {
+  listPage(
+    view: Pick<ViewDefinition, 'name' | 'dimensions'>,
+    filter: DirectoryFilter,
+    options: { limit: number; after?: string },
+  ): Promise<{ entries: DirectoryEntry[]; lastSortKey: string | null }>;
+}
+
+/** Directory entries read per page while collecting the keys of a group-by or top-N. */
+const DIRECTORY_PAGE = 1000;
+
 export interface QueryHandlerDependencies {
   readonly config: PipelineConfig;
-  readonly reader: ViewReader;
+  readonly reader: Pick<ViewReader, 'servedBatch' | 'batchRows' | 'realtimeRows'>;
+  readonly directory: KeyDirectoryPages;
   readonly logger: HandlerLogger;
   readonly metrics: CountMetrics;
   /** The OpenAPI document served at GET /openapi.json. */
@@ -29,9 +52,11 @@ export interface QueryHandlerDependencies {
 }
 
 /**
- * The serving layer's Lambda behind API Gateway: GET /views, GET /views/{view} and GET /openapi.json. Per query it
- * takes the served batch version once, reads that version's rows and the realtime items of each key, and applies
- * the serving rule (DESIGN.md §3). Bad input gets a 4xx naming the problem; only a fault of ours is a 5xx.
+ * The serving layer's Lambda behind API Gateway: GET /views, GET /views/{view}, GET /views/{view}/keys and
+ * GET /openapi.json. Per query it takes the served batch version once, finds the keys to read (those given, or for a
+ * group-by or top-N those the key directory lists, DESIGN.md §10), reads that version's rows and the realtime items
+ * of each key, and applies the serving rule (DESIGN.md §3). Bad input gets a 4xx naming the problem; only a fault of
+ * ours is a 5xx.
  */
 export function createQueryHandler(dependencies: QueryHandlerDependencies) {
   const { config, reader, logger, metrics } = dependencies;
@@ -51,13 +76,15 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
       const shown = JSON.stringify(name.length > 100 ? `${name.slice(0, 100)}…` : name);
       return clientError(404, [`view: unknown view ${shown} (known: ${config.views.map((v) => v.name).join(', ')})`]);
     }
-    // Read by parseViewQuery as own entries only: names like `constructor` are the caller's, not Object.prototype's.
+    // Read by the parsers as own entries only: names like `constructor` are the caller's, not Object.prototype's.
     const parameters = event.multiValueQueryStringParameters ?? {};
+    if (event.resource === '/views/{view}/keys') return listKeys(view, parameters);
     // One clock read: the default range and the retention check must agree on what now is.
     const nowMs = now();
     const parsed = parseViewQuery(view, parameters, nowMs, limits);
     if (!parsed.ok) return clientError(parsed.status, parsed.errors);
     const { query } = parsed;
+    const { selection } = query;
     const pastRetention = retentionProblem(view, config.views, query.from, nowMs);
     if (pastRetention !== undefined) return clientError(400, [pastRetention]);
 
@@ -66,21 +93,88 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
       config.architecture === 'lambda' ? reader.servedBatch(view.name) : null,
       generations.stateOf(view.name),
     ]);
+    // The directory is read after the manifest: both layers list a key before its rows become visible (a batch
+    // version before its flip), so every key holding data in the version taken is listed.
+    let dimensionKeys: readonly string[] | undefined;
+    if (selection.mode === 'keys') dimensionKeys = selection.dimensionKeys;
+    else if (selection.mode === 'top' && selection.dimensionKeys !== null) dimensionKeys = selection.dimensionKeys;
+    else dimensionKeys = await matchingKeys(view, selection.filter, query.maxMergedKeys);
+    if (dimensionKeys === undefined) return clientError(400, [tooManyKeysProblem(query, limits)]);
+
     const cutoff = manifest?.cutoff ?? null;
-    const parts = await mapConcurrently(query.dimensionKeys, dependencies.concurrency ?? 8, async (dimensionKey) => {
+    const parts = await mapConcurrently(dimensionKeys, dependencies.concurrency ?? 8, async (dimensionKey) => {
       const [batch, realtime] = await Promise.all([
         manifest === null ? [] : reader.batchRows(view, manifest, dimensionKey, query.firstBucket, query.lastBucket),
         reader.realtimeRows(view, generation, dimensionKey, query.firstBucket, query.lastBucket, cutoff),
       ]);
       return { batch, realtime };
     });
-    const buckets = applyServingRule({
-      batch: parts.flatMap((part) => part.batch),
-      realtime: parts.flatMap((part) => part.realtime),
-      cutoff,
-      granularity: query.granularity,
+    let batch = parts.flatMap((part) => part.batch);
+    let realtime = parts.flatMap((part) => part.realtime);
+    if (selection.mode === 'group') {
+      // The monoid merge does the grouping: each row counts under its group's key, so the serving rule merges every
+      // key of a group per bucket, batch and realtime parts apart, as it merges a key's epochs.
+      batch = batch.map((row) => ({ ...row, dimensionKey: groupKeyOf(selection.filter, row.dimensionKey) }));
+      realtime = realtime.map((row) => ({ ...row, dimensionKey: groupKeyOf(selection.filter, row.dimensionKey) }));
+    }
+    const buckets = applyServingRule({ batch, realtime, cutoff, granularity: query.granularity });
+    switch (selection.mode) {
+      case 'keys':
+        return jsonResponse(
+          200,
+          viewAnswer(query, manifest, generation, buckets, keySeries(view, selection.dimensionKeys)),
+        );
+      case 'group': {
+        const keysPerGroup = new Map<string, number>();
+        for (const dimensionKey of dimensionKeys) {
+          const group = groupKeyOf(selection.filter, dimensionKey);
+          keysPerGroup.set(group, (keysPerGroup.get(group) ?? 0) + 1);
+        }
+        const series = groupSeries(selection.groupBy, selection.groups, keysPerGroup);
+        return jsonResponse(200, viewAnswer(query, manifest, generation, buckets, series));
+      }
+      case 'top': {
+        const ranked = rankKeys(buckets, selection.orderBy, selection.order, selection.limit, query);
+        return jsonResponse(200, viewAnswer(query, manifest, generation, buckets, rankedSeries(view, ranked)));
+      }
+    }
+  }
+
+  /**
+   * The directory's keys passing the filter, or undefined as soon as more than `bound` do: pages are asked for no
+   * larger than what is left of the bound (plus the one that tells it is passed), so a bound passed costs one key's
+   * read more, never the whole directory.
+   */
+  async function matchingKeys(
+    view: ViewDefinition,
+    filter: DirectoryFilter,
+    bound: number,
+  ): Promise<string[] | undefined> {
+    const keys: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await dependencies.directory.listPage(view, filter, {
+        limit: Math.min(DIRECTORY_PAGE, bound + 1 - keys.length),
+        after,
+      });
+      keys.push(...page.entries.map((entry) => entry.dimensionKey));
+      after = page.lastSortKey ?? undefined;
+    } while (after !== undefined && keys.length <= bound);
+    return keys.length > bound ? undefined : keys;
+  }
+
+  async function listKeys(
+    view: ViewDefinition,
+    parameters: Readonly<Record<string, readonly string[] | undefined>>,
+  ): Promise<APIGatewayProxyResult> {
+    const parsed = parseKeyListing(view, parameters, limits);
+    if (!parsed.ok) return clientError(parsed.status, parsed.errors);
+    const { filter, limit, after } = parsed.query;
+    const page = await dependencies.directory.listPage(view, filter, {
+      limit,
+      ...(after === undefined ? {} : { after }),
     });
-    return jsonResponse(200, viewAnswer(query, manifest, generation, buckets));
+    return jsonResponse(200, keyListing(view, page.entries, page.lastSortKey));
   }
 
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {

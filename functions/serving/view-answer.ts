@@ -1,33 +1,41 @@
-import { dimensionValues } from '../core/dimension-key';
+import { decodeDimensionKey, dimensionValues } from '../core/dimension-key';
+import { encodeDirectoryToken, type DirectoryEntry } from '../core/key-directory';
+import type { RankedKey } from '../core/key-ranking';
 import type { BatchManifest } from '../core/manifest';
 import { presentMeasures } from '../core/measures';
 import type { ViewQuery } from '../core/query-request';
 import type { ServedBucket } from '../core/serving-rule';
 import { describeMeasure, type ViewDefinition } from '../core/view-declaration';
 
+/**
+ * One series of an answer: the served buckets whose dimension key is `seriesKey` (a key of the view, or for a
+ * group-by the key of the given dimensions), presented under `key`, with what the mode adds (keys merged, rank).
+ */
+interface SeriesOf {
+  readonly seriesKey: string;
+  readonly key: Record<string, string>;
+  readonly extra?: Readonly<Record<string, number>>;
+}
 
-/** The response of GET /views/{view}: series per key, each bucket with its batch and speed-layer parts. */
+/**
+ * The response of GET /views/{view}: series per key (or per group, or in rank order), each bucket with its batch
+ * and speed-layer parts. What a group-by or top-N adds is beside what every answer has.
+ */
 export function viewAnswer(
   query: ViewQuery,
   manifest: BatchManifest | null,
   realtimeGeneration: number,
   buckets: readonly ServedBucket[],
+  series: readonly SeriesOf[],
 ) {
-  const { view } = query;
-  const series = query.dimensionKeys.map((dimensionKey) => ({
-    key: dimensionValues(view, dimensionKey),
-    buckets: buckets
-      .filter(
-        (bucket) => bucket.dimensionKey === dimensionKey && bucket.bucket >= query.from && bucket.bucket < query.to,
-      )
-      .map((bucket) => ({
-        start: new Date(bucket.bucket).toISOString(),
-        startMs: bucket.bucket,
-        ...presentMeasures(view, bucket.measures),
-        batch: presentMeasures(view, bucket.batch),
-        realtime: presentMeasures(view, bucket.realtime),
-      })),
-  }));
+  const { view, selection } = query;
+  const bucketsOf = new Map<string, ServedBucket[]>();
+  for (const bucket of buckets) {
+    if (bucket.bucket < query.from || bucket.bucket >= query.to) continue;
+    const list = bucketsOf.get(bucket.dimensionKey) ?? [];
+    list.push(bucket);
+    bucketsOf.set(bucket.dimensionKey, list);
+  }
   return {
     view: view.name,
     granularity: query.granularity,
@@ -43,7 +51,66 @@ export function viewAnswer(
             computedAt: manifest.computedAt,
           },
     realtimeGeneration,
-    series,
+    ...(selection.mode === 'group' ? { groupBy: selection.groupBy } : {}),
+    ...(selection.mode === 'top'
+      ? { orderBy: selection.orderBy.name, order: selection.order, limit: selection.limit }
+      : {}),
+    series: series.map(({ seriesKey, key, extra }) => ({
+      key,
+      ...extra,
+      buckets: (bucketsOf.get(seriesKey) ?? []).map((bucket) => ({
+        start: new Date(bucket.bucket).toISOString(),
+        startMs: bucket.bucket,
+        ...presentMeasures(view, bucket.measures),
+        batch: presentMeasures(view, bucket.batch),
+        realtime: presentMeasures(view, bucket.realtime),
+      })),
+    })),
+  };
+}
+
+/** Series of a full-key query: one per key asked for, in the order of the product of the values. */
+export function keySeries(view: ViewDefinition, dimensionKeys: readonly string[]): SeriesOf[] {
+  return dimensionKeys.map((dimensionKey) => ({ seriesKey: dimensionKey, key: dimensionValues(view, dimensionKey) }));
+}
+
+/** Series of a group-by: one per combination of the given values, keyed by the given dimensions only. */
+export function groupSeries(
+  groupBy: readonly string[],
+  groups: readonly string[],
+  keysPerGroup: ReadonlyMap<string, number>,
+): SeriesOf[] {
+  return groups.map((group) => {
+    const values = decodeDimensionKey(group);
+    return {
+      seriesKey: group,
+      key: Object.fromEntries(groupBy.map((field, index) => [field, values[index] ?? ''])),
+      extra: { keys: keysPerGroup.get(group) ?? 0 },
+    };
+  });
+}
+
+/** Series of a top-N: the ranked keys in rank order, each with its rank and its measure over the range. */
+export function rankedSeries(view: ViewDefinition, ranked: readonly RankedKey[]): SeriesOf[] {
+  return ranked.map(({ dimensionKey, rank, value }) => ({
+    seriesKey: dimensionKey,
+    key: dimensionValues(view, dimensionKey),
+    extra: { rank, value },
+  }));
+}
+
+/** The response of GET /views/{view}/keys: a page of the key directory, and the token of the next page. */
+export function keyListing(view: ViewDefinition, entries: readonly DirectoryEntry[], lastSortKey: string | null) {
+  return {
+    view: view.name,
+    keys: entries.map((entry) => ({
+      key: dimensionValues(view, entry.dimensionKey),
+      firstSeen: new Date(entry.firstSeenMs).toISOString(),
+      firstSeenMs: entry.firstSeenMs,
+      lastSeen: new Date(entry.lastSeenMs).toISOString(),
+      lastSeenMs: entry.lastSeenMs,
+    })),
+    next: lastSortKey === null ? null : encodeDirectoryToken(lastSortKey),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
+import type { EventSchema } from '../core/event-schema';
 import { decodeKinesisPayload } from '../core/kinesis-payload';
 import { recordPosition } from '../core/sequence-position';
 import type { StreamRecord } from '../core/stream-record';
@@ -38,12 +39,16 @@ export function arrivalMsOf(record: KinesisStreamRecord): number {
 }
 
 /** base64 → UTF-8 → JSON → event schema; each failure is a rejection with its reason. */
-export function decodeKinesisRecord(record: KinesisStreamRecord, eventTimeSkewMs: number): DecodedRecord {
+export function decodeKinesisRecord(
+  record: KinesisStreamRecord,
+  eventTimeSkewMs: number,
+  schema?: EventSchema,
+): DecodedRecord {
   const shardId = shardIdOf(record);
   const { sequenceNumber, data } = record.kinesis;
   const reject = (reason: string): DecodedRecord => ({ ok: false, shardId, sequenceNumber, reason });
   const arrivalMs = arrivalMsOf(record);
-  const parsed = decodeKinesisPayload(data, { arrivalMs, eventTimeSkewMs });
+  const parsed = decodeKinesisPayload(data, { arrivalMs, eventTimeSkewMs, schema });
   if (!parsed.ok) return reject(parsed.errors.join('; '));
   return { ok: true, record: { event: parsed.event, shardId, sequenceNumber, subSequenceNumber: 0, arrivalMs } };
 }

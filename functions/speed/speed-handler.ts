@@ -2,6 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { EventDedupStore } from '../adapters/event-dedup-store';
+import type { KeyDirectoryStore } from '../adapters/key-directory-store';
 import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
 import { RealtimeViewStore, type RealtimeWriteResult } from '../adapters/realtime-view-store';
 import { FIRST_GENERATION_ONLY, generationsOf, type GenerationSource } from '../core/generation-manifest';
@@ -14,6 +15,7 @@ import { mapConcurrently } from '../adapters/concurrent-map';
 import { describeError } from '../core/error-description';
 import { claimEvents, type EventClaims } from './event-claims';
 import { eventIdOf } from '../core/event-schema';
+import type { KeySighting } from '../core/key-directory';
 import { decodeKinesisRecord, positionOfLambdaRecord, type RejectedRecord } from './kinesis-record-decoder';
 import { lowestPositionOf, touchedItems, type TouchedItem } from './touched-items';
 
@@ -25,6 +27,8 @@ export const SPEED_METRICS = {
   itemWriteFailures: 'ItemWriteFailures',
   recordsSetAside: 'RecordsSetAside',
   conditionalRetries: 'ConditionalRetries',
+  /** Writes to the key directory: one per key new to the directory, none in steady state (DESIGN.md §10). */
+  directoryWrites: 'DirectoryWrites',
 } as const;
 
 export type SpeedMetrics = CountMetrics;
@@ -55,6 +59,11 @@ export interface SpeedHandlerDependencies {
   readonly retry?: Partial<RetryPolicy>;
   /** @default 100000 */
   readonly extremesHintCapacity?: number;
+  /**
+   * The key directory (DESIGN.md §10): a batch records its new keys there before it writes their realtime items,
+   * so that every key holding data is listed. @default none: keys are not listed (tests that do not look)
+   */
+  readonly keyDirectory?: Pick<KeyDirectoryStore, 'recordNewKeys'>;
 }
 
 export type SpeedHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
@@ -108,7 +117,9 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
 
     const records: StreamRecord[] = [];
     const rejected: RejectedRecord[] = [];
-    for (const decoded of received.map((record) => decodeKinesisRecord(record, config.eventTimeSkewMs))) {
+    for (const decoded of received.map((record) =>
+      decodeKinesisRecord(record, config.eventTimeSkewMs, config.schema),
+    )) {
       if (decoded.ok) records.push(decoded.record);
       else rejected.push(decoded);
     }
@@ -146,9 +157,16 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
     }
 
     const items = await itemsPerGeneration(records, claims);
+    const directory = await recordNewKeys(items, records);
     const results = await mapConcurrently(items, concurrency, (item): Promise<RealtimeWriteResult> => {
       if (item.undecided.length > 0) {
         const error = new Error('an eventId claim of one of its records failed');
+        return Promise.resolve({ status: 'failed', conditionalRetries: 0, error });
+      }
+      const unlisted = directory.failures.get(item.view.name);
+      if (unlisted !== undefined) {
+        // Written now, the item would hold data of a key nobody can list: it waits for the redelivery.
+        const error = new Error(`key directory: ${describeError(unlisted)}`);
         return Promise.resolve({ status: 'failed', conditionalRetries: 0, error });
       }
       return realtime.write({
@@ -191,11 +209,13 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
     count(SPEED_METRICS.itemWriteFailures, failed);
     count(SPEED_METRICS.recordsSetAside, setAside?.records ?? 0);
     count(SPEED_METRICS.conditionalRetries, conditionalRetries);
+    count(SPEED_METRICS.directoryWrites, directory.writes);
     logger.info('batch folded', {
       shardId,
       records: received.length,
       rejected: rejected.length,
       eventClaims: claims?.writes ?? 0,
+      directoryWrites: directory.writes,
       items: items.length,
       itemsWritten: written,
       itemsAlreadyApplied: items.length - written - failed - (setAside === undefined ? 0 : refused.length),
@@ -207,6 +227,52 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
     return {
       batchItemFailures: lowestFailed === undefined ? [] : [{ itemIdentifier: sequenceNumberOf(lowestFailed) }],
     };
+  }
+
+  /**
+   * Records the batch's keys in the key directory, per view, from the arrivals of the records in their items: the
+   * directory writes only the keys it does not hold. A view whose keys could not be recorded is in `failures`, and
+   * its items are not written in this delivery.
+   */
+  async function recordNewKeys(
+    items: readonly GenerationItem[],
+    records: readonly StreamRecord[],
+  ): Promise<{ writes: number; failures: Map<string, unknown> }> {
+    const keyDirectory = dependencies.keyDirectory;
+    const failures = new Map<string, unknown>();
+    if (keyDirectory === undefined) return { writes: 0, failures };
+    const arrivalAt = new Map(records.map((record) => [positionOf(record), record.arrivalMs]));
+    const sightings = new Map<string, KeySighting[]>();
+    for (const item of items) {
+      if (item.contributions.length === 0) continue;
+      let firstMs = Infinity;
+      let lastMs = -Infinity;
+      for (const { position } of item.contributions) {
+        const arrivalMs = arrivalAt.get(position) as number;
+        firstMs = Math.min(firstMs, arrivalMs);
+        lastMs = Math.max(lastMs, arrivalMs);
+      }
+      const perView = sightings.get(item.view.name) ?? [];
+      perView.push({ dimensionKey: item.key.dimensionKey, firstMs, lastMs });
+      sightings.set(item.view.name, perView);
+    }
+    const writes = await Promise.all(
+      [...sightings].map(async ([view, seen]) => {
+        try {
+          return await keyDirectory.recordNewKeys(view, seen);
+        } catch (error) {
+          failures.set(view, error);
+          logger.error("key directory not written: the view's items are not written in this delivery", {
+            shardId: records[0]?.shardId,
+            view,
+            keys: seen.length,
+            error: describeError(error),
+          });
+          return 0;
+        }
+      }),
+    );
+    return { writes: writes.reduce((total, value) => total + value, 0), failures };
   }
 
   /**

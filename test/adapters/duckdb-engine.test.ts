@@ -424,9 +424,13 @@ describe('DuckDB engine exports a result to S3 as gzip JSON lines', () => {
         bucket: at(14, 4),
         epoch: at(14, 0),
         count_value: 1,
-        sum_value: 2.5,
-        min_value: 2.5,
-        max_value: 2.5,
+        // The default view's stored sum, min and max, in view.stored order.
+        m_0: 2.5,
+        m_1: 2.5,
+        m_2: 2.5,
+        // The one record's arrival, for the key directory.
+        first_arrival: at(14, 5),
+        last_arrival: at(14, 5),
       });
     });
   });

@@ -5,7 +5,7 @@ import { measuresOf } from '../../functions/core/measures';
 import { realtimeExpiresAt, watermarkAttribute } from '../../functions/core/realtime-update';
 import { recordPosition } from '../../functions/core/sequence-position';
 import { realtimeItemKey } from '../../functions/core/storage-keys';
-import { MEASURES, type Measure } from '../../functions/core/view-declaration';
+import { defineViews, type StoredMeasure } from '../../functions/core/view-declaration';
 import { emulatorClientConfig, startDynamoDb, type RunningEmulator } from '../../local/emulators';
 import { ACCESS_DENIED, DynamoDbFaults } from '../speed/dynamodb-faults';
 import { createTable } from '../speed/realtime-table';
@@ -26,8 +26,22 @@ afterAll(async () => {
 });
 
 const position = (n: number) => recordPosition(String(49_680_507_356_827_391_140_529_022_913n + BigInt(n)), 0);
+const [deviceView, countAndMax] = defineViews([
+  { name: 'device_metric_minute', dimensions: ['deviceId', 'metric'], granularity: 'minute' },
+  { name: 'count_and_max', dimensions: ['deviceId'], granularity: 'minute', measures: ['count', 'max'] },
+]);
 const contributions = (values: Record<number, number>): Contribution[] =>
-  Object.entries(values).map(([n, value]) => ({ position: position(Number(n)), measures: measuresOf(value) }));
+  Object.entries(values).map(([n, value]) => ({
+    position: position(Number(n)),
+    measures: measuresOf(deviceView, { value }),
+  }));
+/** The default view's stored measures in the shape a delta has them. */
+const legacy = (count: number, sum: number, min: number, max: number) => ({
+  count,
+  sum: { sum },
+  min: { min },
+  max: { max },
+});
 
 let keys = 0;
 function freshKey(): AggregateKey {
@@ -72,9 +86,9 @@ const write = (
   key: AggregateKey,
   shardId: string,
   parts: Contribution[],
-  measures: readonly Measure[] = MEASURES,
+  stored: readonly StoredMeasure[] = deviceView.stored,
   batchFirstPosition = parts[0].position,
-) => ({ key, shardId, measures, contributions: parts, batchFirstPosition });
+) => ({ key, shardId, stored, contributions: parts, batchFirstPosition });
 
 describe('realtime view store against dynalite', () => {
   it("a first write stores the measures, the shard's watermark, bucket, epoch and TTL under the generation's key", async () => {
@@ -181,7 +195,7 @@ describe('realtime view store against dynalite', () => {
     };
     const [a, b] = [batches(SHARD_A, 0), batches(SHARD_B, 1000)];
     await Promise.all([run(storeA, a), run(storeB, b)]);
-    const values = [...a, ...b].flatMap((batch) => batch.contributions.map((part) => part.measures.sum));
+    const values = [...a, ...b].flatMap((batch) => batch.contributions.map((part) => part.measures.sum.sum));
     expect(await read(key)).toMatchObject({
       count: { N: String(values.length) },
       sum: { N: String(values.reduce((x, y) => x + y, 0)) },
@@ -195,7 +209,7 @@ describe('realtime view store against dynalite', () => {
   it("a view's undeclared measures are not stored", async () => {
     const { newStore, read } = await setUp();
     const key = freshKey();
-    await newStore().write(write(key, SHARD_A, contributions({ 1: 3 }), ['count', 'max']));
+    await newStore().write(write(key, SHARD_A, contributions({ 1: 3 }), countAndMax.stored));
     const item = await read(key);
     expect(item).toMatchObject({ count: { N: '1' }, max: { N: '3' } });
     expect(item?.sum).toBeUndefined();
@@ -231,12 +245,12 @@ describe('delta above a watermark', () => {
   const parts = contributions({ 1: 1, 2: 2, 3: 3 });
 
   it('with no watermark, is every contribution, up to the highest position', () => {
-    expect(deltaAbove(parts, null)).toEqual({ measures: { count: 3, sum: 6, min: 1, max: 3 }, watermark: position(3) });
+    expect(deltaAbove(parts, null)).toEqual({ measures: legacy(3, 6, 1, 3), watermark: position(3) });
   });
 
   it('keeps only the contributions strictly above the watermark, in any order', () => {
     expect(deltaAbove([...parts].reverse(), position(1))).toEqual({
-      measures: { count: 2, sum: 5, min: 2, max: 3 },
+      measures: legacy(2, 5, 2, 3),
       watermark: position(3),
     });
   });

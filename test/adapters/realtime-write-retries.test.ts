@@ -3,11 +3,12 @@ import { RealtimeViewStore } from '../../functions/adapters/realtime-view-store'
 import { backoffDelayMs, isRetryableError, retryPolicy, withRetries } from '../../functions/adapters/retry-policy';
 import { measuresOf } from '../../functions/core/measures';
 import { recordPosition } from '../../functions/core/sequence-position';
-import { MEASURES } from '../../functions/core/view-declaration';
+import { defineViews } from '../../functions/core/view-declaration';
 import { emulatorClientConfig, startDynamoDb, type RunningEmulator } from '../../local/emulators';
 import { DynamoDbFaults, INTERNAL_ERROR, THROTTLED, type DynamoDbFault } from '../speed/dynamodb-faults';
 import { createTable, scanTable } from '../speed/realtime-table';
 
+const [view] = defineViews([{ name: 'v', dimensions: ['deviceId'], granularity: 'minute' }]);
 const named = (name: string, extra: object = {}) => Object.assign(new Error(name), { name, ...extra });
 
 describe('which errors the realtime writes retry', () => {
@@ -95,10 +96,10 @@ describe('realtime writes under throttling, against dynalite', () => {
     faults.failWhen(({ command, index }) => (command === 'UpdateItemCommand' ? faultsByIndex.get(index) : undefined));
     const result = await store.write({
       key: { view: 'v', dimensionKey: 'k', bucket: 0, epoch: 0 },
-      measures: MEASURES,
+      stored: view.stored,
       shardId: 'shardId-000000000000',
       batchFirstPosition: recordPosition('1'),
-      contributions: [{ position: recordPosition('1'), measures: measuresOf(2) }],
+      contributions: [{ position: recordPosition('1'), measures: measuresOf(view, { value: 2 }) }],
     });
     return { result, requests: faults.count('UpdateItemCommand'), items: await scanTable(client, tableName) };
   }

@@ -1,21 +1,33 @@
 import { gzipSync } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { FirehoseTransformationEventRecord } from 'aws-lambda';
-import { createFirehoseTransformHandler } from '../../functions/firehose-transform/firehose-transform-handler';
+import { DEFAULT_EVENT_SCHEMA, partitionKeyOf, type EventSchema } from '../../functions/core/event-schema';
 import type { StreamRecord } from '../../functions/core/stream-record';
+import { createFirehoseTransformHandler } from '../../functions/firehose-transform/firehose-transform-handler';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 
-const transform = createFirehoseTransformHandler({
-  eventTimeSkewMs: 86_400_000,
-  logger: new RecordingLogger(),
-  metrics: new RecordingMetrics(),
-});
+/** The transform Lambda for a schema, as the batch layer's stack configures it (one per schema a suite uses). */
+const transforms = new Map<EventSchema, ReturnType<typeof createFirehoseTransformHandler>>();
+function transformFor(schema: EventSchema): ReturnType<typeof createFirehoseTransformHandler> {
+  let transform = transforms.get(schema);
+  if (transform === undefined) {
+    transform = createFirehoseTransformHandler({
+      eventTimeSkewMs: 86_400_000,
+      logger: new RecordingLogger(),
+      metrics: new RecordingMetrics(),
+      schema,
+    });
+    transforms.set(schema, transform);
+  }
+  return transform;
+}
 let deliveryCounter = 0;
 
 /** A delivery as Firehose hands it to the transform: the producer's payload and the Kinesis metadata. */
 export function firehoseRecord(
   record: StreamRecord,
   payload: string = JSON.stringify(record.event),
+  schema: EventSchema = DEFAULT_EVENT_SCHEMA,
 ): FirehoseTransformationEventRecord {
   deliveryCounter += 1;
   return {
@@ -24,7 +36,7 @@ export function firehoseRecord(
     data: Buffer.from(payload).toString('base64'),
     kinesisRecordMetadata: {
       shardId: record.shardId,
-      partitionKey: record.event.deviceId,
+      partitionKey: partitionKeyOf(schema, record.event),
       approximateArrivalTimestamp: record.arrivalMs,
       sequenceNumber: record.sequenceNumber,
       subsequenceNumber: String(record.subSequenceNumber),
@@ -39,6 +51,8 @@ export interface ArchiveOptions {
   readonly prefix?: string;
   /** @default 'errors/' */
   readonly errorPrefix?: string;
+  /** The schema the transform validates against. @default DEFAULT_EVENT_SCHEMA */
+  readonly schema?: EventSchema;
 }
 
 /**
@@ -61,7 +75,7 @@ export async function archiveThroughTransform(
   for (let start = 0; start < records.length; start += size) {
     deliveryCounter += 1;
     const batch = records.slice(start, start + size);
-    const result = await transform({
+    const result = await transformFor(options.schema ?? DEFAULT_EVENT_SCHEMA)({
       invocationId: `invocation-${deliveryCounter}`,
       deliveryStreamArn: 'arn:aws:firehose:us-east-1:000000000000:deliverystream/archive',
       sourceKinesisStreamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/events',

@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
 import type { BatchEngine } from '../../functions/batch/batch-engine';
-import { batchViewSql, SKIP_REASONS } from '../../functions/core/batch-sql';
+import { BATCH_RESULT_COLUMNS, batchViewSql, SKIP_REASONS } from '../../functions/core/batch-sql';
 import { jsonShapeProblem } from '../../functions/core/event-limits';
 import { toArchivedEvent, type StreamRecord } from '../../functions/core/stream-record';
 import { BASE_TIME_MS, streamArbitrary } from '../support/stream-arbitraries';
@@ -152,18 +152,21 @@ describe("batch runs over a master dataset holding lines archived before today's
     const [sample] = fc.sample(streamArbitrary({ minLength: 20 }), { numRuns: 1, seed: 22 });
     await setup.archive(sample.deliveries);
     const bucket = BASE_TIME_MS;
+    const target = view('site_metric_hour');
+    // A result row as the view's SQL returns it: its sum is `sum`, every other stored measure 1.
     const row = (site: string, sum: number) => ({
-      dim_0: site,
-      dim_1: 'temperature',
-      bucket,
-      count_value: 1,
-      sum_value: sum,
-      min_value: 1,
-      max_value: 1,
+      [BATCH_RESULT_COLUMNS.dimension(0)]: site,
+      [BATCH_RESULT_COLUMNS.dimension(1)]: 'temperature',
+      [BATCH_RESULT_COLUMNS.bucket]: bucket,
+      [BATCH_RESULT_COLUMNS.count]: 1,
+      ...Object.fromEntries(
+        target.stored.map((measure, index) => [BATCH_RESULT_COLUMNS.stored(index), measure.kind === 'sum' ? sum : 1]),
+      ),
+      [BATCH_RESULT_COLUMNS.firstArrival]: bucket,
+      [BATCH_RESULT_COLUMNS.lastArrival]: bucket,
     });
     // Rows no valid record can produce (the SQL skips their records): they stand for whatever may still slip past.
     const injected = [row('x'.repeat(2_100), 1), row('plant-overflow', 1e200), row('plant-nan', Number.NaN)];
-    const target = view('site_metric_hour');
     const real = new DuckDbEngine({ s3: emulators.s3, bucket: setup.bucket });
     const injecting: BatchEngine = {
       open: async (scope) => {

@@ -16,14 +16,20 @@ import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
 import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
 import { ensureBucket, ensureTable } from '../../local/provision';
-import { asExpected } from '../support/brute-force';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 import { BASE_TIME_MS } from '../support/stream-arbitraries';
 import { archiveThroughTransform, firehoseRecord, type ArchiveOptions } from './batch-archive';
 import { readServedRows, windowRowsInTable } from './batch-views';
+import { presented } from './expected-batch-view';
 import { DynamoDbWriteFaults } from './dynamodb-write-faults';
 
-export { countedRecords, expectedBatchView, type ExpectedViewOptions } from './expected-batch-view';
+export {
+  countedRecords,
+  expectedBatchView,
+  presented,
+  type ExpectedViewOptions,
+  type PresentedView,
+} from './expected-batch-view';
 
 /**
  * The batch suites' pipeline: AWS's default timing, and views that cover every kind of key, granularity, filter
@@ -97,6 +103,13 @@ export interface RunOutcome {
 
 let fixtureCounter = 0;
 
+/** A payload the schema rejects: its first dimension set, its first numeric field (if any) a string. */
+function invalidPayload(config: PipelineConfig): string {
+  const [dimension] = config.schema.dimensions;
+  const [number] = config.schema.numbers;
+  return JSON.stringify({ [dimension ?? 'deviceId']: 'd', ...(number === undefined ? {} : { [number]: 'hot' }) });
+}
+
 /**
  * A fresh bucket and tables, a DynamoDB client whose faults the test chooses (the job's), a second one without
  * faults (the test's own reads), and DuckDB batch runs over them.
@@ -130,7 +143,12 @@ export async function batchRunFixture(emulators: BatchEmulators, config: Pipelin
     manifestTable: names.manifestTable,
     manifestCacheMs: 0,
   });
-  const engine = () => new DuckDbEngine({ s3, bucket: names.bucket });
+  const engine = () => new DuckDbEngine({ s3, bucket: names.bucket, schema: config.schema });
+  const definitionOf = (name: string) => {
+    const definition = config.views.find((candidate) => candidate.name === name);
+    if (definition === undefined) throw new Error(`no view ${name} in the fixture's config`);
+    return definition;
+  };
   const run = async (nowMs: number, overrides: Partial<BatchJobDependencies> = {}): Promise<RunOutcome> => {
     const logger = new RecordingLogger();
     const metrics = new RecordingMetrics();
@@ -159,10 +177,10 @@ export async function batchRunFixture(emulators: BatchEmulators, config: Pipelin
       s3,
       names.bucket,
       [
-        ...records.map((record) => firehoseRecord(record)),
-        ...invalid.map((record) => firehoseRecord(record, '{"deviceId": "d", "value": "hot"}')),
+        ...records.map((record) => firehoseRecord(record, undefined, config.schema)),
+        ...invalid.map((record) => firehoseRecord(record, invalidPayload(config), config.schema)),
       ],
-      options,
+      { schema: config.schema, ...options },
     );
   /** Writes an object straight into the master dataset, past the transform: lines archived under older rules. */
   const put = (key: string, body: string | Buffer) =>
@@ -173,10 +191,10 @@ export async function batchRunFixture(emulators: BatchEmulators, config: Pipelin
   const state = (name: string) => cleanStore.state(name);
   /** Everything the view serves, read through the ViewReader (at `keys`, or at every key with rows in the table). */
   const servedRows = (name: string, keys?: Iterable<string>) =>
-    readServedRows(reader, readClient, names.batchTable, name, keys);
+    readServedRows(reader, readClient, names.batchTable, definitionOf(name), keys);
   /** Every window row of the view in the table, served or not (only the window ending at `windowTo`, if given). */
   const windowRows = (name: string, windowTo?: number) =>
-    windowRowsInTable(readClient, names.batchTable, name, windowTo);
+    windowRowsInTable(readClient, names.batchTable, definitionOf(name), windowTo);
   /**
    * What the view answers from the batch layer alone, through the serving rule at `granularity` (the view's by
    * default), with the served cutoff it was read at (null: nothing served).
@@ -184,7 +202,7 @@ export async function batchRunFixture(emulators: BatchEmulators, config: Pipelin
   const answer = async (definition: ViewDefinition, granularity: Granularity = definition.granularity) => {
     const { manifest, rows } = await servedRows(definition.name);
     const buckets = applyServingRule({ batch: rows, realtime: [], cutoff: manifest?.cutoff ?? null, granularity });
-    return { cutoff: manifest?.cutoff ?? null, manifest, rows, buckets: asExpected(buckets) };
+    return { cutoff: manifest?.cutoff ?? null, manifest, rows, buckets: presented(definition, buckets) };
   };
   const destroy = () => {
     dynamodb.destroy();
@@ -234,8 +252,8 @@ export function arrivingIn(
       arrivalMs,
       event: {
         ...record.event,
-        eventId: `${record.event.eventId}@${shardId}`,
-        ts: arrivalMs - (record.arrivalMs - record.event.ts),
+        eventId: `${record.event.eventId as string}@${shardId}`,
+        ts: arrivalMs - (record.arrivalMs - (record.event.ts as number)),
       },
     };
   });

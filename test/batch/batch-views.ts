@@ -4,6 +4,7 @@ import { batchAggregateFromItem, WINDOW_ATTRIBUTES } from '../../functions/core/
 import type { BatchManifest } from '../../functions/core/manifest';
 import type { BatchAggregate } from '../../functions/core/serving-rule';
 import { basePartitionKey, windowPartitionKey } from '../../functions/core/storage-keys';
+import type { ViewDefinition } from '../../functions/core/view-declaration';
 
 export async function scanItems(
   dynamodb: DynamoDBClient,
@@ -40,10 +41,10 @@ export interface StoredWindowRow extends BatchAggregate {
 export async function windowRowsInTable(
   dynamodb: DynamoDBClient,
   table: string,
-  view: string,
+  view: ViewDefinition,
   windowTo?: number,
 ): Promise<StoredWindowRow[]> {
-  const prefix = windowPartitionKey(view, '');
+  const prefix = windowPartitionKey(view.name, '');
   const filter =
     windowTo === undefined
       ? undefined
@@ -55,7 +56,7 @@ export async function windowRowsInTable(
   return (await scanItems(dynamodb, table, filter))
     .filter((item) => (item.pk?.S ?? '').startsWith(prefix))
     .map((item) => ({
-      ...batchAggregateFromItem((item.pk?.S ?? '').slice(prefix.length), item),
+      ...batchAggregateFromItem(view, (item.pk?.S ?? '').slice(prefix.length), item),
       windowFrom: Number(item[WINDOW_ATTRIBUTES.from]?.N),
       windowTo: Number(item[WINDOW_ATTRIBUTES.to]?.N),
     }));
@@ -77,15 +78,15 @@ export async function readServedRows(
   reader: ViewReader,
   dynamodb: DynamoDBClient,
   table: string,
-  view: string,
+  view: ViewDefinition,
   keys?: Iterable<string>,
 ): Promise<ServedRows> {
-  const manifest = await reader.servedBatch(view);
+  const manifest = await reader.servedBatch(view.name);
   if (manifest === null) return { manifest, rows: [] };
-  const asked = new Set(keys ?? (await keysInTable(dynamodb, table, view, manifest.base?.id ?? null)));
+  const asked = new Set(keys ?? (await keysInTable(dynamodb, table, view.name, manifest.base?.id ?? null)));
   const rows: BatchAggregate[] = [];
   for (const key of [...asked].sort()) {
-    rows.push(...(await reader.batchRows(manifest, key, 0, Number.MAX_SAFE_INTEGER)));
+    rows.push(...(await reader.batchRows(view, manifest, key, 0, Number.MAX_SAFE_INTEGER)));
   }
   return { manifest, rows };
 }

@@ -52,7 +52,6 @@ import type { PipelineConfig } from '../../functions/core/pipeline-config';
 import { applyServingRule } from '../../functions/core/serving-rule';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
-import { asExpected } from '../support/brute-force';
 import { BASE_TIME_MS, sequenceNumber, streamArbitrary, type GeneratedStream } from '../support/stream-arbitraries';
 import {
   BATCH_TEST_CONFIG,
@@ -60,6 +59,7 @@ import {
   batchRunFixture,
   expectedBatchView,
   nowFor,
+  presented,
   type BatchRunFixture,
   type RunOutcome,
 } from './batch-run-fixture';
@@ -91,8 +91,9 @@ const emulators = BatchEmulators.forThisFile();
 function squeeze({ records, deliveries }: GeneratedStream): GeneratedStream {
   const move = (record: StreamRecord): StreamRecord => {
     const arrivalMs = T0 + Math.floor(((record.arrivalMs - BASE_TIME_MS) * SPAN_MS) / GENERATED_SPAN_MS);
-    const ts = arrivalMs - (record.arrivalMs - record.event.ts);
-    return { ...record, arrivalMs, event: { ...record.event, deviceId: `device-${record.event.site.slice(-1)}`, ts } };
+    const ts = arrivalMs - (record.arrivalMs - (record.event.ts as number));
+    const deviceId = `device-${(record.event.site as string).slice(-1)}`;
+    return { ...record, arrivalMs, event: { ...record.event, deviceId, ts } };
   };
   // Duplicate deliveries are the same record, so they keep sharing their arrival.
   return { records: records.map(move), deliveries: deliveries.map(move) };
@@ -165,7 +166,7 @@ class Sequence {
     const { manifest, rows } = await this.setup.servedRows(name, this.keys.get(name));
     const cutoff = manifest?.cutoff ?? null;
     for (const granularity of granularitiesOf(definition)) {
-      const served = asExpected(applyServingRule({ batch: rows, realtime: [], cutoff, granularity }));
+      const served = presented(definition, applyServingRule({ batch: rows, realtime: [], cutoff, granularity }));
       const expected =
         cutoff === null
           ? new Map()
@@ -211,7 +212,7 @@ class Sequence {
     });
     if (step.step === 'flipping') {
       const written = (await this.setup.windowRows(step.view, to)).filter((row) => row.windowFrom === from);
-      expect({ where, rows: asExpected(written) }).toEqual({
+      expect({ where, rows: presented(viewNamed(step.view), written) }).toEqual({
         where,
         rows: expectedBatchView(viewNamed(step.view), this.deliveries, to, {
           fromMs: from,

@@ -1,7 +1,8 @@
 import type { Granularity } from '../../functions/core/granularity';
+import { presentMeasures, type Measures } from '../../functions/core/measures';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
-import { bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { bruteForceAnswer, type PresentedBucket } from '../support/brute-force';
 
 /** The batch suites' default de-dup horizon (the pipeline's default, 60 minutes). */
 const DEFAULT_DEDUP_HORIZON_MS = 60 * 60_000;
@@ -37,11 +38,30 @@ export function countedRecords(
       !distinct.some(
         (other) =>
           other !== copy &&
-          other.event.eventId === copy.event.eventId &&
+          other.event[definition.schema.id] === copy.event[definition.schema.id] &&
           arrivesBefore(other, copy) &&
           copy.arrivalMs - other.arrivalMs <= dedupHorizonMs,
       ),
   );
+}
+
+/**
+ * A view's answer as compared: per `dimension key@bucket`, every measure of the view by name (count, sum, min, max,
+ * avg, as declared), which is what a reader is served whatever the schema and whichever attributes the view stores.
+ */
+export type PresentedView = Map<string, PresentedBucket>;
+
+/** Aggregates read back (batch rows, served buckets, folded partials) as a PresentedView, through presentMeasures. */
+export function presented(
+  view: Pick<ViewDefinition, 'measures'>,
+  buckets: Iterable<{ readonly dimensionKey: string; readonly bucket: number; readonly measures: Measures }>,
+): PresentedView {
+  const result: PresentedView = new Map();
+  for (const { dimensionKey, bucket, measures } of buckets) {
+    const answer = presentMeasures(view, measures);
+    if (answer !== null) result.set(`${dimensionKey}@${bucket}`, answer);
+  }
+  return result;
 }
 
 export interface ExpectedViewOptions {
@@ -54,28 +74,21 @@ export interface ExpectedViewOptions {
 }
 
 /**
- * Brute force over the distinct valid records that arrived in [fromMs, cutoff), with the view's de-duplication,
- * and with the measures a view does not store at their identity, as the store reads them back.
+ * Brute force over the distinct valid records that arrived in [fromMs, cutoff), with the view's de-duplication, as
+ * a reader is served it (every measure of the view by name).
  */
 export function expectedBatchView(
   definition: ViewDefinition,
   deliveries: readonly StreamRecord[],
   cutoff: number,
   options: ExpectedViewOptions = {},
-): Map<string, ExpectedBucket> {
+): PresentedView {
   const fromMs = options.fromMs ?? 0;
   const counted = countedRecords(definition, deliveries, options.dedupHorizonMs ?? DEFAULT_DEDUP_HORIZON_MS);
-  const buckets = bruteForce(
+  return bruteForceAnswer(
     { ...definition, dedupeByEventId: false },
     counted,
     options.granularity ?? definition.granularity,
     (record) => record.arrivalMs >= fromMs && record.arrivalMs < cutoff,
   );
-  const identity: ExpectedBucket = { count: 0, sum: 0, min: Infinity, max: -Infinity };
-  for (const bucket of buckets.values()) {
-    for (const measure of ['sum', 'min', 'max'] as const) {
-      if (!definition.measures.includes(measure)) bucket[measure] = identity[measure];
-    }
-  }
-  return buckets;
 }

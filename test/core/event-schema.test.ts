@@ -1,4 +1,13 @@
-import { parseEvent, parseEventJson } from '../../functions/core/event-schema';
+import {
+  dimensionOf,
+  eventIdOf,
+  eventTimeOf,
+  numberOf,
+  parseEvent,
+  parseEventJson,
+  partitionKeyOf,
+} from '../../functions/core/event-schema';
+import { defineEventSchema } from '../../functions/core/event-schema-definition';
 
 /** Arrival a minute after the event: well inside the one-day skew bound. */
 const arrival = { arrivalMs: 1795483860000, eventTimeSkewMs: 86_400_000 };
@@ -134,5 +143,93 @@ describe('event schema', () => {
     const result = parseEventJson('{"eventId": ', arrival);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.errors[0]).toMatch(/^event: malformed JSON \(/);
+  });
+});
+
+describe('event schema, declared', () => {
+  const schema = defineEventSchema({
+    id: 'requestId',
+    time: 'at',
+    dimensions: ['path', 'status', 'country'],
+    numbers: ['latencyMs', 'bytes'],
+  });
+  const parseWeb = (input: unknown) => parseEvent(input, { ...arrival, schema });
+  const request = {
+    requestId: 'r-1',
+    path: '/checkout',
+    status: '200',
+    country: 'NZ',
+    latencyMs: 182.5,
+    bytes: 5120,
+    at: 1795483800000,
+  };
+
+  it('accepts a valid event of the declared schema, and its accessors read the declared fields', () => {
+    const result = parseWeb({ ...request, userAgent: 'curl' });
+    expect(result).toEqual({ ok: true, event: { ...request, userAgent: 'curl' } });
+    const event = result.ok ? result.event : {};
+    expect(eventIdOf(schema, event)).toBe('r-1');
+    expect(eventTimeOf(schema, event)).toBe(1795483800000);
+    expect(partitionKeyOf(schema, event)).toBe('/checkout');
+    expect(dimensionOf(event, 'country')).toBe('NZ');
+    expect(numberOf(event, 'bytes')).toBe(5120);
+  });
+
+  it('does not ask for the IoT fields', () => {
+    expect(parseWeb(request).ok).toBe(true);
+    expect(parse(request)).toMatchObject({ ok: false, errors: expect.arrayContaining(['deviceId: required']) });
+  });
+
+  it('names a missing or non-numeric numeric field', () => {
+    const { bytes: _bytes, ...withoutBytes } = request;
+    expect(parseWeb(withoutBytes)).toEqual({ ok: false, errors: ['bytes: required'] });
+    expect(parseWeb({ ...request, latencyMs: 'slow' })).toEqual({
+      ok: false,
+      errors: ['latencyMs: expected a finite number'],
+    });
+    expect(parseWeb({ ...request, latencyMs: 1e200 })).toEqual({
+      ok: false,
+      errors: [
+        "latencyMs: expected 0 or a magnitude from 1e-100 to 1e+100 (DynamoDB's number range, with room for sums)",
+      ],
+    });
+  });
+
+  it('normalises the declared time field to epoch milliseconds, and judges it by its own name', () => {
+    expect(parseWeb({ ...request, at: '2026-11-24T02:30:00.123+01:00' })).toEqual({
+      ok: true,
+      event: { ...request, at: 1795483800123 },
+    });
+    expect(parseWeb({ ...request, at: 'yesterday' })).toEqual({
+      ok: false,
+      errors: ['at: expected epoch milliseconds (a non-negative integer) or an ISO-8601 date-time with a zone'],
+    });
+    expect(parseWeb({ ...request, at: 1795483860000 + 86_400_001 })).toEqual({
+      ok: false,
+      errors: ['at: more than 1 day after arrival'],
+    });
+    // An IoT `ts` in a web request is just an extra field.
+    expect(parseWeb({ ...request, ts: 'whenever' }).ok).toBe(true);
+  });
+
+  it('requires a string for every dimension and the id, even one that looks like a number', () => {
+    expect(parseWeb({ ...request, status: 200 })).toEqual({ ok: false, errors: ['status: expected a string'] });
+    expect(parseWeb({ ...request, requestId: 7 })).toEqual({ ok: false, errors: ['requestId: expected a string'] });
+    expect(parseWeb({ ...request, country: '' })).toEqual({
+      ok: false,
+      errors: ['country: expected a non-empty string'],
+    });
+  });
+
+  it('reports every problem of an event at once, in the declared field names', () => {
+    const result = parseWeb({ path: '/', latencyMs: 'x' });
+    expect(!result.ok && result.errors).toEqual([
+      'requestId: required',
+      'status: required',
+      'country: required',
+      'latencyMs: expected a finite number',
+      'bytes: required',
+      'at: required',
+    ]);
   });
 });

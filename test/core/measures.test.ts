@@ -1,20 +1,52 @@
 import fc from 'fast-check';
+import { defineEventSchema } from '../../functions/core/event-schema-definition';
 import {
-  averageOf,
   EMPTY_MEASURES,
+  isEmptyMeasures,
   measuresOf,
+  measureValue,
   mergeAllMeasures,
   mergeMeasures,
+  presentMeasures,
+  storedValue,
   type Measures,
 } from '../../functions/core/measures';
+import { measureAttributes, measuresFromAttributes } from '../../functions/core/aggregate-attributes';
+import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
 import { valueArbitrary } from '../support/stream-arbitraries';
 
-const measuresArbitrary: fc.Arbitrary<Measures> = fc
-  .array(valueArbitrary, { maxLength: 8 })
-  .map((values) => mergeAllMeasures(values.map(measuresOf)));
+const schema = defineEventSchema({ dimensions: ['room'], numbers: ['temperature', 'humidity'] });
+/** Two numeric fields, a min and a max of each, a sum of one, an avg of the other (its own stored sum). */
+const [climate] = defineViews(
+  [
+    {
+      name: 'climate',
+      dimensions: ['room'],
+      granularity: 'minute',
+      measures: {
+        readings: 'count',
+        coldest: { min: 'temperature' },
+        hottest: { max: 'temperature' },
+        driest: { min: 'humidity' },
+        wettest: { max: 'humidity' },
+        humidity: { sum: 'humidity' },
+        meanHumidity: { avg: 'humidity' },
+        meanTemperature: { avg: 'temperature' },
+      },
+    },
+  ],
+  schema,
+) as [ViewDefinition];
+const [legacyView] = defineViews([{ name: 'v', dimensions: ['deviceId'], granularity: 'minute' }]);
 
-// 1,000 runs per law: each run draws up to 24 values; the laws are about structure, not magnitude, and a
-// violation (a lost min, a double-counted count) shows up in the first few dozen cases.
+const reading = (temperature: number, humidity: number) => measuresOf(climate, { temperature, humidity });
+const readingArbitrary = fc.tuple(valueArbitrary, valueArbitrary);
+const measuresArbitrary: fc.Arbitrary<Measures> = fc
+  .array(readingArbitrary, { maxLength: 8 })
+  .map((readings) => mergeAllMeasures(readings.map(([t, h]) => reading(t, h))));
+
+// 1,000 runs per law: each run draws up to 24 readings; the laws are about structure, not magnitude, and a
+// violation (a lost min, a double-counted count, one attribute merged as another) shows up in the first few dozen.
 const runs = { numRuns: 1000 };
 
 describe('measures monoid', () => {
@@ -46,8 +78,83 @@ describe('measures monoid', () => {
     );
   });
 
+  it('an empty aggregate read back from attributes (count 0, no parts) is an identity too', () => {
+    const empty = measuresFromAttributes(undefined, climate.stored);
+    fc.assert(
+      fc.property(measuresArbitrary, (a) => {
+        expect(mergeMeasures(a, empty)).toEqual(mergeMeasures(EMPTY_MEASURES, a));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('merged readings hold, per stored attribute, the sum, min or max of its own field', () => {
+    fc.assert(
+      fc.property(fc.array(readingArbitrary, { minLength: 1, maxLength: 20 }), (readings) => {
+        const merged = mergeAllMeasures(readings.map(([t, h]) => reading(t, h)));
+        const temperatures = readings.map(([t]) => t);
+        const humidities = readings.map(([, h]) => h);
+        const total = (values: number[]) => values.reduce((x, y) => x + y, 0);
+        expect(merged).toEqual({
+          count: readings.length,
+          sum: { humidity: total(humidities), meanTemperature: total(temperatures) },
+          min: { coldest: Math.min(...temperatures), driest: Math.min(...humidities) },
+          max: { hottest: Math.max(...temperatures), wettest: Math.max(...humidities) },
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('stored attributes round-trip through item attributes', () => {
+    fc.assert(
+      fc.property(
+        measuresArbitrary.filter((m) => !isEmptyMeasures(m)),
+        (m) => {
+          const attributes = measureAttributes(m, climate.stored);
+          expect(Object.keys(attributes).sort()).toEqual(
+            ['count', 'coldest', 'hottest', 'driest', 'wettest', 'humidity', 'meanTemperature'].sort(),
+          );
+          expect(measuresFromAttributes(attributes, climate.stored)).toEqual(m);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('measure values', () => {
   it('avg is sum over count, and undefined for an empty aggregate', () => {
-    expect(averageOf(mergeAllMeasures([measuresOf(1), measuresOf(2), measuresOf(6)]))).toBe(3);
-    expect(averageOf(EMPTY_MEASURES)).toBeNull();
+    const avg = legacyView.measures.find((measure) => measure.kind === 'avg');
+    expect(avg).toBeDefined();
+    const three = mergeAllMeasures([1, 2, 6].map((value) => measuresOf(legacyView, { value })));
+    expect(measureValue(three, avg!)).toBe(3);
+    expect(measureValue(EMPTY_MEASURES, avg!)).toBeNull();
+  });
+
+  it('presents every measure of a view by its name, each from its own field', () => {
+    const merged = mergeAllMeasures([reading(20, 40), reading(26, 60), reading(17, 50)]);
+    expect(presentMeasures(climate, merged)).toEqual({
+      readings: 3,
+      coldest: 17,
+      hottest: 26,
+      driest: 40,
+      wettest: 60,
+      humidity: 150,
+      meanHumidity: 50,
+      meanTemperature: 21,
+    });
+    expect(presentMeasures(climate, EMPTY_MEASURES)).toBeNull();
+  });
+
+  it('presents the default single-field view as count, sum, min, max and avg', () => {
+    const merged = mergeAllMeasures([4, -2, 10].map((value) => measuresOf(legacyView, { value })));
+    expect(presentMeasures(legacyView, merged)).toEqual({ count: 3, sum: 12, min: -2, max: 10, avg: 4 });
+  });
+
+  it('reads an absent stored part as its identity', () => {
+    expect(storedValue(EMPTY_MEASURES, { kind: 'sum', attribute: 'x' })).toBe(0);
+    expect(storedValue(EMPTY_MEASURES, { kind: 'min', attribute: 'x' })).toBe(Infinity);
+    expect(storedValue(EMPTY_MEASURES, { kind: 'max', attribute: 'x' })).toBe(-Infinity);
   });
 });

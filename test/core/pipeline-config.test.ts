@@ -5,6 +5,7 @@ import {
   serializePipelineConfig,
 } from '../../functions/core/pipeline-config';
 import { ViewDeclarationError } from '../../functions/core/view-declaration';
+import { DEFAULT_EVENT_SCHEMA } from '../../functions/core/event-schema';
 
 describe('pipeline configuration', () => {
   it('defaults to the IoT views, 15-minute epochs and the Lambda architecture', () => {
@@ -112,5 +113,72 @@ describe('pipeline configuration', () => {
     expect(() => definePipelineConfig({ views: [{ name: 'x', dimensions: [], granularity: 'hour' }] })).toThrow(
       ViewDeclarationError,
     );
+  });
+
+  const webSchema = {
+    id: 'requestId',
+    time: 'at',
+    dimensions: ['path', 'status', 'country'],
+    numbers: ['latencyMs', 'bytes'],
+  };
+  const webViews = [
+    {
+      name: 'path_minute',
+      dimensions: ['path', 'status'],
+      granularity: 'minute',
+      measures: { requests: 'count', slowest: { max: 'latencyMs' }, meanBytes: { avg: 'bytes' } },
+      filter: [{ field: 'latencyMs', op: 'gte', value: 0 }],
+    },
+    { name: 'country_hour', dimensions: ['country'], granularity: 'hour' },
+  ];
+
+  it('takes the event schema from the configuration, and validates the views against it', () => {
+    const config = definePipelineConfig({ schema: webSchema, views: webViews });
+    expect(config.schema).toEqual(webSchema);
+    expect(config.views.map((view) => view.schema)).toEqual([config.schema, config.schema]);
+    expect(config.views[0].measures.map((measure) => measure.name)).toEqual(['requests', 'slowest', 'meanBytes']);
+    expect(config.views[1].measures.map((measure) => measure.name)).toContain('maxLatencyMs');
+    // The IoT views do not fit the web schema.
+    expect(() => definePipelineConfig({ schema: webSchema })).toThrow(ViewDeclarationError);
+  });
+
+  it('defaults to the IoT schema', () => {
+    expect(definePipelineConfig().schema).toBe(DEFAULT_EVENT_SCHEMA);
+  });
+
+  it.each([
+    [
+      { ...webSchema, dimensions: [] },
+      'config.schema.dimensions: declare at least one dimension: views key by dimensions',
+    ],
+    [
+      { ...webSchema, numbers: ['bytes', 'Bytes'] },
+      'config.schema.numbers[1]: Bytes is already declared at schema.numbers[0] (bytes) (Athena reads field names without regard to case)',
+    ],
+    ['iot', 'config.schema: expected an event schema { id, time, dimensions, numbers }'],
+  ])('rejects the bad schema %j under config.schema', (schema, problem) => {
+    let problems: readonly string[] = [];
+    try {
+      definePipelineConfig({ schema, views: webViews });
+    } catch (error) {
+      expect(error).toBeInstanceOf(PipelineConfigError);
+      problems = (error as PipelineConfigError).problems;
+    }
+    expect(problems).toContain(problem);
+    expect(problems.every((text) => text.startsWith('config.schema'))).toBe(true);
+  });
+
+  it('round-trips a declared schema and named measures through the JSON that handlers receive', () => {
+    const config = definePipelineConfig({ schema: webSchema, views: webViews, architecture: 'kappa' });
+    const again = deserializePipelineConfig(serializePipelineConfig(config));
+    expect(again).toEqual(config);
+    expect(again.views[0].stored).toEqual(config.views[0].stored);
+    expect(again.views[0].filter).toEqual([{ field: 'latencyMs', op: 'gte', value: 0 }]);
+  });
+
+  it('refuses a serialized configuration whose views no longer fit its schema', () => {
+    const json = JSON.parse(serializePipelineConfig(definePipelineConfig({ schema: webSchema, views: webViews })));
+    json.schema.numbers = ['latencyMs'];
+    expect(() => deserializePipelineConfig(JSON.stringify(json))).toThrow(/views\[0\]\.measures\.meanBytes\.avg/);
   });
 });

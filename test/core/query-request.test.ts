@@ -2,11 +2,17 @@ import { defineViews } from '../../functions/core/view-declaration';
 import { MAX_EVENT_TIME_MS } from '../../functions/core/event-limits';
 import { DEFAULT_VIEW_DECLARATIONS } from '../../functions/core/default-views';
 import {
+  DEFAULT_KEYS_PAGE,
   DEFAULT_QUERY_LIMITS,
+  DEFAULT_TOP_LIMIT,
+  groupKeyOf,
+  parseKeyListing,
   parseViewQuery,
   QUERY_TIME_RANGE,
   retentionProblem,
+  tooManyKeysProblem,
 } from '../../functions/core/query-request';
+import { encodeDirectoryToken } from '../../functions/core/key-directory';
 
 const [view] = defineViews([
   { name: 'device_metric_minute', dimensions: ['deviceId', 'metric'], granularity: 'minute' },
@@ -26,7 +32,7 @@ describe('view query parameters', () => {
         granularity: 'hour',
         from: Date.UTC(2026, 10, 24, 10),
         to: now,
-        dimensionKeys: ['a|t', 'b|t'],
+        selection: { mode: 'keys', dimensionKeys: ['a|t', 'b|t'] },
         firstBucket: Date.UTC(2026, 10, 24, 10),
         lastBucket: Date.UTC(2026, 10, 24, 12, 30),
       }),
@@ -82,8 +88,7 @@ describe('view query parameters', () => {
       now,
     );
     expect(!result.ok && result.errors).toEqual([
-      'colour: unknown dimension of view device_metric_minute (its dimensions are deviceId, metric; other parameters are from, to, granularity)',
-      'metric: required, one or more comma-separated values (every dimension of device_metric_minute must be given)',
+      'colour: unknown dimension of view device_metric_minute (its dimensions are deviceId, metric; other parameters are from, to, granularity, orderBy, order, limit)',
       'granularity: expected one of minute, hour, day for view device_metric_minute, got "second"',
       'to: expected epoch milliseconds or an ISO-8601 date-time with a zone, got "soon"',
     ]);
@@ -164,7 +169,176 @@ describe('view query parameters', () => {
       'metric: expected well-formed Unicode (it has a lone surrogate), got "\\ud800"',
     ]);
     const exact = parseViewQuery(view, { deviceId: ['a b'], metric: ['t'] }, now);
-    expect(exact.ok && exact.query.dimensionKeys).toEqual(['a%20b|t']);
+    expect(exact.ok && exact.query.selection).toEqual({ mode: 'keys', dimensionKeys: ['a%20b|t'] });
+  });
+});
+
+describe('group-by and top-N parameters', () => {
+  const [siteView] = defineViews([
+    { name: 'site_device_metric_minute', dimensions: ['site', 'deviceId', 'metric'], granularity: 'minute' },
+  ]);
+
+  it('groups by the dimensions given when some are left out: one group per combination of the values given', () => {
+    const result = parseViewQuery(siteView, { site: ['s1,s2'], metric: ['t'] }, now);
+    expect(result.ok && result.query.selection).toEqual({
+      mode: 'group',
+      groupBy: ['site', 'metric'],
+      groups: ['s1|t', 's2|t'],
+      filter: new Map([
+        [0, ['s1', 's2']],
+        [2, ['t']],
+      ]),
+    });
+  });
+
+  it('groups every key of the view into one series when no dimension is given', () => {
+    const result = parseViewQuery(siteView, {}, now);
+    expect(result.ok && result.query.selection).toEqual({
+      mode: 'group',
+      groupBy: [],
+      groups: [''],
+      filter: new Map(),
+    });
+  });
+
+  it('bounds the keys a group-by or top-N merges by maxMergedKeys and by keys × buckets within maxBuckets', () => {
+    // A day of minutes is 1441 buckets: 200,000 / 1441 = 138 keys.
+    const day = parseViewQuery(siteView, { site: ['s1'] }, now);
+    expect(day.ok && [day.query.bucketsPerKey, day.query.maxMergedKeys]).toEqual([1441, 138]);
+    const hour = parseViewQuery(siteView, { site: ['s1'], from: [String(now - 3_600_000)] }, now);
+    expect(hour.ok && hour.query.maxMergedKeys).toBe(DEFAULT_QUERY_LIMITS.maxMergedKeys);
+    expect(DEFAULT_QUERY_LIMITS).toMatchObject({ maxMergedKeys: 1000, maxTopLimit: 100, maxKeysPage: 1000 });
+  });
+
+  it('says how many keys a group-by may merge, why, and what to do past the bound', () => {
+    const result = parseViewQuery(siteView, { site: ['s1,s2'] }, now);
+    if (!result.ok) throw new Error(result.errors.join('; '));
+    expect(tooManyKeysProblem(result.query)).toBe(
+      'dimensions: more than 138 keys of view site_device_metric_minute with site="s1","s2"; a group-by merges at ' +
+        'most 138 keys over 1441 minute buckets (at most 1000 keys, and keys × buckets at most 200000). Give more ' +
+        'dimensions or values that match fewer keys, query a view with fewer or coarser buckets, or a shorter range ' +
+        '(from/to).',
+    );
+    const top = parseViewQuery(siteView, { orderBy: ['max'] }, now);
+    if (!top.ok) throw new Error(top.errors.join('; '));
+    expect(tooManyKeysProblem(top.query)).toMatch(
+      /^dimensions: more than 138 keys of view site_device_metric_minute; a top-N ranks at most 138 keys/,
+    );
+  });
+
+  it('ranks with orderBy, by default the first 10 in descending order, among the directory keys that match', () => {
+    const result = parseViewQuery(siteView, { site: ['s1'], orderBy: ['avg'] }, now);
+    expect(result.ok && result.query.selection).toEqual({
+      mode: 'top',
+      orderBy: expect.objectContaining({ name: 'avg', kind: 'avg' }),
+      order: 'desc',
+      limit: DEFAULT_TOP_LIMIT,
+      dimensionKeys: null,
+      filter: new Map([[0, ['s1']]]),
+    });
+    expect(DEFAULT_TOP_LIMIT).toBe(10);
+  });
+
+  it('ranks exactly the keys given when every dimension is given, in the order and number asked for', () => {
+    const result = parseViewQuery(
+      siteView,
+      { site: ['s1'], deviceId: ['a,b'], metric: ['t'], orderBy: ['count'], order: ['asc'], limit: ['100'] },
+      now,
+    );
+    expect(result.ok && result.query.selection).toMatchObject({
+      mode: 'top',
+      order: 'asc',
+      limit: 100,
+      dimensionKeys: ['s1|a|t', 's1|b|t'],
+    });
+  });
+
+  it('refuses an unknown measure, a bad order or limit, naming the parameter and what it takes', () => {
+    const result = parseViewQuery(siteView, { orderBy: ['hottest'], order: ['up'], limit: ['101'] }, now);
+    expect(!result.ok && result.errors).toEqual([
+      'orderBy: expected a measure of view site_device_metric_minute (count, sum, min, max, avg), got "hottest"',
+      'order: expected desc or asc, got "up"',
+      'limit: expected a whole number from 1 to 100, got "101"',
+    ]);
+    for (const limit of ['0', '-1', '1.5', '', 'ten', '1e2', '99999999']) {
+      expect(parseViewQuery(siteView, { orderBy: ['sum'], limit: [limit] }, now)).toMatchObject({
+        ok: false,
+        errors: [`limit: expected a whole number from 1 to 100, got ${JSON.stringify(limit)}`],
+      });
+    }
+    expect(parseViewQuery(siteView, { orderBy: ['sum', 'max'] }, now)).toMatchObject({
+      ok: false,
+      errors: ['orderBy: give it once'],
+    });
+  });
+
+  it('refuses order and limit without orderBy', () => {
+    expect(parseViewQuery(siteView, { site: ['s1'], order: ['asc'], limit: ['5'] }, now)).toEqual({
+      ok: false,
+      status: 400,
+      errors: [
+        'order: only with orderBy=<measure>, which ranks keys (a top-N)',
+        'limit: only with orderBy=<measure>, which ranks keys (a top-N)',
+      ],
+    });
+  });
+
+  it('refuses more combinations of the values given than maxKeys, as groups and as keys', () => {
+    const values = Array.from({ length: 8 }, (_, i) => `v${i}`).join(',');
+    expect(parseViewQuery(siteView, { site: [values], metric: [values] }, now)).toMatchObject({
+      ok: false,
+      errors: ['dimensions: 64 combinations of the values given, above the limit of 50 per request'],
+    });
+    expect(parseViewQuery(siteView, { site: [values], deviceId: [values], metric: ['t'] }, now)).toMatchObject({
+      ok: false,
+      errors: ['dimensions: 64 keys requested, above the limit of 50 per request'],
+    });
+  });
+
+  it('gives the key of the given dimensions a directory key falls in', () => {
+    const filter = new Map([
+      [0, ['s 1']],
+      [2, ['t']],
+    ]);
+    expect(groupKeyOf(filter, 's%201|a|t')).toBe('s%201|t');
+    expect(groupKeyOf(new Map(), 's1|a|t')).toBe('');
+  });
+});
+
+describe('key listing parameters', () => {
+  it('lists every key, 100 a page, when nothing is given', () => {
+    expect(parseKeyListing(view, {})).toEqual({
+      ok: true,
+      query: { view, filter: new Map(), limit: DEFAULT_KEYS_PAGE, after: undefined },
+    });
+    expect(DEFAULT_KEYS_PAGE).toBe(100);
+  });
+
+  it('filters by any dimension values given, and continues after the key a next token holds', () => {
+    const next = encodeDirectoryToken('a|t');
+    expect(parseKeyListing(view, { metric: ['t,u'], limit: ['1000'], next: [next] })).toEqual({
+      ok: true,
+      query: { view, filter: new Map([[1, ['t', 'u']]]), limit: 1000, after: 'a|t' },
+    });
+  });
+
+  it('refuses an unknown parameter, a bad limit, a value ingest would refuse and a token this API did not give', () => {
+    const result = parseKeyListing(view, {
+      site: ['s1'],
+      from: ['0'],
+      deviceId: [' a'],
+      limit: ['1001'],
+      next: ['k1.not base64!'],
+    });
+    expect(!result.ok && result.errors).toEqual([
+      'site: unknown dimension of view device_metric_minute (its dimensions are deviceId, metric; other parameters are limit, next)',
+      'from: unknown dimension of view device_metric_minute (its dimensions are deviceId, metric; other parameters are limit, next)',
+      'deviceId: expected no white space at the start or end, got " a"',
+      'limit: expected a whole number from 1 to 1000, got "1001"',
+      'next: not a token this API gave, got "k1.not base64!" (pass the next of the previous page as it is)',
+    ]);
+    const twice = [encodeDirectoryToken('a|t'), encodeDirectoryToken('b|t')];
+    expect(parseKeyListing(view, { next: twice })).toMatchObject({ ok: false, errors: ['next: give it once'] });
   });
 });
 

@@ -78,7 +78,7 @@ describe('serving rule', () => {
   it('says which part of each bucket came from the batch view and which from the speed layer', () => {
     const cutoff = Date.UTC(2026, 10, 23, 12);
     const bucket = Date.UTC(2026, 10, 23, 11, 59);
-    const one = (value: number) => ({ count: 1, sum: value, min: value, max: value });
+    const one = (value: number) => ({ count: 1, sum: { sum: value }, min: { min: value }, max: { max: value } });
     const served = applyServingRule({
       batch: [{ dimensionKey: 'd|t', bucket, measures: one(1) }],
       realtime: [
@@ -89,7 +89,13 @@ describe('serving rule', () => {
       granularity: 'minute' as Granularity,
     });
     expect(served).toEqual([
-      { dimensionKey: 'd|t', bucket, batch: one(1), realtime: one(2), measures: { count: 2, sum: 3, min: 1, max: 2 } },
+      {
+        dimensionKey: 'd|t',
+        bucket,
+        batch: one(1),
+        realtime: one(2),
+        measures: { count: 2, sum: { sum: 3 }, min: { min: 1 }, max: { max: 2 } },
+      },
     ]);
   });
 });

@@ -1,17 +1,21 @@
 import { DEFAULT_VIEW_DECLARATIONS } from '../../functions/core/default-views';
+import { DEFAULT_EVENT_SCHEMA, type EventSchema } from '../../functions/core/event-schema';
+import { defineEventSchema } from '../../functions/core/event-schema-definition';
 import {
   DEFAULT_RETENTION_DAYS,
   defineViews,
+  describeMeasure,
   firstRetainedBucket,
   retentionMs,
+  viewDeclarationOf,
   ViewDeclarationError,
 } from '../../functions/core/view-declaration';
 
 const base = { name: 'by_device', dimensions: ['deviceId'], granularity: 'minute' };
 
-function problemsOf(declarations: unknown): readonly string[] {
+function problemsOf(declarations: unknown, schema?: EventSchema): readonly string[] {
   try {
-    defineViews(declarations);
+    defineViews(declarations, schema);
   } catch (error) {
     expect(error).toBeInstanceOf(ViewDeclarationError);
     return (error as ViewDeclarationError).problems;
@@ -27,21 +31,37 @@ describe('view declarations', () => {
       ['site_metric_hour', ['site', 'metric'], 'hour'],
       ['metric_day', ['metric'], 'day'],
     ]);
-    expect(views[0].measures).toEqual(['count', 'sum', 'min', 'max']);
+    expect(views[0].measures).toEqual([
+      { name: 'count', kind: 'count', field: null, attribute: 'count' },
+      { name: 'sum', kind: 'sum', field: 'value', attribute: 'sum' },
+      { name: 'min', kind: 'min', field: 'value', attribute: 'min' },
+      { name: 'max', kind: 'max', field: 'value', attribute: 'max' },
+      { name: 'avg', kind: 'avg', field: 'value', attribute: 'sum' },
+    ]);
+    expect(views[0].stored).toEqual([
+      { attribute: 'sum', kind: 'sum', field: 'value' },
+      { attribute: 'min', kind: 'min', field: 'value' },
+      { attribute: 'max', kind: 'max', field: 'value' },
+    ]);
+    expect(views[0].schema).toBe(DEFAULT_EVENT_SCHEMA);
     expect(views[0].filter).toEqual([]);
     expect(views[0].dedupeByEventId).toBe(false);
     expect(views.map((view) => view.retentionDays)).toEqual([30, 400, null]);
   });
 
-  it('always stores count, in canonical order, because avg and empty buckets need it', () => {
+  it('in the list notation, always answers count, in canonical order, and avg when sum is listed', () => {
     const [view] = defineViews([{ ...base, measures: ['max', 'sum'] }]);
-    expect(view.measures).toEqual(['count', 'sum', 'max']);
+    expect(view.measures.map((measure) => measure.name)).toEqual(['count', 'sum', 'max', 'avg']);
+    expect(view.stored.map((measure) => measure.attribute)).toEqual(['sum', 'max']);
+    const [countOnly] = defineViews([{ ...base, measures: ['count'] }]);
+    expect(countOnly.measures.map((measure) => measure.name)).toEqual(['count']);
+    expect(countOnly.stored).toEqual([]);
   });
 
   it.each([
     [
       [{ ...base, dimensions: ['devic'] }],
-      'views[0].dimensions[0]: unknown field "devic" (known: deviceId, site, metric)',
+      'views[0].dimensions[0]: unknown field "devic" (the schema\'s dimensions: deviceId, site, metric)',
     ],
     [[base, { ...base }], 'views[1].name: duplicate view name "by_device"'],
     [
@@ -56,7 +76,8 @@ describe('view declarations', () => {
     ],
     [
       [{ ...base, measures: ['median'] }],
-      'views[0].measures[0]: unknown measure "median" (known: count, sum, min, max)',
+      'views[0].measures[0]: unknown measure "median" (known: count, sum, min, max; ' +
+        "or name measures: { maxTemp: { max: 'temperature' } })",
     ],
     [[{ ...base, measures: [] }], 'views[0].measures: a view needs at least one measure'],
     [
@@ -103,6 +124,226 @@ describe('view declarations', () => {
     expect(() => defineViews([{ ...base, dimensions: [], granularity: 'week' }])).toThrow(
       /invalid view declarations:\n {2}- views\[0\]\.dimensions: .*\n {2}- views\[0\]\.granularity: /,
     );
+  });
+});
+
+/** The web-requests example: two numeric fields, so the list notation does not apply. */
+const web = defineEventSchema({
+  id: 'requestId',
+  time: 'at',
+  dimensions: ['path', 'status', 'country'],
+  numbers: ['latencyMs', 'bytes'],
+});
+const byPath = { name: 'by_path', dimensions: ['path'], granularity: 'minute' };
+
+describe('named measures and declared schemas', () => {
+  it('takes the object notation: each measure named, over the field it names, stored once', () => {
+    const [view] = defineViews(
+      [
+        {
+          ...byPath,
+          measures: {
+            requests: 'count',
+            slowest: { max: 'latencyMs' },
+            fastest: { min: 'latencyMs' },
+            bytes: { sum: 'bytes' },
+          },
+        },
+      ],
+      web,
+    );
+    expect(view.schema).toBe(web);
+    expect(view.measures).toEqual([
+      { name: 'requests', kind: 'count', field: null, attribute: 'count' },
+      { name: 'slowest', kind: 'max', field: 'latencyMs', attribute: 'slowest' },
+      { name: 'fastest', kind: 'min', field: 'latencyMs', attribute: 'fastest' },
+      { name: 'bytes', kind: 'sum', field: 'bytes', attribute: 'bytes' },
+    ]);
+    expect(view.stored).toEqual([
+      { attribute: 'slowest', kind: 'max', field: 'latencyMs' },
+      { attribute: 'fastest', kind: 'min', field: 'latencyMs' },
+      { attribute: 'bytes', kind: 'sum', field: 'bytes' },
+    ]);
+  });
+
+  it('takes the list notation for a schema with one numeric field, whatever it is called', () => {
+    const plant = defineEventSchema({ dimensions: ['boiler'], numbers: ['pressure'] });
+    const [view] = defineViews(
+      [{ name: 'boilers', dimensions: ['boiler'], granularity: 'hour', measures: ['min', 'sum'] }],
+      plant,
+    );
+    expect(view.measures.map((measure) => [measure.name, describeMeasure(measure.kind, measure.field)])).toEqual([
+      ['count', 'count'],
+      ['sum', 'sum(pressure)'],
+      ['min', 'min(pressure)'],
+      ['avg', 'avg(pressure)'],
+    ]);
+  });
+
+  it('refuses the list notation for a schema with two numeric fields, saying how to name the measures', () => {
+    expect(problemsOf([{ ...byPath, measures: ['count', 'max'] }], web)).toEqual([
+      'views[0].measures: the list notation applies to a schema with one numeric field, and this one has 2 ' +
+        "(latencyMs, bytes): name each measure and its field, as in { maxTemp: { max: 'temperature' } }",
+    ]);
+  });
+
+  it.each([
+    [
+      { ...byPath, measures: { slowest: { max: 'latency' } } },
+      'views[0].measures.slowest.max: unknown numeric field "latency" (the schema\'s numeric fields: latencyMs, bytes)',
+    ],
+    [
+      { ...byPath, measures: { hits: { sum: 'path' } } },
+      'views[0].measures.hits.sum: unknown numeric field "path" (the schema\'s numeric fields: latencyMs, bytes)',
+    ],
+    [
+      { ...byPath, dimensions: ['deviceId'] },
+      'views[0].dimensions[0]: unknown field "deviceId" (the schema\'s dimensions: path, status, country)',
+    ],
+    [
+      { ...byPath, dimensions: ['latencyMs'] },
+      'views[0].dimensions[0]: unknown field "latencyMs" (the schema\'s dimensions: path, status, country)',
+    ],
+    [
+      { ...byPath, measures: { Slowest: { max: 'latencyMs' } } },
+      'views[0].measures.Slowest: a measure name is a letter a-z, then letters, digits and _ (at most 63 characters)',
+    ],
+    [
+      { ...byPath, measures: { 'max-latency': { max: 'latencyMs' } } },
+      'views[0].measures.max-latency: a measure name is a letter a-z, then letters, digits and _ (at most 63 characters)',
+    ],
+    [
+      { ...byPath, measures: { bucket: { max: 'latencyMs' } } },
+      'views[0].measures.bucket: bucket is a name items and answers use for something else (reserved: pk, sk, bucket, epoch, expiresAt, windowFrom, windowTo, start, startMs, wm_*)',
+    ],
+    [
+      { ...byPath, measures: { wm_x: { max: 'latencyMs' } } },
+      'views[0].measures.wm_x: wm_x is a name items and answers use for something else (reserved: pk, sk, bucket, epoch, expiresAt, windowFrom, windowTo, start, startMs, wm_*)',
+    ],
+    [
+      { ...byPath, measures: { count: { sum: 'bytes' } } },
+      'views[0].measures.count: the name count is kept for the count of events',
+    ],
+    [
+      { ...byPath, measures: { slowest: { max: 'latencyMs' }, worst: { max: 'latencyMs' } } },
+      'views[0].measures.worst: computes the same as slowest (max(latencyMs))',
+    ],
+    [
+      { ...byPath, measures: { requests: 'count', hits: 'count' } },
+      'views[0].measures.hits: computes the same as requests (count)',
+    ],
+    [
+      { ...byPath, measures: { p99: { p99: 'latencyMs' } } },
+      "views[0].measures.p99: expected 'count' or one of { sum | min | max | avg: '<numeric field>' }",
+    ],
+    [{ ...byPath, measures: {} }, 'views[0].measures: a view needs at least one measure'],
+    [
+      { ...byPath, filter: [{ field: 'bytes', op: 'gt', value: '10' }] },
+      'views[0].filter[0].value: bytes is a number field: compare it with numbers',
+    ],
+    [
+      { ...byPath, filter: [{ field: 'value', op: 'gt', value: 1 }] },
+      'views[0].filter[0].field: unknown field "value" (known: path, status, country, latencyMs, bytes)',
+    ],
+  ])('rejects %j against the web-requests schema: %s', (declaration, problem) => {
+    expect(problemsOf([declaration], web)).toContain(problem);
+  });
+
+  it('stores an avg in a declared sum of the same field, and in a sum of its own otherwise', () => {
+    const [shared, own] = defineViews(
+      [
+        { ...byPath, measures: { bytes: { sum: 'bytes' }, meanBytes: { avg: 'bytes' } } },
+        { ...byPath, name: 'own', measures: { meanLatency: { avg: 'latencyMs' } } },
+      ],
+      web,
+    );
+    expect(shared.measures.find((measure) => measure.name === 'meanBytes')?.attribute).toBe('bytes');
+    expect(shared.stored).toEqual([{ attribute: 'bytes', kind: 'sum', field: 'bytes' }]);
+    expect(own.stored).toEqual([{ attribute: 'meanLatency', kind: 'sum', field: 'latencyMs' }]);
+    expect(own.measures.map((measure) => measure.name)).toEqual(['meanLatency']);
+  });
+
+  it('shares a sum declared after the avg too', () => {
+    const [view] = defineViews(
+      [{ ...byPath, measures: { meanBytes: { avg: 'bytes' }, bytes: { sum: 'bytes' } } }],
+      web,
+    );
+    expect(view.stored).toEqual([{ attribute: 'bytes', kind: 'sum', field: 'bytes' }]);
+    expect(view.measures.map((measure) => [measure.name, measure.attribute])).toEqual([
+      ['meanBytes', 'bytes'],
+      ['bytes', 'bytes'],
+    ]);
+  });
+
+  it('defaults a schema with two numeric fields to count and sum, min, max and avg of each, named by field', () => {
+    const [view] = defineViews([byPath], web);
+    expect(view.measures.map((measure) => [measure.name, describeMeasure(measure.kind, measure.field)])).toEqual([
+      ['count', 'count'],
+      ['sumLatencyMs', 'sum(latencyMs)'],
+      ['minLatencyMs', 'min(latencyMs)'],
+      ['maxLatencyMs', 'max(latencyMs)'],
+      ['avgLatencyMs', 'avg(latencyMs)'],
+      ['sumBytes', 'sum(bytes)'],
+      ['minBytes', 'min(bytes)'],
+      ['maxBytes', 'max(bytes)'],
+      ['avgBytes', 'avg(bytes)'],
+    ]);
+    expect(view.stored.map((measure) => measure.attribute)).toEqual([
+      'sumLatencyMs',
+      'minLatencyMs',
+      'maxLatencyMs',
+      'sumBytes',
+      'minBytes',
+      'maxBytes',
+    ]);
+  });
+
+  it('defaults a schema without numeric fields to the count alone', () => {
+    const counts = defineEventSchema({ dimensions: ['page'], numbers: [] });
+    const [view] = defineViews([{ name: 'pages', dimensions: ['page'], granularity: 'day' }], counts);
+    expect(view.measures.map((measure) => measure.name)).toEqual(['count']);
+    expect(view.stored).toEqual([]);
+  });
+
+  it('gives back a declaration that defines an equal view, in either notation and for defaults', () => {
+    const declarations = [
+      {
+        ...byPath,
+        description: 'Per path.',
+        measures: { requests: 'count', slowest: { max: 'latencyMs' }, meanBytes: { avg: 'bytes' } },
+        filter: [{ field: 'status', op: 'ne', value: '500' }],
+        dedupeByEventId: true,
+        retentionDays: 7,
+      },
+      { name: 'by_country', dimensions: ['country', 'status'], granularity: 'hour' },
+    ];
+    const views = defineViews(declarations, web);
+    expect(defineViews(views.map(viewDeclarationOf), web)).toEqual(views);
+    const iot = defineViews([...DEFAULT_VIEW_DECLARATIONS, { ...base, name: 'listed', measures: ['count', 'max'] }]);
+    const again = defineViews(JSON.parse(JSON.stringify(iot.map(viewDeclarationOf))));
+    expect(again).toEqual(iot);
+  });
+
+  it('filters on a numeric field of a declared schema by number, and on a dimension by string', () => {
+    const [view] = defineViews(
+      [
+        {
+          ...byPath,
+          filter: [
+            { field: 'latencyMs', op: 'gte', value: 250 },
+            { field: 'status', op: 'in', value: ['500', '503'] },
+          ],
+        },
+      ],
+      web,
+    );
+    expect(view.filter).toEqual([
+      { field: 'latencyMs', op: 'gte', value: 250 },
+      { field: 'status', op: 'in', value: ['500', '503'] },
+    ]);
+    expect(problemsOf([{ ...byPath, filter: [{ field: 'status', op: 'lt', value: '500' }] }], web)).toEqual([
+      'views[0].filter[0].op: op lt compares numbers; status is a string field (use eq, ne, in or notIn)',
+    ]);
   });
 });
 

@@ -4,7 +4,7 @@ import type { StreamRecord } from '../../functions/core/stream-record';
 import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
 import { IotTraffic } from '../../local/iot-traffic';
 import { acceptedRecords, type IngestResult } from '../support/accepted-records';
-import { answerBuckets, bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { answerBuckets, bruteForceAnswer, type AnswerBucket, type PresentedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
 import { DeployedRebuilds, type RebuiltState } from './deployed-rebuilds';
 import { cutoffCovering, flipCoveringWithinMs, type DeployedStack } from './deployed-stack';
@@ -33,11 +33,11 @@ const accepted: StreamRecord[] = [];
 /** When the last accepted event of this run had certainly arrived. */
 let lastArrivalBy = 0;
 
-interface Bucket extends ExpectedBucket {
-  startMs: number;
-  batch: ExpectedBucket | null;
-  realtime: ExpectedBucket | null;
-}
+type Bucket = AnswerBucket & {
+  count: number;
+  batch: PresentedBucket | null;
+  realtime: PresentedBucket | null;
+};
 interface Answer {
   provenance: { batchVersion: string; cutoffMs: number } | null;
   series: { key: Record<string, string>; buckets: Bucket[] }[];
@@ -82,11 +82,11 @@ function traffic(count: number, invalidShare: number): Record<string, unknown>[]
 }
 
 /** A view's answer for every key this run wrote, in one request, as a map comparable with bruteForce. */
-async function answer(view: ViewDefinition): Promise<{ buckets: Map<string, ExpectedBucket>; body: Answer }> {
+async function answer(view: ViewDefinition): Promise<{ buckets: Map<string, PresentedBucket>; body: Answer }> {
   const values = view.dimensions.map(
     (dimension) => `${dimension}=${[...new Set(accepted.map((record) => record.event[dimension]))].join(',')}`,
   );
-  const from = Math.min(...accepted.map((record) => record.event.ts)) - 86_400_000;
+  const from = Math.min(...accepted.map((record) => Number(record.event.ts))) - 86_400_000;
   const to = Date.now() + 3_600_000;
   const { status, body } = await api(`/views/${view.name}?${values.join('&')}&from=${from}&to=${to}`);
   if (status !== 200) throw new Error(`GET /views/${view.name} answered ${status}: ${JSON.stringify(body)}`);
@@ -94,12 +94,12 @@ async function answer(view: ViewDefinition): Promise<{ buckets: Map<string, Expe
   return { buckets, body: body as Answer };
 }
 
-const sorted = (buckets: Map<string, ExpectedBucket>) => JSON.stringify([...buckets].sort());
+const sorted = (buckets: Map<string, PresentedBucket>) => JSON.stringify([...buckets].sort());
 
 /** Waits until every view answers exactly the brute force over this run's events. */
 async function expectEveryViewExact(timeoutMs: number): Promise<void> {
   for (const view of views) {
-    const expected = sorted(bruteForce(view, accepted));
+    const expected = sorted(bruteForceAnswer(view, accepted));
     await eventually(
       `${view.name} to equal brute force over ${accepted.length} events`,
       async () => (sorted((await answer(view)).buckets) === expected ? true : undefined),

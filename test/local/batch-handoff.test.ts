@@ -13,7 +13,7 @@ import { buildLocalHandlers } from '../../local/local-handlers';
 import { archiveBoundedClock, LOCAL_RESOURCES, LocalRuntime } from '../../local/local-runtime';
 import { listShardIds } from '../../local/shard-reader';
 import { acceptedRecords, type IngestResult } from '../support/accepted-records';
-import { answerBuckets, bruteForce, type AnswerSeries, type ExpectedBucket } from '../support/brute-force';
+import { answerBuckets, bruteForceAnswer, type AnswerSeries, type PresentedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
 
 describe('the local batch clock', () => {
@@ -155,7 +155,7 @@ describe('the batch hand-off under a fast schedule, on the local runtime', () =>
     return (await response.json()) as Answer;
   }
 
-  const sorted = (buckets: Map<string, ExpectedBucket>) => [...buckets].sort(([a], [b]) => a.localeCompare(b));
+  const sorted = (buckets: Map<string, PresentedBucket>) => [...buckets].sort(([a], [b]) => a.localeCompare(b));
 
   it(`answers equal brute force from every batch version whose cutoff covers events that arrived just before it, over ${BOUNDARIES} boundaries`, async () => {
     // Moves the batch clock on by the buffer interval and the margin, for the rest of the test.
@@ -178,7 +178,7 @@ describe('the batch hand-off under a fast schedule, on the local runtime', () =>
       postToArrivalMs = Math.min(lastArrivalMs - postedAt, EPOCH_MS / 2);
       // Usually the boundary itself; should the burst straddle it, the next one.
       const covering = epochStart(lastArrivalMs, EPOCH_MS) + EPOCH_MS;
-      const expected = sorted(bruteForce(view, accepted, 'minute'));
+      const expected = sorted(bruteForceAnswer(view, accepted, 'minute'));
 
       const checked = new Set<string>();
       await eventually(
@@ -204,6 +204,6 @@ describe('the batch hand-off under a fast schedule, on the local runtime', () =>
     expect(summary.cutoff).toBeLessThanOrEqual(Date.now());
     const { provenance, series } = await answer();
     expect(provenance?.cutoffMs).toBeLessThanOrEqual(Date.now());
-    expect(sorted(answerBuckets(series, view.dimensions))).toEqual(sorted(bruteForce(view, accepted, 'minute')));
+    expect(sorted(answerBuckets(series, view.dimensions))).toEqual(sorted(bruteForceAnswer(view, accepted, 'minute')));
   }, 600_000);
 });

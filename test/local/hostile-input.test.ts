@@ -105,7 +105,7 @@ async function postText(body: string): Promise<{ status: number; results: Ingest
 async function answersOf(view: ViewDefinition) {
   const keys = new Map<string, Record<string, string>>();
   for (const record of accepted) {
-    const key = Object.fromEntries(view.dimensions.map((field) => [field, record.event[field]]));
+    const key = Object.fromEntries(view.dimensions.map((field) => [field, String(record.event[field])]));
     keys.set(JSON.stringify(key), key);
   }
   const buckets = new Map<string, unknown>();

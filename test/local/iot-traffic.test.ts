@@ -31,7 +31,7 @@ describe('IoT traffic generator', () => {
   });
 
   it('produces the requested share of late events, up to two hours back, and the rest at the current time', () => {
-    const times = parsed.flatMap((result) => (result.ok ? [result.event.ts] : []));
+    const times = parsed.flatMap((result) => (result.ok ? [Number(result.event.ts)] : []));
     const late = times.filter((ts) => ts < now);
     expect(late.length / times.length).toBeGreaterThan(0.17);
     expect(late.length / times.length).toBeLessThan(0.23);

@@ -6,7 +6,7 @@ import type { StreamRecord } from '../../functions/core/stream-record';
 import { IotTraffic } from '../../local/iot-traffic';
 import type { LocalRuntime } from '../../local/local-runtime';
 import { acceptedRecords } from '../support/accepted-records';
-import { answerBuckets, bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { answerBuckets, bruteForceAnswer, type AnswerBucket, type PresentedBucket } from '../support/brute-force';
 import { eventually } from '../support/eventually';
 import { EPOCH_WAIT_MS, startTestRuntime, testRuntimeConfig } from '../support/test-runtime';
 
@@ -21,7 +21,7 @@ interface Answer {
   provenance: { batchVersion: string; cutoffMs: number } | null;
   series: {
     key: Record<string, string>;
-    buckets: (ExpectedBucket & { startMs: number; batch: ExpectedBucket | null; realtime: ExpectedBucket | null })[];
+    buckets: (AnswerBucket & { batch: PresentedBucket | null; realtime: PresentedBucket | null })[];
   }[];
 }
 
@@ -53,12 +53,12 @@ async function query(
 /** Every key of a view, answered over the whole test's time range, as a map comparable with bruteForce. */
 async function answerAll(
   granularity: Granularity,
-): Promise<{ buckets: Map<string, ExpectedBucket>; answers: Answer[] }> {
+): Promise<{ buckets: Map<string, PresentedBucket>; answers: Answer[] }> {
   const devices = [...new Set(accepted.map((record) => record.event.deviceId))];
   const metrics = [...new Set(accepted.map((record) => record.event.metric))];
-  const from = Math.min(...accepted.map((record) => record.event.ts)) - 86_400_000;
+  const from = Math.min(...accepted.map((record) => Number(record.event.ts))) - 86_400_000;
   const to = Date.now() + 86_400_000;
-  const buckets = new Map<string, ExpectedBucket>();
+  const buckets = new Map<string, PresentedBucket>();
   const answers: Answer[] = [];
   for (const device of devices) {
     const { status, body } = await query(
@@ -89,7 +89,7 @@ describe('npm start: the whole Lambda architecture on local emulators', () => {
     await send([...events, ...events.slice(0, 20)]);
     expect(accepted.length).toBeGreaterThan(250);
     for (const granularity of granularities) {
-      const expected = bruteForce(deviceView, accepted, granularity);
+      const expected = bruteForceAnswer(deviceView, accepted, granularity);
       await eventually(`${granularity} answers equal to brute force`, async () => {
         const { buckets } = await answerAll(granularity);
         return JSON.stringify([...buckets].sort()) === JSON.stringify([...expected].sort()) ? true : undefined;
@@ -105,7 +105,7 @@ describe('npm start: the whole Lambda architecture on local emulators', () => {
     expect(summary.views.every((view) => view.outcome === 'flipped')).toBe(true);
     const after = await answerAll('minute');
     expect(after.buckets).toEqual(before.buckets);
-    expect(after.buckets).toEqual(bruteForce(deviceView, accepted, 'minute'));
+    expect(after.buckets).toEqual(bruteForceAnswer(deviceView, accepted, 'minute'));
     for (const answer of after.answers) {
       expect(answer.provenance?.cutoffMs).toBe(summary.views[0].cutoff);
       for (const bucket of answer.series.flatMap((series) => series.buckets)) {
@@ -118,7 +118,7 @@ describe('npm start: the whole Lambda architecture on local emulators', () => {
   it('counts events that arrive after the cutoff from the speed layer, and a flip between two requests changes only where they come from', async () => {
     const traffic = new IotTraffic({ devices: 6, lateShare: 0.5, invalidShare: 0 });
     await send(traffic.batch(60));
-    const expected = bruteForce(deviceView, accepted, 'hour');
+    const expected = bruteForceAnswer(deviceView, accepted, 'hour');
     await eventually('new events visible', async () => {
       const { buckets } = await answerAll('hour');
       return JSON.stringify([...buckets].sort()) === JSON.stringify([...expected].sort()) ? true : undefined;

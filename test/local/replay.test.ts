@@ -13,11 +13,19 @@ import { IotTraffic } from '../../local/iot-traffic';
 import { buildLocalHandlers, buildLocalReplay } from '../../local/local-handlers';
 import { LocalRuntime } from '../../local/local-runtime';
 import { acceptedRecords, type IngestResult } from '../support/accepted-records';
-import { answerBuckets, bruteForce, type AnswerSeries, type ExpectedBucket } from '../support/brute-force';
+import {
+  answerBuckets,
+  bruteForce,
+  bruteForceAnswer,
+  presentedBuckets,
+  type AnswerSeries,
+  type ExpectedBucket,
+  type PresentedBucket,
+} from '../support/brute-force';
 import { eventually } from '../support/eventually';
 import { testRuntimeConfig } from '../support/test-runtime';
 
-type Expected = Map<string, ExpectedBucket>;
+type Expected = Map<string, PresentedBucket>;
 
 /** The view the tests change: at first every reading, then only readings of 30 and above. */
 const VIEW = 'device_metric_minute';
@@ -77,32 +85,50 @@ async function answerFor(device: string, metrics: readonly string[]): Promise<De
   return { device, generation: body.realtimeGeneration, buckets: answerBuckets(body.series, ['deviceId', 'metric']) };
 }
 
-const devicesOf = (records: readonly StreamRecord[]) => [...new Set(records.map((record) => record.event.deviceId))];
-const metricsOf = (records: readonly StreamRecord[]) => [...new Set(records.map((record) => record.event.metric))];
+const devicesOf = (records: readonly StreamRecord[]) => [
+  ...new Set(records.map((record) => String(record.event.deviceId))),
+];
+const metricsOf = (records: readonly StreamRecord[]) => [
+  ...new Set(records.map((record) => String(record.event.metric))),
+];
 const sorted = (buckets: Expected) => JSON.stringify([...buckets].sort());
 const forDevice = (expected: Expected, device: string) =>
   new Map([...expected].filter(([key]) => key.startsWith(`${encodeURIComponent(device)}|`)));
 
-/** Two brute forces, each over its records with its own definition, added up: what a generation built in two eras holds. */
-function merged(...parts: Expected[]): Expected {
-  const result: Expected = new Map();
+/**
+ * Two brute forces, each over its records with its own definition, added up as stored attributes (an attribute one
+ * era lacks counts as nothing), then presented as `view` presents them: what a generation built in two eras holds.
+ */
+function merged(view: ViewDefinition, ...parts: Map<string, ExpectedBucket>[]): Expected {
+  const result = new Map<string, ExpectedBucket>();
+  const combine = (
+    a: Readonly<Record<string, number>>,
+    b: Readonly<Record<string, number>>,
+    pick: (x: number, y: number) => number,
+  ) => {
+    const out: Record<string, number> = { ...a };
+    for (const [attribute, value] of Object.entries(b)) {
+      out[attribute] = attribute in out ? pick(out[attribute], value) : value;
+    }
+    return out;
+  };
   for (const part of parts) {
     for (const [key, bucket] of part) {
       const current = result.get(key);
       result.set(
         key,
         current === undefined
-          ? { ...bucket }
+          ? bucket
           : {
               count: current.count + bucket.count,
-              sum: current.sum + bucket.sum,
-              min: Math.min(current.min, bucket.min),
-              max: Math.max(current.max, bucket.max),
+              sum: combine(current.sum, bucket.sum, (x, y) => x + y),
+              min: combine(current.min, bucket.min, Math.min),
+              max: combine(current.max, bucket.max, Math.max),
             },
       );
     }
   }
-  return result;
+  return presentedBuckets(view, result);
 }
 
 async function expectAnswers(records: readonly StreamRecord[], expected: Expected, generation: number) {
@@ -131,14 +157,18 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
     const kappa = (views: ViewDefinition[]): PipelineConfig => ({ ...testRuntimeConfig, views, architecture: 'kappa' });
     await start(kappa(before));
     const first = await send(wave(120));
-    await expectAnswers(first, bruteForce(viewOf(before), first), 1);
+    await expectAnswers(first, bruteForceAnswer(viewOf(before), first), 1);
 
     // The declaration changes: the served generation folds new events with the new definition from now on.
     await runtime!.stop();
     await start(kappa(after));
     const second = await send(wave(120));
     let all = [...first, ...second];
-    await expectAnswers(all, merged(bruteForce(viewOf(before), first), bruteForce(viewOf(after), second)), 1);
+    await expectAnswers(
+      all,
+      merged(viewOf(after), bruteForce(viewOf(before), first), bruteForce(viewOf(after), second)),
+      1,
+    );
 
     // The replay, killed midway through its backfill, while events keep arriving on both sides of the hand-off.
     const replay = buildLocalReplay(runtime!.environment, { progressEvery: 5 });
@@ -166,11 +196,15 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
 
     // Still generation 1 until the flip, with the events of the third wave folded by the new definition.
     const third = all.slice(first.length + second.length);
-    const generationOne = merged(bruteForce(viewOf(before), first), bruteForce(viewOf(after), [...second, ...third]));
+    const generationOne = merged(
+      viewOf(after),
+      bruteForce(viewOf(before), first),
+      bruteForce(viewOf(after), [...second, ...third]),
+    );
     await expectAnswers(all, generationOne, 1);
 
     // Resumed, with requests running all along: each answer is all generation 1 or all generation 2.
-    const generationTwo = bruteForce(viewOf(after), all);
+    const generationTwo = bruteForceAnswer(viewOf(after), all);
     const observed: DeviceAnswer[] = [];
     let replaying = true;
     const querying = (async () => {
@@ -215,7 +249,7 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
     const newView = added.at(-1)!;
     await start({ ...testRuntimeConfig, views: defineViews(DEFAULT_VIEW_DECLARATIONS) });
     const earlier = await send(wave(100));
-    await expectAnswers(earlier, bruteForce(viewOf(defineViews(DEFAULT_VIEW_DECLARATIONS)), earlier), 1);
+    await expectAnswers(earlier, bruteForceAnswer(viewOf(defineViews(DEFAULT_VIEW_DECLARATIONS)), earlier), 1);
     await runtime!.stop();
 
     await start({ ...testRuntimeConfig, views: added });
@@ -236,7 +270,7 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
     };
     // Before the replay the new view holds only what arrived since it was declared.
     await eventually('the new view to count the later events', async () =>
-      sorted((await query()).buckets) === sorted(bruteForce(newView, later)) ? true : undefined,
+      sorted((await query()).buckets) === sorted(bruteForceAnswer(newView, later)) ? true : undefined,
     );
 
     // Stopped right after its flip, before the old generation had a TTL: running it again finishes just that.
@@ -254,6 +288,6 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
     const { body, buckets } = await query();
     expect(body.provenance).toBeNull();
     expect(body.realtimeGeneration).toBe(2);
-    expect(sorted(buckets)).toBe(sorted(bruteForce(newView, all)));
+    expect(sorted(buckets)).toBe(sorted(bruteForceAnswer(newView, all)));
   }, 300_000);
 });

@@ -39,7 +39,7 @@ async function rebuildFixture(config: PipelineConfig = BATCH_TEST_CONFIG) {
   const rebuilder = (nowMs: number, overrides: Partial<RebuildJobDependencies> = {}) =>
     createRebuildJob({
       config,
-      engine: new DuckDbEngine({ s3: emulators.s3, bucket: fixture.bucket }),
+      engine: new DuckDbEngine({ s3: emulators.s3, bucket: fixture.bucket, schema: config.schema }),
       store: fixture.store,
       work: { s3: emulators.s3, bucket: workBucket },
       expireSuperseded: supersededRowsExpiry(fixture.dynamodb, fixture.batchTable),

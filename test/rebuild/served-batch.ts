@@ -4,17 +4,17 @@ import { decodeDimensionKey } from '../../functions/core/dimension-key';
 import { applyServingRule } from '../../functions/core/serving-rule';
 import { MAX_EVENT_TIME_MS } from '../../functions/core/event-limits';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
-import type { ExpectedBucket } from '../support/brute-force';
+import { presented, type PresentedView } from '../batch/expected-batch-view';
 
 /**
- * What a reader is served from the batch layer alone, for every key the table holds rows of, in bruteForce's shape
- * (`values joined by |@bucket`): the keys come from a scan, the rows from the serving layer's own reader.
+ * What a reader is served from the batch layer alone, for every key the table holds rows of, in expectedBatchView's
+ * shape (`values joined by |@bucket`, each measure by name): the keys come from a scan, the rows from the serving layer's own reader.
  */
 export async function servedBatchAnswer(
   dynamodb: DynamoDBClient,
   tables: { readonly batchTable: string; readonly manifestTable: string; readonly realtimeTable?: string },
   view: ViewDefinition,
-): Promise<Map<string, ExpectedBucket>> {
+): Promise<PresentedView> {
   const reader = new ViewReader({
     client: dynamodb,
     batchTable: tables.batchTable,
@@ -23,7 +23,7 @@ export async function servedBatchAnswer(
     manifestCacheMs: 0,
   });
   const manifest = await reader.servedBatch(view.name);
-  const answer = new Map<string, ExpectedBucket>();
+  const answer: PresentedView = new Map();
   if (manifest === null) return answer;
   const keys = new Set<string>();
   let start: Record<string, AttributeValue> | undefined;
@@ -39,16 +39,19 @@ export async function servedBatchAnswer(
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   for (const key of keys) {
-    const rows = await reader.batchRows(manifest, key, 0, MAX_EVENT_TIME_MS);
-    for (const bucket of applyServingRule({
+    const rows = await reader.batchRows(view, manifest, key, 0, MAX_EVENT_TIME_MS);
+    const buckets = applyServingRule({
       batch: rows,
       realtime: [],
       cutoff: manifest.cutoff,
       granularity: view.granularity,
-    })) {
-      const values = decodeDimensionKey(key).map((value) => encodeURIComponent(value));
-      answer.set(`${values.join('|')}@${bucket.bucket}`, { ...bucket.measures });
-    }
+    }).map((bucket) => ({
+      ...bucket,
+      dimensionKey: decodeDimensionKey(key)
+        .map((value) => encodeURIComponent(value))
+        .join('|'),
+    }));
+    for (const [id, measures] of presented(view, buckets)) answer.set(id, measures);
   }
   return answer;
 }

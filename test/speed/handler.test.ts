@@ -30,12 +30,13 @@ function coldStart(environment: Record<string, string>): { handler: SpeedHandler
 }
 
 describe('speed Lambda entry', () => {
-  it('builds the handler at cold start from PIPELINE_CONFIG, REALTIME_TABLE, MANIFEST_TABLE and SET_ASIDE_BUCKET', async () => {
+  it('builds the handler at cold start from PIPELINE_CONFIG, REALTIME_TABLE, MANIFEST_TABLE, SET_ASIDE_BUCKET and KEY_DIRECTORY_TABLE', async () => {
     const { handler } = coldStart({
       PIPELINE_CONFIG: defaults,
       REALTIME_TABLE: 'realtime',
       MANIFEST_TABLE: 'manifest',
       SET_ASIDE_BUCKET: 'archive',
+      KEY_DIRECTORY_TABLE: 'keys',
     });
     expect(await handler({ Records: [] })).toEqual({ batchItemFailures: [] });
   });
@@ -45,6 +46,9 @@ describe('speed Lambda entry', () => {
     expect(() => coldStart({ PIPELINE_CONFIG: defaults, REALTIME_TABLE: 'realtime', MANIFEST_TABLE: 'm' })).toThrow(
       /SET_ASIDE_BUCKET: required: the bucket where records the realtime table refuses are set aside/,
     );
+    expect(() =>
+      coldStart({ PIPELINE_CONFIG: defaults, REALTIME_TABLE: 'realtime', MANIFEST_TABLE: 'm', SET_ASIDE_BUCKET: 'a' }),
+    ).toThrow(/KEY_DIRECTORY_TABLE: required: the key directory table name/);
     expect(() => coldStart({ REALTIME_TABLE: 'realtime' })).toThrow(/PIPELINE_CONFIG: required/);
     expect(() => coldStart({ PIPELINE_CONFIG: '{"views": []}', REALTIME_TABLE: 'realtime' })).toThrow(
       /PIPELINE_CONFIG: not a valid pipeline configuration/,
@@ -58,6 +62,7 @@ describe('speed Lambda entry', () => {
         REALTIME_TABLE: 'realtime',
         MANIFEST_TABLE: 'manifest',
         SET_ASIDE_BUCKET: 'archive',
+        KEY_DIRECTORY_TABLE: 'keys',
       }),
     ).toThrow(/eventId de-duplication \(views device_once\) needs DEDUP_TABLE/);
     const { handler } = coldStart({
@@ -66,6 +71,7 @@ describe('speed Lambda entry', () => {
       MANIFEST_TABLE: 'manifest',
       DEDUP_TABLE: 'dedup',
       SET_ASIDE_BUCKET: 'archive',
+      KEY_DIRECTORY_TABLE: 'keys',
     });
     expect(typeof handler).toBe('function');
   });

@@ -1,9 +1,10 @@
 import { CreateTableCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { StoredAttributes } from '../../functions/core/aggregate-attributes';
+import { presentMeasures, type Measures } from '../../functions/core/measures';
 import { realtimeAggregateFromItem } from '../../functions/core/realtime-update';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
-import { bruteForce, type ExpectedBucket } from '../support/brute-force';
+import { bruteForce, type PresentedBucket } from '../support/brute-force';
 
 /** A table with the pipeline's key schema (pk, sk), on demand. */
 export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
@@ -36,11 +37,11 @@ export async function scanTable(client: DynamoDBClient, tableName: string): Prom
   return items;
 }
 
-/** `view|epoch|dimension key@bucket` → the view's declared measures. */
-export type EpochAnswers = Map<string, Partial<ExpectedBucket>>;
+/** `view|epoch|dimension key@bucket` → the view's declared measures, by name, as a reader is served them. */
+export type EpochAnswers = Map<string, PresentedBucket | null>;
 
-function declaredOnly(view: ViewDefinition, measures: ExpectedBucket): Partial<ExpectedBucket> {
-  return Object.fromEntries(view.measures.map((measure) => [measure, measures[measure]]));
+function declaredOnly(view: ViewDefinition, measures: Measures): PresentedBucket | null {
+  return presentMeasures(view, measures);
 }
 
 /** The realtime items of a generation, read back the way the serving layer reads them. */
@@ -57,7 +58,7 @@ export async function realtimeAnswers(
     if (view === undefined) throw new Error(`unexpected realtime item ${pk}`);
     if (!pk.startsWith(`${view.name}@${generation}#`)) continue;
     const dimensionKey = pk.slice(`${view.name}@${generation}#`.length);
-    const { bucket, epoch, measures } = realtimeAggregateFromItem(dimensionKey, item);
+    const { bucket, epoch, measures } = realtimeAggregateFromItem(dimensionKey, item, view.stored);
     answers.set(`${view.name}|${epoch}|${dimensionKey}@${bucket}`, declaredOnly(view, measures));
   }
   return answers;
@@ -85,6 +86,6 @@ export function expectedAnswers(
 }
 
 /** Sorted entries, so that a failed toEqual shows the differing keys side by side. */
-export function sortedEntries(answers: EpochAnswers): [string, Partial<ExpectedBucket>][] {
+export function sortedEntries(answers: EpochAnswers): [string, PresentedBucket | null][] {
   return [...answers.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -57,7 +57,7 @@ function lambdaRecord(record: StreamRecord) {
   return toLambdaRecord(
     {
       Data: Buffer.from(JSON.stringify(record.event)),
-      PartitionKey: record.event.deviceId,
+      PartitionKey: record.event.deviceId as string,
       SequenceNumber: record.sequenceNumber,
       ApproximateArrivalTimestamp: new Date(record.arrivalMs),
     },

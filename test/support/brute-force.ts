@@ -1,21 +1,24 @@
-import type { StreamRecord } from '../../functions/core/stream-record';
 import type { Granularity } from '../../functions/core/granularity';
+import { measuresOf, mergeMeasures, presentMeasures, type Measures } from '../../functions/core/measures';
+import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
 
-/** Expected answer for one bucket, computed the slow, obvious way. */
-export interface ExpectedBucket {
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-}
+/**
+ * Expected stored measures for one bucket: the count, and a sum, min or max per stored attribute of the view. The
+ * monoid itself (measuresOf, mergeMeasures) is trusted here: its laws are proven on their own (measures.test.ts).
+ */
+export type ExpectedBucket = Measures;
+
+/** Expected answer for one bucket as a reader is served it: every measure of the view by name (avg included). */
+export type PresentedBucket = Readonly<Record<string, number>>;
 
 const SIZE: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
 /**
  * The reference every layer is held to: a brute-force aggregation written without the core's fold, keys or
- * filter code, over the distinct records (by shard, sequence and subsequence; by eventId, earliest arrival, for
- * views that de-duplicate by it). Keyed by `dimension values joined by |` and bucket start.
+ * filter code, over the distinct records (by shard, sequence and subsequence; by the schema's id field, earliest
+ * arrival, for views that de-duplicate by it), for any schema and any declared measures. Keyed by `dimension values
+ * joined by |` and bucket start.
  */
 export function bruteForce(
   view: ViewDefinition,
@@ -26,7 +29,7 @@ export function bruteForce(
   const seen = new Map<string, StreamRecord>();
   for (const record of records) {
     const id = view.dedupeByEventId
-      ? record.event.eventId
+      ? `id|${String(record.event[view.schema.id])}`
       : `${record.shardId}|${record.sequenceNumber}|${record.subSequenceNumber}`;
     const kept = seen.get(id);
     const earlier =
@@ -42,7 +45,7 @@ export function bruteForce(
     if (!includeRecord(record)) continue;
     const event = record.event;
     const passes = view.filter.every((condition) => {
-      const actual = event[condition.field];
+      const actual = event[condition.field] as string | number;
       const value = condition.value;
       if (condition.op === 'eq') return actual === value;
       if (condition.op === 'ne') return actual !== value;
@@ -54,49 +57,77 @@ export function bruteForce(
       return Number(actual) <= Number(value);
     });
     if (!passes) continue;
-    const bucket = event.ts - (event.ts % SIZE[granularity]);
-    const key = `${view.dimensions.map((field) => encodeURIComponent(event[field])).join('|')}@${bucket}`;
-    const current = result.get(key) ?? { count: 0, sum: 0, min: Infinity, max: -Infinity };
-    current.count += 1;
-    current.sum += event.value;
-    current.min = Math.min(current.min, event.value);
-    current.max = Math.max(current.max, event.value);
-    result.set(key, current);
+    const ts = event[view.schema.time] as number;
+    const bucket = ts - (ts % SIZE[granularity]);
+    const key = `${view.dimensions.map((field) => encodeURIComponent(event[field] as string)).join('|')}@${bucket}`;
+    const current = result.get(key);
+    const contribution = measuresOf(view, event);
+    result.set(key, current === undefined ? contribution : mergeMeasures(current, contribution));
   }
   return result;
 }
 
-/** A view's answer in the same shape as bruteForce's, for a direct toEqual. */
+/** Stored measures in a plain shape (no extra fields, no frozen identities), for a direct toEqual. */
+function plain(measures: Measures): ExpectedBucket {
+  return { count: measures.count, sum: { ...measures.sum }, min: { ...measures.min }, max: { ...measures.max } };
+}
+
+/** A view's aggregates (batch rows, realtime items, served buckets) in the same shape as bruteForce's. */
 export function asExpected(
-  buckets: Iterable<{ dimensionKey: string; bucket: number; measures: ExpectedBucket }>,
+  buckets: Iterable<{ dimensionKey: string; bucket: number; measures: Measures }>,
 ): Map<string, ExpectedBucket> {
   const result = new Map<string, ExpectedBucket>();
-  for (const { dimensionKey, bucket, measures } of buckets) {
-    result.set(`${dimensionKey}@${bucket}`, {
-      count: measures.count,
-      sum: measures.sum,
-      min: measures.min,
-      max: measures.max,
-    });
+  for (const { dimensionKey, bucket, measures } of buckets) result.set(`${dimensionKey}@${bucket}`, plain(measures));
+  return result;
+}
+
+/** Expected stored measures as a reader is served them: every measure of the view by name (presentMeasures). */
+export function presentedBuckets(
+  view: Pick<ViewDefinition, 'measures'>,
+  buckets: ReadonlyMap<string, Measures>,
+): Map<string, PresentedBucket> {
+  const result = new Map<string, PresentedBucket>();
+  for (const [key, measures] of buckets) {
+    const answer = presentMeasures(view, measures);
+    if (answer !== null) result.set(key, answer);
   }
   return result;
 }
 
-/** The series of a GET /views answer, as far as a comparison with bruteForce needs them. */
+/** bruteForce as a reader is served it: comparable with answerBuckets. */
+export function bruteForceAnswer(
+  view: ViewDefinition,
+  records: readonly StreamRecord[],
+  granularity: Granularity = view.granularity,
+  includeRecord?: (record: StreamRecord) => boolean,
+): Map<string, PresentedBucket> {
+  return presentedBuckets(view, bruteForce(view, records, granularity, includeRecord));
+}
+
+/** One bucket of a GET /views answer: startMs, every measure by name, and the batch and realtime parts. */
+export type AnswerBucket = Readonly<Record<string, unknown>> & { readonly startMs: number };
+
+/** The series of a GET /views answer, as far as a comparison with bruteForceAnswer needs them. */
 export type AnswerSeries = readonly {
   readonly key: Readonly<Record<string, string>>;
-  readonly buckets: readonly (ExpectedBucket & { readonly startMs: number })[];
+  readonly buckets: readonly AnswerBucket[];
 }[];
 
-/** An API answer's buckets keyed as bruteForce keys them, for the view's dimensions. */
-export function answerBuckets(series: AnswerSeries, dimensions: readonly string[]): Map<string, ExpectedBucket> {
-  return asExpected(
-    series.flatMap(({ key, buckets }) =>
-      buckets.map((bucket) => ({
-        dimensionKey: dimensions.map((dimension) => encodeURIComponent(key[dimension])).join('|'),
-        bucket: bucket.startMs,
-        measures: bucket,
-      })),
+/** The measures of an answer's bucket: its numeric fields but startMs (batch and realtime are objects or null). */
+export function answerMeasures(bucket: AnswerBucket): PresentedBucket {
+  return Object.fromEntries(
+    Object.entries(bucket).filter(
+      (entry): entry is [string, number] => entry[0] !== 'startMs' && typeof entry[1] === 'number',
     ),
   );
+}
+
+/** An API answer's buckets keyed as bruteForce keys them, for the view's dimensions. */
+export function answerBuckets(series: AnswerSeries, dimensions: readonly string[]): Map<string, PresentedBucket> {
+  const result = new Map<string, PresentedBucket>();
+  for (const { key, buckets } of series) {
+    const dimensionKey = dimensions.map((dimension) => encodeURIComponent(key[dimension] ?? '')).join('|');
+    for (const bucket of buckets) result.set(`${dimensionKey}@${bucket.startMs}`, answerMeasures(bucket));
+  }
+  return result;
 }
