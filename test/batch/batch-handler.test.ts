@@ -50,6 +50,7 @@ const duckdbEnvironment = {
   BATCH_ENGINE: 'duckdb',
   BATCH_TABLE: 'batch',
   MANIFEST_TABLE: 'manifest',
+  KEY_DIRECTORY_TABLE: 'keys',
   MASTER_BUCKET: 'master',
 };
 
@@ -60,7 +61,7 @@ beforeAll(async () => {
   [dynamoEmulator, s3Emulator] = await Promise.all([startDynamoDb(), startS3()]);
   const dynamodb = new DynamoDBClient(emulatorClientConfig(dynamoEmulator.endpoint));
   // The bundle's own tables: in the ones the job ran on, its views are up to date, and a run opens no engine.
-  for (const table of ['batch', 'manifest', 'bundle-batch', 'bundle-manifest']) await ensureTable(dynamodb, table);
+  for (const table of ['batch', 'manifest', 'keys', 'bundle-batch', 'bundle-manifest', 'bundle-keys']) await ensureTable(dynamodb, table);
   dynamodb.destroy();
 });
 afterAll(() => Promise.all([dynamoEmulator.stop(), s3Emulator.stop()]));
@@ -152,6 +153,7 @@ describe('batch Lambda entry', () => {
           PIPELINE_CONFIG,
           BATCH_TABLE: 'bundle-batch',
           MANIFEST_TABLE: 'bundle-manifest',
+          KEY_DIRECTORY_TABLE: 'bundle-keys',
           ...engine,
         },
       });

@@ -19,7 +19,7 @@ import { BatchEmulators, batchRunFixture, expectedBatchView, LATE_CUTOFF, nowFor
 
 const HOUR_MS = 3_600_000;
 
-const config = definePipelineConfig({
+const configInput = {
   epochLengthMinutes: 15,
   firehoseBufferIntervalSeconds: 60,
   safetyMarginMinutes: 5,
@@ -44,7 +44,8 @@ const config = definePipelineConfig({
     // The default measures of a schema with two numeric fields, and de-duplication by the declared id field.
     { name: 'country_hour', dimensions: ['country'], granularity: 'hour', dedupeByEventId: true },
   ],
-});
+} as const;
+const config = definePipelineConfig(configInput);
 const viewNamed = (name: string) => config.views.find((view) => view.name === name) as ViewDefinition;
 
 /** Values a URL-encoded key must keep apart: a `|`, a space, a query string. */
@@ -172,6 +173,49 @@ describe('a batch run and a rebuild over a declared web-request schema (DuckDB, 
         expectedBatchView(view, deliveries, LATE_CUTOFF),
       );
     }
+    setup.destroy();
+  });
+
+  it('apply a changed measure declaration with a rebuild: the new measures are served for all of history', async () => {
+    const [deliveries] = fc.sample(requestsArbitrary, { numRuns: 1, seed: 1515 });
+    const setup = await batchRunFixture(emulators, config);
+    await setup.archive(deliveries);
+    const { failed } = await setup.run(nowFor(LATE_CUTOFF));
+    expect(failed).toBe(false);
+
+    // The same view, now asked for the fastest request and the bytes' maximum instead of the average latency.
+    const changed = definePipelineConfig({
+      ...configInput,
+      views: [
+        {
+          ...configInput.views[0],
+          measures: {
+            requests: 'count',
+            maxLatency: { max: 'latencyMs' },
+            minLatency: { min: 'latencyMs' },
+            maxBytes: { max: 'bytes' },
+          },
+        },
+      ],
+    });
+    const [view] = changed.views;
+    const workBucket = 'changed-measures-work';
+    await ensureBucket(emulators.s3, workBucket);
+    const rebuild = createRebuildJob({
+      config: changed,
+      engine: new DuckDbEngine({ s3: emulators.s3, bucket: setup.bucket, schema: changed.schema }),
+      store: setup.store,
+      work: { s3: emulators.s3, bucket: workBucket },
+      expireSuperseded: supersededRowsExpiry(setup.dynamodb, setup.batchTable),
+      logger: new RecordingLogger(),
+      now: () => nowFor(LATE_CUTOFF, 1_000),
+      chunkRows: 50,
+    });
+    expect(await rebuild(view.name)).toMatchObject({ view: view.name, done: true, cutoff: LATE_CUTOFF });
+    const served = await servedBatchAnswer(setup.dynamodb, setup, view);
+    expect(served).toEqual(expectedBatchView(view, deliveries, LATE_CUTOFF));
+    const [someBucket] = served.values();
+    expect(Object.keys(someBucket ?? {})).toEqual(['requests', 'maxLatency', 'minLatency', 'maxBytes']);
     setup.destroy();
   });
 });

@@ -109,13 +109,17 @@ describe('speed layer defaults', () => {
 });
 
 describe('table defaults', () => {
-  it('gives the realtime, batch and manifest tables on-demand capacity, TTL, point-in-time recovery and encryption', () => {
+  it('gives the realtime, batch, manifest and key directory tables on-demand capacity, point-in-time recovery and encryption, and TTL to all but the directory', () => {
     const tables = template.findResources('AWS::DynamoDB::Table');
-    expect(Object.keys(tables)).toHaveLength(3);
-    for (const table of Object.values(tables)) {
+    expect(Object.keys(tables)).toHaveLength(4);
+    for (const [id, table] of Object.entries(tables)) {
+      // Directory entries are kept for ever: a key seen only by the batch layer must stay listed (DESIGN.md §10).
+      const ttl = id.startsWith('ViewsKeyDirectory')
+        ? {}
+        : { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } };
       expect(table.Properties).toMatchObject({
         BillingMode: 'PAY_PER_REQUEST',
-        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        ...ttl,
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
         KeySchema: [
@@ -130,7 +134,7 @@ describe('table defaults', () => {
     const withDedup = synthesize({
       pipeline: { views: [{ name: 'once', dimensions: ['deviceId'], granularity: 'minute', dedupeByEventId: true }] },
     }).template;
-    expect(Object.keys(withDedup.findResources('AWS::DynamoDB::Table'))).toHaveLength(4);
+    expect(Object.keys(withDedup.findResources('AWS::DynamoDB::Table'))).toHaveLength(5);
   });
 
   it('retains the tables in production and destroys them in dev', () => {
@@ -162,7 +166,8 @@ describe('function defaults', () => {
 describe('API defaults', () => {
   it('requires an API key on every method and validates requests', () => {
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-    expect(methods.length).toBe(4);
+    // GET /views, /views/{view}, /views/{view}/keys, /openapi.json and POST /events.
+    expect(methods.length).toBe(5);
     for (const method of methods) {
       expect(method.Properties).toMatchObject({ ApiKeyRequired: true, RequestValidatorId: expect.anything() });
     }

@@ -4,7 +4,7 @@ import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
 import type { LocalRuntime } from '../../local/local-runtime';
 import { acceptedRecords, type IngestResult } from '../support/accepted-records';
-import { answerBuckets, bruteForce } from '../support/brute-force';
+import { answerBuckets, bruteForceAnswer } from '../support/brute-force';
 import { eventually } from '../support/eventually';
 import { EPOCH_WAIT_MS, startTestRuntime, testRuntimeConfig } from '../support/test-runtime';
 
@@ -121,7 +121,7 @@ async function answersOf(view: ViewDefinition) {
 
 async function expectEveryViewEqualsBruteForce() {
   for (const view of config.views) {
-    const expected = bruteForce(view, accepted);
+    const expected = bruteForceAnswer(view, accepted);
     await eventually(
       `${view.name} equal to brute force`,
       async () => {

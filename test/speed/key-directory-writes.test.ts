@@ -137,7 +137,7 @@ describe('speed layer: the key directory', () => {
   });
 
   it('a redelivered batch makes no directory write, in the same container or a new one', async () => {
-    const { directoryTable, metrics, handlerFor } = await setUp();
+    const { metrics, handlerFor } = await setUp();
     const { event } = batchOf(60, 8);
     const handler = handlerFor();
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
@@ -162,8 +162,7 @@ describe('speed layer: the key directory', () => {
     expect(faults.count('PutItemCommand')).toBe(0);
     const { event: withNewKey } = batchOf(1, 1_000_000, 90);
     expect(await handler(withNewKey)).toEqual({ batchItemFailures: [] });
-    expect(faults.count(`PutItemCommand`)).toBe(1);
-    expect(directoryTable).toBeDefined();
+    expect(faults.count('PutItemCommand')).toBe(1);
   });
 
   it('a directory write that fails fails the batch: the view\u2019s items wait for the redelivery', async () => {
