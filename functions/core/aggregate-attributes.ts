@@ -26,10 +26,7 @@ export function measureAttributes(
  * Measures from a stored item, for the view's stored attributes; an absent attribute reads as its identity, so
  * merging with it changes nothing (an item written before the attribute was declared).
  */
-export function measuresFromAttributes(
-  item: StoredAttributes | undefined,
-  stored: readonly StoredMeasure[],
-): Measures {
+export function measuresFromAttributes(item: StoredAttributes | undefined, stored: readonly StoredMeasure[]): Measures {
   const sum: Record<string, number> = {};
   const min: Record<string, number> = {};
   const max: Record<string, number> = {};

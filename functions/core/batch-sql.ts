@@ -285,7 +285,9 @@ function checkedRowsSql({
   const inWindow = `${arrival} >= ${arrivalFromMs} AND ${arrival} < ${arrivalToMs}`;
   return [
     'checked AS (',
-    `  SELECT ${masterDatasetColumns(schema).map((column) => quote(column.name)).join(', ')},`,
+    `  SELECT ${masterDatasetColumns(schema)
+      .map((column) => quote(column.name))
+      .join(', ')},`,
     `    ${skipReasonSql(dialect, eventTimeSkewMs, schema)} AS "skip_reason"`,
     `  FROM ${source}`,
     `  WHERE (${inWindow}${arrivalFromMs === 0 ? ` OR ${arrival} IS NULL` : ''})`,
@@ -436,7 +438,11 @@ export function batchRowToAggregate(view: ViewDefinition, row: Readonly<Record<s
     const cell = row[column];
     return cell === null || cell === undefined ? fallback : Number(cell);
   };
-  const parts = { sum: {} as Record<string, number>, min: {} as Record<string, number>, max: {} as Record<string, number> };
+  const parts = {
+    sum: {} as Record<string, number>,
+    min: {} as Record<string, number>,
+    max: {} as Record<string, number>,
+  };
   view.stored.forEach((measure, index) => {
     const cell = row[BATCH_RESULT_COLUMNS.stored(index)];
     if (cell !== null && cell !== undefined) parts[measure.kind][measure.attribute] = Number(cell);

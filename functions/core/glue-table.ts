@@ -63,7 +63,10 @@ export function masterDatasetGlueTable(options: {
     },
     PartitionKeys: PARTITION_KEYS.map((key) => ({ Name: key, Type: 'string' })),
     StorageDescriptor: {
-      Columns: masterDatasetColumns(options.schema ?? DEFAULT_EVENT_SCHEMA).map((column) => ({ Name: column.name, Type: column.type })),
+      Columns: masterDatasetColumns(options.schema ?? DEFAULT_EVENT_SCHEMA).map((column) => ({
+        Name: column.name,
+        Type: column.type,
+      })),
       Location: location,
       InputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
       OutputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',

@@ -159,7 +159,8 @@ export function extremeUpdatesFor(
     if (measure.kind === 'sum') continue;
     const before = known[measure.kind][measure.attribute];
     const after = delta[measure.kind][measure.attribute];
-    const passes = before !== undefined && after !== undefined && (measure.kind === 'min' ? after < before : after > before);
+    const passes =
+      before !== undefined && after !== undefined && (measure.kind === 'min' ? after < before : after > before);
     extremes[measure.attribute] = passes ? 'replace' : 'keep';
   }
   return extremes;

@@ -19,11 +19,7 @@ export type StoredKind = 'sum' | 'min' | 'max';
  * `{ max: 'temperature' }`.
  */
 export type MeasureDeclaration =
-  | 'count'
-  | { readonly sum: string }
-  | { readonly min: string }
-  | { readonly max: string }
-  | { readonly avg: string };
+  'count' | { readonly sum: string } | { readonly min: string } | { readonly max: string } | { readonly avg: string };
 
 export const FILTER_OPERATORS = ['eq', 'ne', 'in', 'notIn', 'gt', 'gte', 'lt', 'lte'] as const;
 export type FilterOperator = (typeof FILTER_OPERATORS)[number];
@@ -203,16 +199,13 @@ const viewListSchema = z
 
 const legacyMeasuresSchema = z
   .array(
-    z.string().refine(
-      (measure): measure is LegacyMeasure => (LEGACY_MEASURES as readonly string[]).includes(measure),
-      {
-        error: (issue) =>
-          issue.input === 'avg'
-            ? 'avg is derived from sum and count at query time: declare sum instead'
-            : `unknown measure ${JSON.stringify(issue.input)} (known: ${LEGACY_MEASURES.join(', ')}; ` +
-              `or name measures: { maxTemp: { max: 'temperature' } })`,
-      },
-    ),
+    z.string().refine((measure): measure is LegacyMeasure => (LEGACY_MEASURES as readonly string[]).includes(measure), {
+      error: (issue) =>
+        issue.input === 'avg'
+          ? 'avg is derived from sum and count at query time: declare sum instead'
+          : `unknown measure ${JSON.stringify(issue.input)} (known: ${LEGACY_MEASURES.join(', ')}; ` +
+            `or name measures: { maxTemp: { max: 'temperature' } })`,
+    }),
   )
   .min(1, 'a view needs at least one measure');
 
@@ -238,9 +231,7 @@ export function defineViews(declarations: unknown, schema: EventSchema = DEFAULT
   const parsed = viewListSchema.safeParse(declarations);
   if (!parsed.success) throw new ViewDeclarationError(describeIssues(parsed.error.issues, 'views'));
   const problems: string[] = [];
-  const views = parsed.data.map((declaration, index) =>
-    toDefinition(declaration, schema, `views[${index}]`, problems),
-  );
+  const views = parsed.data.map((declaration, index) => toDefinition(declaration, schema, `views[${index}]`, problems));
   views.forEach((view, index) => {
     if (views.findIndex((other) => other.name === view.name) !== index) {
       problems.push(`views[${index}].name: duplicate view name "${view.name}"`);

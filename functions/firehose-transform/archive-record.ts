@@ -95,7 +95,6 @@ export function archiveRecord(
   };
 }
 
-
 /**
  * Leaves out extra fields whose names equal another field's but for case (`Site` beside `site`). Athena's JSON SerDe
  * matches keys case-insensitively and fails the whole query on an object with such a pair (`Duplicate key`), so one

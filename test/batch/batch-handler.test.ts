@@ -61,7 +61,8 @@ beforeAll(async () => {
   [dynamoEmulator, s3Emulator] = await Promise.all([startDynamoDb(), startS3()]);
   const dynamodb = new DynamoDBClient(emulatorClientConfig(dynamoEmulator.endpoint));
   // The bundle's own tables: in the ones the job ran on, its views are up to date, and a run opens no engine.
-  for (const table of ['batch', 'manifest', 'keys', 'bundle-batch', 'bundle-manifest', 'bundle-keys']) await ensureTable(dynamodb, table);
+  for (const table of ['batch', 'manifest', 'keys', 'bundle-batch', 'bundle-manifest', 'bundle-keys'])
+    await ensureTable(dynamodb, table);
   dynamodb.destroy();
 });
 afterAll(() => Promise.all([dynamoEmulator.stop(), s3Emulator.stop()]));

@@ -124,7 +124,9 @@ export class DuckDbEngine implements BatchEngine {
         await connection.run(masterDatasetViewSql(SOURCE, files, this.options.schema));
         if (countedFiles.length > 0) {
           // Reported under the batch SQL's reason for a row without its envelope, which is what Athena counts them as.
-          const [unplaced] = (await connection.runAndReadAll(unplacedRowsSql(countedFiles, this.options.schema))).getRowObjects();
+          const [unplaced] = (
+            await connection.runAndReadAll(unplacedRowsSql(countedFiles, this.options.schema))
+          ).getRowObjects();
           const rows = Number(unplaced?.rows ?? 0);
           if (rows > 0) skippedLines.set(SKIP_REASONS.envelope, (skippedLines.get(SKIP_REASONS.envelope) ?? 0) + rows);
         }
