@@ -73,24 +73,25 @@ export function storedValue(measures: Measures, measure: Pick<StoredMeasure, 'ki
   return measure.kind === 'sum' ? 0 : measure.kind === 'min' ? Infinity : -Infinity;
 }
 
-/** A measure's answer for an aggregate: avg = sum / count; null for an empty aggregate. */
+/**
+ * A measure's answer for an aggregate: avg = sum / count; null for an empty aggregate, and null for a measure none
+ * of the aggregate's rows holds (rows written before the measure was declared, until a rebuild or replay rewrites
+ * them): an absent sum read as 0 would be a wrong answer, not a missing one.
+ */
 export function measureValue(measures: Measures, measure: MeasureDefinition): number | null {
   if (measures.count === 0) return null;
-  switch (measure.kind) {
-    case 'count':
-      return measures.count;
-    case 'avg':
-      return storedValue(measures, { kind: 'sum', attribute: measure.attribute }) / measures.count;
-    default:
-      return storedValue(measures, { kind: measure.kind, attribute: measure.attribute });
-  }
+  if (measure.kind === 'count') return measures.count;
+  const kind = measure.kind === 'avg' ? 'sum' : measure.kind;
+  const value = measures[kind][measure.attribute];
+  if (value === undefined) return null;
+  return measure.kind === 'avg' ? value / measures.count : value;
 }
 
 /** Every measure of the view for an aggregate, by name; null for an empty aggregate. */
 export function presentMeasures(
   view: Pick<ViewDefinition, 'measures'>,
   measures: Measures,
-): Record<string, number> | null {
+): Record<string, number | null> | null {
   if (measures.count === 0) return null;
-  return Object.fromEntries(view.measures.map((measure) => [measure.name, measureValue(measures, measure) as number]));
+  return Object.fromEntries(view.measures.map((measure) => [measure.name, measureValue(measures, measure)]));
 }

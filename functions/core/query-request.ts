@@ -114,15 +114,7 @@ export function parseViewQuery(
   nowMs: number,
   limits: QueryLimits = DEFAULT_QUERY_LIMITS,
 ): QueryParseResult {
-  // Parameter names come from the caller: a Map, so `constructor` or `__proto__` are names like any other, never
-  // members inherited from Object.prototype.
-  const given = new Map(Object.entries(parameters));
-  const errors: string[] = [];
-  const single = (name: string): string | undefined => {
-    const values = given.get(name);
-    if (values !== undefined && values.length > 1) errors.push(`${name}: give it once`);
-    return values?.[0];
-  };
+  const { given, errors, single } = readParameters(parameters);
 
   unknownParameters(view, given, RESERVED, errors);
   const valuesPerDimension = dimensionValuesOf(view, given, errors);
@@ -253,6 +245,22 @@ export interface KeyListingQuery {
 
 export type KeyListingParseResult = { ok: true; query: KeyListingQuery } | { ok: false; status: 400; errors: string[] };
 
+/**
+ * The caller's parameters, the errors found so far, and a reader of a parameter given at most once. Parameter names
+ * come from the caller: a Map, so `constructor` or `__proto__` are names like any other, never members inherited from
+ * Object.prototype.
+ */
+function readParameters(parameters: Readonly<Record<string, readonly string[] | undefined>>) {
+  const given = new Map(Object.entries(parameters));
+  const errors: string[] = [];
+  const single = (name: string): string | undefined => {
+    const values = given.get(name);
+    if (values !== undefined && values.length > 1) errors.push(`${name}: give it once`);
+    return values?.[0];
+  };
+  return { given, errors, single };
+}
+
 const LISTING_PARAMETERS: readonly string[] = ['limit', 'next'];
 
 /** Parses `GET /views/{view}/keys` parameters: dimension values (any, or none), limit and next. Errors name the parameter. */
@@ -261,13 +269,7 @@ export function parseKeyListing(
   parameters: Readonly<Record<string, readonly string[] | undefined>>,
   limits: QueryLimits = DEFAULT_QUERY_LIMITS,
 ): KeyListingParseResult {
-  const given = new Map(Object.entries(parameters));
-  const errors: string[] = [];
-  const single = (name: string): string | undefined => {
-    const values = given.get(name);
-    if (values !== undefined && values.length > 1) errors.push(`${name}: give it once`);
-    return values?.[0];
-  };
+  const { given, errors, single } = readParameters(parameters);
   unknownParameters(view, given, LISTING_PARAMETERS, errors);
   const valuesPerDimension = dimensionValuesOf(view, given, errors);
   const limit = parseCount('limit', single('limit'), DEFAULT_KEYS_PAGE, limits.maxKeysPage, errors);

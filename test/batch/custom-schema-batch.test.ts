@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
 import { supersededRowsExpiry } from '../../functions/adapters/superseded-batch-rows';
-import { definePipelineConfig } from '../../functions/core/pipeline-config';
+import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
 import { createRebuildJob } from '../../functions/rebuild/rebuild-job';
@@ -109,6 +109,24 @@ const requestsArbitrary = fc
 
 const emulators = BatchEmulators.forThisFile();
 
+/** A rebuild under a configuration, over a fixture's archive and tables, at LATE_CUTOFF. */
+function rebuildAtLateCutoff(
+  pipeline: PipelineConfig,
+  setup: Awaited<ReturnType<typeof batchRunFixture>>,
+  workBucket: string,
+) {
+  return createRebuildJob({
+    config: pipeline,
+    engine: new DuckDbEngine({ s3: emulators.s3, bucket: setup.bucket, schema: pipeline.schema }),
+    store: setup.store,
+    work: { s3: emulators.s3, bucket: workBucket },
+    expireSuperseded: supersededRowsExpiry(setup.dynamodb, setup.batchTable),
+    logger: new RecordingLogger(),
+    now: () => nowFor(LATE_CUTOFF, 1_000),
+    chunkRows: 50,
+  });
+}
+
 describe('a batch run and a rebuild over a declared web-request schema (DuckDB, s3rver, dynalite)', () => {
   it('serve, per view, each named measure over the field it names, equal to brute force over the distinct requests', async () => {
     const [deliveries] = fc.sample(requestsArbitrary, { numRuns: 1, seed: 15 });
@@ -156,16 +174,7 @@ describe('a batch run and a rebuild over a declared web-request schema (DuckDB, 
     const workBucket = 'custom-schema-work';
     await ensureBucket(emulators.s3, workBucket);
     for (const view of config.views) {
-      const rebuild = createRebuildJob({
-        config,
-        engine: new DuckDbEngine({ s3: emulators.s3, bucket: setup.bucket, schema: config.schema }),
-        store: setup.store,
-        work: { s3: emulators.s3, bucket: workBucket },
-        expireSuperseded: supersededRowsExpiry(setup.dynamodb, setup.batchTable),
-        logger: new RecordingLogger(),
-        now: () => nowFor(LATE_CUTOFF, 1_000),
-        chunkRows: 50,
-      });
+      const rebuild = rebuildAtLateCutoff(config, setup, workBucket);
       expect(await rebuild(view.name)).toMatchObject({ view: view.name, done: true, cutoff: LATE_CUTOFF });
       expect((await setup.store.state(view.name)).base).toMatchObject({ cutoff: LATE_CUTOFF });
       // Served from the rebuild's base alone now, through the serving layer's reader.
@@ -201,16 +210,7 @@ describe('a batch run and a rebuild over a declared web-request schema (DuckDB, 
     const [view] = changed.views;
     const workBucket = 'changed-measures-work';
     await ensureBucket(emulators.s3, workBucket);
-    const rebuild = createRebuildJob({
-      config: changed,
-      engine: new DuckDbEngine({ s3: emulators.s3, bucket: setup.bucket, schema: changed.schema }),
-      store: setup.store,
-      work: { s3: emulators.s3, bucket: workBucket },
-      expireSuperseded: supersededRowsExpiry(setup.dynamodb, setup.batchTable),
-      logger: new RecordingLogger(),
-      now: () => nowFor(LATE_CUTOFF, 1_000),
-      chunkRows: 50,
-    });
+    const rebuild = rebuildAtLateCutoff(changed, setup, workBucket);
     expect(await rebuild(view.name)).toMatchObject({ view: view.name, done: true, cutoff: LATE_CUTOFF });
     const served = await servedBatchAnswer(setup.dynamodb, setup, view);
     expect(served).toEqual(expectedBatchView(view, deliveries, LATE_CUTOFF));

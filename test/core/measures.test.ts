@@ -157,4 +157,22 @@ describe('measure values', () => {
     expect(storedValue(EMPTY_MEASURES, { kind: 'min', attribute: 'x' })).toBe(Infinity);
     expect(storedValue(EMPTY_MEASURES, { kind: 'max', attribute: 'x' })).toBe(-Infinity);
   });
+
+  it('answers null, not an identity, for a measure none of the rows holds (declared after they were written)', () => {
+    // Items written under a declaration without humidity: the count and temperature parts only.
+    const before = measuresFromAttributes(
+      { count: { N: '2' }, coldest: { N: '18' }, hottest: { N: '21' }, meanTemperature: { N: '39' } },
+      climate.stored,
+    );
+    expect(presentMeasures(climate, before)).toEqual({
+      readings: 2,
+      coldest: 18,
+      hottest: 21,
+      driest: null,
+      wettest: null,
+      humidity: null,
+      meanHumidity: null,
+      meanTemperature: 19.5,
+    });
+  });
 });

@@ -1,58 +1,12 @@
-import type { EventSchema } from '../../functions/core/event-schema';
 import { GRANULARITY_MS, type Granularity } from '../../functions/core/granularity';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
+import { countedRecords } from './brute-force';
 
 /** A measure's running parts, in the plainest form: every value it saw. */
 interface Tally {
   count: number;
   values: Map<string, number[]>;
-}
-
-/**
- * The distinct records a view counts, written without the core's code: one per Kinesis record, and for a view that
- * de-duplicates by its id field, the earliest-arriving copy (the generators' copies arrive within the horizon).
- */
-export function countedRecords(view: ViewDefinition, records: readonly StreamRecord[]): StreamRecord[] {
-  const schema: EventSchema = view.schema;
-  const seen = new Map<string, StreamRecord>();
-  for (const record of records) {
-    const id = view.dedupeByEventId
-      ? String(record.event[schema.id])
-      : `${record.shardId}|${record.sequenceNumber}|${record.subSequenceNumber}`;
-    const kept = seen.get(id);
-    const earlier =
-      kept === undefined ||
-      record.arrivalMs < kept.arrivalMs ||
-      (record.arrivalMs === kept.arrivalMs &&
-        (record.shardId < kept.shardId ||
-          (record.shardId === kept.shardId && BigInt(record.sequenceNumber) < BigInt(kept.sequenceNumber))));
-    if (earlier) seen.set(id, record);
-  }
-  return [...seen.values()].filter((record) =>
-    view.filter.every((condition) => {
-      const actual = record.event[condition.field] as string | number;
-      const value = condition.value;
-      switch (condition.op) {
-        case 'eq':
-          return actual === value;
-        case 'ne':
-          return actual !== value;
-        case 'in':
-          return (value as readonly (string | number)[]).includes(actual);
-        case 'notIn':
-          return !(value as readonly (string | number)[]).includes(actual);
-        case 'gt':
-          return Number(actual) > Number(value);
-        case 'gte':
-          return Number(actual) >= Number(value);
-        case 'lt':
-          return Number(actual) < Number(value);
-        case 'lte':
-          return Number(actual) <= Number(value);
-      }
-    }),
-  );
 }
 
 function answerOf(view: ViewDefinition, tally: Tally): Record<string, number> {

@@ -10,7 +10,7 @@ import type { ViewDefinition } from '../../functions/core/view-declaration';
 export type ExpectedBucket = Measures;
 
 /** Expected answer for one bucket as a reader is served it: every measure of the view by name (avg included). */
-export type PresentedBucket = Readonly<Record<string, number>>;
+export type PresentedBucket = Readonly<Record<string, number | null>>;
 
 const SIZE: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
@@ -26,6 +26,26 @@ export function bruteForce(
   granularity: Granularity = view.granularity,
   includeRecord: (record: StreamRecord) => boolean = () => true,
 ): Map<string, ExpectedBucket> {
+  const result = new Map<string, ExpectedBucket>();
+  for (const record of countedRecords(view, records)) {
+    if (!includeRecord(record)) continue;
+    const event = record.event;
+    const ts = event[view.schema.time] as number;
+    const bucket = ts - (ts % SIZE[granularity]);
+    const key = `${view.dimensions.map((field) => encodeURIComponent(event[field] as string)).join('|')}@${bucket}`;
+    const current = result.get(key);
+    const contribution = measuresOf(view, event);
+    result.set(key, current === undefined ? contribution : mergeMeasures(current, contribution));
+  }
+  return result;
+}
+
+/**
+ * The records a view counts, written without the core's code: the distinct records (by shard, sequence and
+ * subsequence; by the schema's id field, earliest arrival, for views that de-duplicate by it: the generators'
+ * copies of an event arrive within the de-dup horizon) that pass the view's filter.
+ */
+export function countedRecords(view: ViewDefinition, records: readonly StreamRecord[]): StreamRecord[] {
   const seen = new Map<string, StreamRecord>();
   for (const record of records) {
     const id = view.dedupeByEventId
@@ -40,12 +60,9 @@ export function bruteForce(
           (record.shardId === kept.shardId && BigInt(record.sequenceNumber) < BigInt(kept.sequenceNumber))));
     if (earlier) seen.set(id, record);
   }
-  const result = new Map<string, ExpectedBucket>();
-  for (const record of seen.values()) {
-    if (!includeRecord(record)) continue;
-    const event = record.event;
-    const passes = view.filter.every((condition) => {
-      const actual = event[condition.field] as string | number;
+  return [...seen.values()].filter((record) =>
+    view.filter.every((condition) => {
+      const actual = record.event[condition.field] as string | number;
       const value = condition.value;
       if (condition.op === 'eq') return actual === value;
       if (condition.op === 'ne') return actual !== value;
@@ -55,16 +72,8 @@ export function bruteForce(
       if (condition.op === 'gte') return Number(actual) >= Number(value);
       if (condition.op === 'lt') return Number(actual) < Number(value);
       return Number(actual) <= Number(value);
-    });
-    if (!passes) continue;
-    const ts = event[view.schema.time] as number;
-    const bucket = ts - (ts % SIZE[granularity]);
-    const key = `${view.dimensions.map((field) => encodeURIComponent(event[field] as string)).join('|')}@${bucket}`;
-    const current = result.get(key);
-    const contribution = measuresOf(view, event);
-    result.set(key, current === undefined ? contribution : mergeMeasures(current, contribution));
-  }
-  return result;
+    }),
+  );
 }
 
 /** Stored measures in a plain shape (no extra fields, no frozen identities), for a direct toEqual. */
