@@ -87,4 +87,46 @@ describe('local dashboard in headless Chromium', () => {
     expect(await page.textContent('#cutoff')).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     await page.screenshot({ path: join(tmpdir(), 'dashboard.png') });
   });
+
+  it('groups over a dimension left empty, and ranks keys by a measure', async () => {
+    await fetch(`${runtime.apiUrl}/events`, {
+      method: 'POST',
+      body: JSON.stringify(
+        [1, 2, 3].map((i) => ({
+          eventId: `c-${i}`,
+          deviceId: 'device-c',
+          site: 's',
+          metric: 'temperature',
+          value: 100 + i,
+          ts: Date.now(),
+        })),
+      ),
+    });
+    // deviceId left empty: one series for the metric, merging device-b (batch) and device-c (speed layer).
+    await page.goto(`${runtime.apiUrl}/?view=device_metric_minute&metric=temperature&range=3600000`);
+    await page.waitForFunction(
+      () => Number(document.querySelector('.realtime-count')?.textContent ?? 0) > 0,
+      undefined,
+      {
+        timeout: 20_000,
+      },
+    );
+    expect(await page.$$eval('#series option', (options) => options.map((option) => option.textContent))).toEqual([
+      'metric=temperature',
+    ]);
+    expect((await total('.batch-count')) + (await total('.realtime-count'))).toBe(8);
+
+    // Ranked by max: device-c's 103 above device-b's 4, one series per key in rank order.
+    await page.goto(
+      `${runtime.apiUrl}/?view=device_metric_minute&metric=temperature&range=3600000&orderBy=max&limit=2`,
+    );
+    await page.waitForFunction(() => document.querySelectorAll('#series option').length === 2, undefined, {
+      timeout: 20_000,
+    });
+    expect(await page.$$eval('#series option', (options) => options.map((option) => option.textContent))).toEqual([
+      'deviceId=device-c metric=temperature',
+      'deviceId=device-b metric=temperature',
+    ]);
+    expect(await page.textContent('#error')).toBe('');
+  });
 });

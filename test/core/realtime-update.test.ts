@@ -17,7 +17,7 @@ import {
 } from '../../functions/core/realtime-update';
 import { recordPosition } from '../../functions/core/sequence-position';
 import { realtimeItemKey } from '../../functions/core/storage-keys';
-import { defineEventSchema } from '../../functions/core/event-schema-definition';
+import { defineEventSchema, MAX_SCHEMA_NUMBERS } from '../../functions/core/event-schema-definition';
 import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
 import { emulatorClientConfig, startDynamoDb, type RunningEmulator } from '../../local/emulators';
 import { ensureTable } from '../../local/provision';
@@ -332,5 +332,36 @@ describe('generated realtime UpdateItem for a schema with two numeric fields, ag
         [20, 90],
       ]),
     );
+  });
+});
+
+describe('the largest declaration the schema allows', () => {
+  it('keeps every expression of the realtime update within DynamoDB’s 4 KB limit', () => {
+    const numbers = Array.from({ length: MAX_SCHEMA_NUMBERS }, (_, index) => `measurementNumber${index}`);
+    const schema = defineEventSchema({ dimensions: ['deviceId'], numbers });
+    const measures = Object.fromEntries(
+      numbers.flatMap((field, index) =>
+        (['sum', 'min', 'max', 'avg'] as const).map((kind) => [
+          `${kind}OfTheLongestNamedField${index}`.slice(0, 63),
+          { [kind]: field },
+        ]),
+      ),
+    );
+    const [view] = defineViews([{ name: 'widest', dimensions: ['deviceId'], granularity: 'minute', measures }], schema);
+    expect(view?.stored).toHaveLength(3 * MAX_SCHEMA_NUMBERS);
+    const event = Object.fromEntries(numbers.map((field, index) => [field, index]));
+    const request = realtimeUpdateRequest({
+      key: { view: 'widest', dimensionKey: 'd', bucket: 0, epoch: 0 },
+      generation: 1,
+      stored: view?.stored ?? [],
+      delta: measuresOf(view as ViewDefinition, event),
+      shardId: 'shardId-000000000000',
+      watermark: recordPosition('1', 0),
+      condition: { below: recordPosition('1', 0) },
+      extremes: {},
+      expiresAt: 1,
+    });
+    expect(Buffer.byteLength(request.UpdateExpression)).toBeLessThan(4096);
+    expect(Buffer.byteLength(request.ConditionExpression)).toBeLessThan(4096);
   });
 });
