@@ -18,6 +18,7 @@ import { createSpeedHandler } from '../../functions/speed/speed-handler';
 import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
 import { toLambdaEvent } from '../../local/kinesis-lambda-event';
 import { ensureBucket, ensureTable } from '../../local/provision';
+import { countedRecords } from '../support/brute-force';
 import { expectedGroups, expectedTop, type ExpectedSeries } from '../support/brute-force-groups';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 import {
@@ -221,6 +222,29 @@ async function checkAnswers(
   };
   const range = (view: ViewDefinition) => ({ ...RANGE, granularity: view.granularity });
   for (const view of config.views) {
+    // The key directory lists every key the view counted, and no other, two at a time through `next`.
+    const listed: Record<string, string>[] = [];
+    let next: string | null = null;
+    do {
+      const response = await handler({
+        httpMethod: 'GET',
+        resource: '/views/{view}/keys',
+        pathParameters: { view: view.name },
+        multiValueQueryStringParameters: { limit: ['2'], ...(next === null ? {} : { next: [next] }) },
+      } as unknown as APIGatewayProxyEvent);
+      expect(response.statusCode).toBe(200);
+      const page = JSON.parse(response.body) as { keys: { key: Record<string, string> }[]; next: string | null };
+      listed.push(...page.keys.map((entry) => entry.key));
+      next = page.next;
+    } while (next !== null);
+    const counted = new Map(
+      countedRecords(view, records).map((record) => {
+        const key = Object.fromEntries(view.dimensions.map((field) => [field, record.event[field] as string]));
+        return [JSON.stringify(key), key];
+      }),
+    );
+    expect(new Set(listed.map((key) => JSON.stringify(key)))).toEqual(new Set(counted.keys()));
+    expect(listed).toHaveLength(counted.size);
     const [questions] = fc.sample(questionsArbitrary(view), { numRuns: 1, seed });
     for (const given of questions.groups) {
       const answer = await ask(
@@ -263,7 +287,7 @@ const caseArbitrary = schemaArbitrary.chain((schema) =>
   }),
 );
 
-describe('group-by and top-N over random declared schemas', () => {
+describe('key listing, group-by and top-N over random declared schemas', () => {
   // Each case is a whole pipeline history over emulators (speed layer, archive, a DuckDB batch run, queries), so a
   // few cases with fixed seeds; the generators mix late events, producer retries and redeliveries into each.
   const cases = fc.sample(caseArbitrary, { numRuns: 10, seed: 1515 });
