@@ -157,8 +157,18 @@ async function coveringVersion(view: ViewDefinition = views[0]): Promise<NonNull
 beforeAll(async () => {
   const { status, body } = await api('/views');
   if (status !== 200) throw new Error(`GET /views answered ${status}: ${JSON.stringify(body)}`);
+  // The listing names each measure and what it computes (`max(value)`): back into the declaration notation.
+  type Listed = Omit<ViewDefinition, 'measures'> & { measures: string[]; measureDefinitions: Record<string, string> };
   views = defineViews(
-    (body as { views: (ViewDefinition & { measures: string[] })[] }).views.map(({ measures: _, ...view }) => view),
+    (body as { views: Listed[] }).views.map(({ measures, measureDefinitions, ...view }) => ({
+      ...view,
+      measures: Object.fromEntries(
+        measures.map((name) => {
+          const [, kind, field] = /^(\w+)\((\w+)\)$/.exec(measureDefinitions[name] ?? '') ?? [];
+          return [name, kind === undefined ? 'count' : { [kind]: field }];
+        }),
+      ),
+    })),
   );
 }, 60_000);
 
