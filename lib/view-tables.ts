@@ -13,9 +13,8 @@ export interface ViewTablesProps {
 /**
  * The pipeline's DynamoDB tables, all with the key layout of functions/core/table-layout.ts: on-demand capacity
  * (load follows the stream), TTL (realtime items, old batch versions and de-dup claims expire; the key directory's
- * items do not), point-in-time
- * recovery, and encryption at rest with the AWS-managed key (no key policy to maintain; the data is derived and
- * can be recomputed from the master dataset).
+ * items do not), point-in-time recovery, and encryption at rest with the AWS-managed key (no key policy to maintain;
+ * the data is derived and can be recomputed from the master dataset).
  */
 export class ViewTables extends Construct {
   readonly realtime: Table;
