@@ -46,8 +46,8 @@ function mergePart(
 }
 
 export function mergeMeasures(a: Measures, b: Measures): Measures {
-  if (b.count === 0 && b === EMPTY_MEASURES) return a;
-  if (a.count === 0 && a === EMPTY_MEASURES) return b;
+  if (b === EMPTY_MEASURES) return a;
+  if (a === EMPTY_MEASURES) return b;
   return {
     count: a.count + b.count,
     sum: mergePart(a.sum, b.sum, (x, y) => x + y),

@@ -120,8 +120,23 @@ export const VIEW_NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
 /** Measure names: they are attribute names of every item and keys of every answer. */
 export const MEASURE_NAME_PATTERN = /^[a-z][A-Za-z0-9_]{0,62}$/;
 
-/** Attribute names items use for other things, which a measure may not take. */
-const RESERVED_ATTRIBUTES = ['pk', 'sk', 'bucket', 'epoch', 'expiresAt', 'windowFrom', 'windowTo', 'start', 'startMs'];
+/**
+ * Names items use for other things (keys, TTL, window bounds), and an answer's bucket does (its start and its batch
+ * and realtime parts), which a measure may not take.
+ */
+const RESERVED_ATTRIBUTES = [
+  'pk',
+  'sk',
+  'bucket',
+  'epoch',
+  'expiresAt',
+  'windowFrom',
+  'windowTo',
+  'start',
+  'startMs',
+  'batch',
+  'realtime',
+];
 
 const filterConditionSchema = z
   .object(

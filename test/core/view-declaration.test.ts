@@ -214,11 +214,11 @@ describe('named measures and declared schemas', () => {
     ],
     [
       { ...byPath, measures: { bucket: { max: 'latencyMs' } } },
-      'views[0].measures.bucket: bucket is a name items and answers use for something else (reserved: pk, sk, bucket, epoch, expiresAt, windowFrom, windowTo, start, startMs, wm_*)',
+      'views[0].measures.bucket: bucket is a name items and answers use for something else (reserved: pk, sk, bucket, epoch, expiresAt, windowFrom, windowTo, start, startMs, batch, realtime, wm_*)',
     ],
     [
       { ...byPath, measures: { wm_x: { max: 'latencyMs' } } },
-      'views[0].measures.wm_x: wm_x is a name items and answers use for something else (reserved: pk, sk, bucket, epoch, expiresAt, windowFrom, windowTo, start, startMs, wm_*)',
+      'views[0].measures.wm_x: wm_x is a name items and answers use for something else (reserved: pk, sk, bucket, epoch, expiresAt, windowFrom, windowTo, start, startMs, batch, realtime, wm_*)',
     ],
     [
       { ...byPath, measures: { count: { sum: 'bytes' } } },
