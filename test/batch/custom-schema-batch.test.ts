@@ -14,7 +14,7 @@ import { createRebuildJob } from '../../functions/rebuild/rebuild-job';
 import { ensureBucket } from '../../local/provision';
 import { servedBatchAnswer } from '../rebuild/served-batch';
 import { RecordingLogger } from '../support/recording-telemetry';
-import { BASE_TIME_MS, sequenceNumber } from '../support/stream-arbitraries';
+import { BASE_TIME_MS, sequenceNumber, withCopies } from '../support/stream-arbitraries';
 import { BatchEmulators, batchRunFixture, expectedBatchView, LATE_CUTOFF, nowFor } from './batch-run-fixture';
 
 const HOUR_MS = 3_600_000;
@@ -94,17 +94,7 @@ const requestsArbitrary = fc
         arrivalMs: at + shape.lateness,
       };
     });
-    for (const pick of retries) {
-      const original = records[pick % shapes.length];
-      const shard = Number(original.shardId.slice(-1));
-      counters[shard] += 1n;
-      records.push({
-        ...original,
-        sequenceNumber: sequenceNumber(shard, counters[shard]),
-        arrivalMs: original.arrivalMs + 1_000,
-      });
-    }
-    return [...records, ...redeliveries.map((pick) => records[pick % records.length])];
+    return withCopies(records, counters, retries, redeliveries).deliveries;
   });
 
 const emulators = BatchEmulators.forThisFile();

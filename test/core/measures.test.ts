@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import { defineEventSchema } from '../../functions/core/event-schema-definition';
 import {
   EMPTY_MEASURES,
   isEmptyMeasures,
@@ -12,34 +11,12 @@ import {
   type Measures,
 } from '../../functions/core/measures';
 import { measureAttributes, measuresFromAttributes } from '../../functions/core/aggregate-attributes';
-import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
+import { defineViews } from '../../functions/core/view-declaration';
+import { climate, reading } from '../support/climate-view';
 import { valueArbitrary } from '../support/stream-arbitraries';
 
-const schema = defineEventSchema({ dimensions: ['room'], numbers: ['temperature', 'humidity'] });
-/** Two numeric fields, a min and a max of each, a sum of one, an avg of the other (its own stored sum). */
-const [climate] = defineViews(
-  [
-    {
-      name: 'climate',
-      dimensions: ['room'],
-      granularity: 'minute',
-      measures: {
-        readings: 'count',
-        coldest: { min: 'temperature' },
-        hottest: { max: 'temperature' },
-        driest: { min: 'humidity' },
-        wettest: { max: 'humidity' },
-        humidity: { sum: 'humidity' },
-        meanHumidity: { avg: 'humidity' },
-        meanTemperature: { avg: 'temperature' },
-      },
-    },
-  ],
-  schema,
-) as [ViewDefinition];
 const [legacyView] = defineViews([{ name: 'v', dimensions: ['deviceId'], granularity: 'minute' }]);
 
-const reading = (temperature: number, humidity: number) => measuresOf(climate, { temperature, humidity });
 const readingArbitrary = fc.tuple(valueArbitrary, valueArbitrary);
 const measuresArbitrary: fc.Arbitrary<Measures> = fc
   .array(readingArbitrary, { maxLength: 8 })

@@ -3,7 +3,7 @@ import type { EventSchemaDeclaration } from '../../functions/core/event-schema';
 import { GRANULARITIES } from '../../functions/core/granularity';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { MeasureDeclaration, ViewDeclaration } from '../../functions/core/view-declaration';
-import { BASE_TIME_MS, sequenceNumber, valueArbitrary } from './stream-arbitraries';
+import { BASE_TIME_MS, sequenceNumber, valueArbitrary, withCopies, type GeneratedStream } from './stream-arbitraries';
 
 const HOUR_MS = 3_600_000;
 
@@ -76,12 +76,6 @@ export function viewsArbitrary(schema: EventSchemaDeclaration): fc.Arbitrary<Vie
 /** Values each dimension takes: two or three, so that group-by merges several keys and top-N has ties to break. */
 export const DIMENSION_VALUES = ['alpha', 'beta', 'gamma/δ'] as const;
 
-export interface SchemaStream {
-  readonly records: readonly StreamRecord[];
-  /** Every record at least once, some twice (redeliveries). */
-  readonly deliveries: readonly StreamRecord[];
-}
-
 /**
  * Records of a schema over two shards: random dimension values from DIMENSION_VALUES, numbers as exact quarters,
  * event times over two days, some late arrivals, producer retries (a second record of an event) and redeliveries.
@@ -89,7 +83,7 @@ export interface SchemaStream {
 export function schemaStreamArbitrary(
   schema: EventSchemaDeclaration,
   options: { minLength: number; maxLength: number },
-): fc.Arbitrary<SchemaStream> {
+): fc.Arbitrary<GeneratedStream> {
   const shape = fc.record({
     dimensions: fc.array(fc.nat(DIMENSION_VALUES.length - 1), {
       minLength: schema.dimensions.length,
@@ -122,21 +116,6 @@ export function schemaStreamArbitrary(
           arrivalMs: ts + s.lateness,
         };
       });
-      for (const pick of retries) {
-        if (records.length === 0) break;
-        const original = records[pick % records.length];
-        const shard = Number(original.shardId.slice(-1));
-        counters[shard] += 1n;
-        records.push({
-          ...original,
-          sequenceNumber: sequenceNumber(shard, counters[shard]),
-          arrivalMs: original.arrivalMs + 1_000,
-        });
-      }
-      const deliveries = [
-        ...records,
-        ...redeliveries.filter(() => records.length > 0).map((p) => records[p % records.length]),
-      ];
-      return { records, deliveries };
+      return withCopies(records, counters, retries, redeliveries);
     });
 }

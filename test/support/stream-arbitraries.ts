@@ -56,23 +56,7 @@ export function streamArbitrary(
     .map(({ shapes, duplicates, producerRetries }) => {
       const sequenceCounters = [0n, 0n];
       const records = shapes.map((shape, index) => toRecord(shape, index, sequenceCounters));
-      // A producer that retries PutRecords makes a second Kinesis record of the same event (same eventId).
-      for (const pick of producerRetries) {
-        if (records.length === 0) break;
-        const original = records[pick % records.length];
-        const shard = Number(original.shardId.slice(-1));
-        sequenceCounters[shard] += 1n;
-        records.push({
-          ...original,
-          sequenceNumber: sequenceNumber(shard, sequenceCounters[shard]),
-          arrivalMs: original.arrivalMs + 1_000,
-        });
-      }
-      const deliveries = [
-        ...records,
-        ...duplicates.filter(() => records.length > 0).map((pick) => records[pick % records.length]),
-      ];
-      return { records, deliveries };
+      return withCopies(records, sequenceCounters, producerRetries, duplicates);
     });
 }
 
@@ -93,6 +77,35 @@ function toRecord(shape: EventShape, index: number, counters: bigint[]): StreamR
     subSequenceNumber: 0,
     arrivalMs: ts + shape.lateness,
   };
+}
+
+/**
+ * The stream as delivered, from distinct records (appended to, with `counters` the per-shard sequence counters):
+ * each retry pick makes a second Kinesis record of an event, as a producer retrying PutRecords does (the same event,
+ * a new sequence number, a second later), and each redelivery pick delivers a record once more.
+ */
+export function withCopies(
+  records: StreamRecord[],
+  counters: bigint[],
+  retries: readonly number[],
+  redeliveries: readonly number[],
+): GeneratedStream {
+  for (const pick of retries) {
+    if (records.length === 0) break;
+    const original = records[pick % records.length];
+    const shard = Number(original.shardId.slice(-1));
+    counters[shard] += 1n;
+    records.push({
+      ...original,
+      sequenceNumber: sequenceNumber(shard, counters[shard]),
+      arrivalMs: original.arrivalMs + 1_000,
+    });
+  }
+  const deliveries = [
+    ...records,
+    ...redeliveries.filter(() => records.length > 0).map((pick) => records[pick % records.length]),
+  ];
+  return { records, deliveries };
 }
 
 /** Sequence numbers shaped like Kinesis's: 56 digits, increasing per shard. */
