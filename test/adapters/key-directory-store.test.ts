@@ -17,6 +17,7 @@ import {
 import { emulatorClientConfig, startDynamoDb, type RunningEmulator } from '../../local/emulators';
 import { DynamoDbFaults, THROTTLED } from '../speed/dynamodb-faults';
 import { createTable } from '../speed/realtime-table';
+import { seededRandom } from '../speed/generated-events';
 
 let dynamo: RunningEmulator;
 let client: DynamoDBClient;
@@ -71,18 +72,6 @@ async function listAll(
     expect(page.entries.length).toBe(limit);
     after = page.lastSortKey;
   }
-}
-
-/** A small deterministic generator, so that the listings below cover mixed keys without depending on luck. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 describe('key directory store: recording new keys (speed layer)', () => {
@@ -210,7 +199,7 @@ describe('key directory store: recording sightings (batch, rebuild, replay)', ()
   };
 
   it('keeps the earliest first and the latest last arrival whatever order the sightings come in', async () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     const spans = Array.from({ length: 8 }, () => {
       const first = ARRIVAL + Math.floor(random() * 1000);
       return { first, last: first + Math.floor(random() * 1000) };
@@ -267,7 +256,7 @@ describe('key directory store: listing', () => {
   const sites = ['s-a', 's-b', 's-a|b'];
   const metrics = ['temp', 'hum'];
   const all: KeySighting[] = [];
-  const random = seeded(11);
+  const random = seededRandom(11);
   for (const device of devices) {
     for (const site of sites) {
       for (const metric of metrics) {
