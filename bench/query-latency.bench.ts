@@ -5,7 +5,7 @@ import { KeyDirectoryStore } from '../functions/adapters/key-directory-store';
 import { ViewReader } from '../functions/adapters/view-reader';
 import { windowItem } from '../functions/core/batch-item';
 import { beginWindowRequest, finishWindowRequest, type ArrivalWindow } from '../functions/core/manifest';
-import { measuresOf } from '../functions/core/measures';
+import { EMPTY_MEASURES, measuresOf } from '../functions/core/measures';
 import { definePipelineConfig } from '../functions/core/pipeline-config';
 import { realtimeUpdateRequest } from '../functions/core/realtime-update';
 import { recordPosition } from '../functions/core/sequence-position';
@@ -75,6 +75,7 @@ export async function run(): Promise<string> {
               key: { view: view.name, dimensionKey, bucket, epoch },
               generation: 1,
               stored: view.stored,
+              known: EMPTY_MEASURES,
               delta: measuresOf(view, eventOf(1)),
               shardId: 'shardId-000000000000',
               watermark: recordPosition('1'),

@@ -98,8 +98,13 @@ export class RealtimeViewStore {
     try {
       const whole = deltaAbove(write.contributions, null);
       if (whole === undefined) return { status: 'already-applied', conditionalRetries };
-      let request = this.request(write, generation, whole, { below: write.batchFirstPosition }, (delta) =>
-        this.hint.guess(itemId, delta, write.stored),
+      let request = this.request(
+        write,
+        generation,
+        whole,
+        { below: write.batchFirstPosition },
+        this.hint.known(itemId),
+        (delta) => this.hint.guess(itemId, delta, write.stored),
       );
       for (;;) {
         const written = await this.conditionalUpdate(request);
@@ -119,7 +124,7 @@ export class RealtimeViewStore {
         this.hint.remember(itemId, stored.measures);
         const delta = deltaAbove(write.contributions, stored.watermark);
         if (delta === undefined) return { status: 'already-applied', conditionalRetries };
-        request = this.request(write, generation, delta, { equals: stored.watermark }, (measures) =>
+        request = this.request(write, generation, delta, { equals: stored.watermark }, stored.measures, (measures) =>
           extremeUpdatesFor(stored.measures, measures, write.stored),
         );
       }
@@ -133,6 +138,7 @@ export class RealtimeViewStore {
     generation: number,
     delta: Delta,
     condition: WatermarkCondition,
+    known: Measures,
     extremes: (delta: Measures) => Record<string, ExtremeUpdate>,
   ): UpdateItemRequest {
     return realtimeUpdateRequest({
@@ -144,6 +150,7 @@ export class RealtimeViewStore {
       watermark: delta.watermark,
       condition,
       extremes: extremes(delta.measures),
+      known,
       expiresAt: this.expiresAt(write.key),
     });
   }

@@ -1,4 +1,6 @@
-import { storedValue, type Measures } from './measures';
+import { decodeBins, EMPTY_BINS, encodeBins, type BinCounts } from './histogram';
+import { decodeRegisters, EMPTY_REGISTERS, encodeRegisters, type HllRegisters } from './hyperloglog';
+import { storedValue, type Measures, type NumericPart } from './measures';
 import { COUNT_ATTRIBUTE, type StoredMeasure } from './view-declaration';
 
 /** DynamoDB attribute values in their wire shape; the core stays free of the SDK. */
@@ -12,14 +14,37 @@ export function numberAttribute(value: number): AttributeValue {
   return { N: String(value) };
 }
 
-/** The count and the view's stored measures as attributes, each under its attribute name. */
+/**
+ * The count and the view's stored measures as attributes, each under its attribute name: sums, mins and maxes as
+ * numbers, which the speed layer's writes ADD or compare; sums of squares (whose range can pass DynamoDB's 10^126)
+ * and sketches as strings, which it replaces (realtime-update.ts).
+ */
 export function measureAttributes(
   measures: Measures,
   stored: readonly StoredMeasure[],
 ): Record<string, AttributeValue> {
   const attributes: Record<string, AttributeValue> = { [COUNT_ATTRIBUTE]: numberAttribute(measures.count) };
-  for (const measure of stored) attributes[measure.attribute] = numberAttribute(storedValue(measures, measure));
+  for (const measure of stored) attributes[measure.attribute] = storedAttribute(measures, measure);
   return attributes;
+}
+
+/** One stored measure's attribute value, its identity when the aggregate holds none. */
+export function storedAttribute(measures: Measures, measure: StoredMeasure): AttributeValue {
+  switch (measure.kind) {
+    case 'distinct':
+      return {
+        S: encodeRegisters(measures.distinct[measure.attribute] ?? EMPTY_REGISTERS, measure.precision),
+      };
+    case 'histogram':
+      return { S: encodeBins(measures.histogram[measure.attribute] ?? EMPTY_BINS) };
+    case 'sumSquares': {
+      const value = storedValue(measures, measure);
+      if (!Number.isFinite(value)) throw new Error(`cannot store the non-finite sum of squares ${value}`);
+      return { S: String(value) };
+    }
+    default:
+      return numberAttribute(storedValue(measures, measure));
+  }
 }
 
 /**
@@ -27,14 +52,17 @@ export function measureAttributes(
  * merging with it changes nothing (an item written before the attribute was declared).
  */
 export function measuresFromAttributes(item: StoredAttributes | undefined, stored: readonly StoredMeasure[]): Measures {
-  const sum: Record<string, number> = {};
-  const min: Record<string, number> = {};
-  const max: Record<string, number> = {};
-  const parts = { sum, min, max };
+  const numbers: Record<NumericPart, Record<string, number>> = { sum: {}, min: {}, max: {}, sumSquares: {} };
+  const distinct: Record<string, HllRegisters> = {};
+  const histogram: Record<string, BinCounts> = {};
   for (const measure of stored) {
-    const text = item?.[measure.attribute]?.N;
-    if (text !== undefined) parts[measure.kind][measure.attribute] = Number(text);
+    const value = item?.[measure.attribute];
+    const text = value?.N ?? value?.S;
+    if (text === undefined) continue;
+    if (measure.kind === 'distinct') distinct[measure.attribute] = decodeRegisters(text, measure.precision);
+    else if (measure.kind === 'histogram') histogram[measure.attribute] = decodeBins(text, measure.boundaries);
+    else numbers[measure.kind][measure.attribute] = Number(text);
   }
   const count = item?.[COUNT_ATTRIBUTE]?.N;
-  return { count: count === undefined ? 0 : Number(count), sum, min, max };
+  return { count: count === undefined ? 0 : Number(count), ...numbers, distinct, histogram };
 }

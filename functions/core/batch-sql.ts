@@ -11,11 +11,14 @@ import {
 import { GRANULARITY_MS } from './granularity';
 import { DEFAULT_EVENT_SCHEMA, type EventSchema } from './event-schema';
 import { masterDatasetColumns, type MasterDatasetColumn } from './master-dataset-columns';
-import type { Measures } from './measures';
+import type { BinCounts } from './histogram';
+import type { HllRegisters } from './hyperloglog';
+import type { Measures, NumericPart } from './measures';
 import type { BatchAggregate } from './serving-rule';
 import { encodeDimensionKey } from './dimension-key';
 import { SEQUENCE_DIGITS } from './sequence-position';
-import type { FilterCondition, ViewDefinition } from './view-declaration';
+import { KEPT_PREFIX } from './sql-working-columns';
+import type { FilterCondition, StoredMeasure, ViewDefinition } from './view-declaration';
 
 /** The engine that runs the batch SQL: Athena's Trino, or DuckDB. */
 export type SqlDialect = 'trino' | 'duckdb';
@@ -88,6 +91,14 @@ interface DialectFunctions {
   readonly removeMatches: (text: string, pattern: string) => string;
   /** Whether a regular expression matches anywhere in the text. */
   readonly containsMatch: (text: string, pattern: string) => string;
+  /** The MD5 of a VARCHAR's UTF-8 bytes as 32 hexadecimal digits (either case). */
+  readonly md5Hex: (text: string) => string;
+  /** A string of at most 15 hexadecimal digits as a BIGINT. */
+  readonly hexToBigint: (hex: string) => string;
+  /** Integer division of BIGINTs, truncated. */
+  readonly divide: (dividend: string, divisor: string) => string;
+  /** An aggregate: the group's VARCHAR values joined by commas, in any order. */
+  readonly joinWithCommas: (text: string) => string;
 }
 
 const DIALECTS: Readonly<Record<SqlDialect, DialectFunctions>> = {
@@ -102,6 +113,20 @@ const DIALECTS: Readonly<Record<SqlDialect, DialectFunctions>> = {
     // regexp_like(string, pattern) "evaluates the regular expression pattern and determines if it is contained
     // within string": https://trino.io/docs/current/functions/regexp.html#regexp_like
     containsMatch: (text, pattern) => `regexp_like(${text}, ${pattern})`,
+    // md5(binary) -> varbinary "computes the MD5 hash of binary" and to_hex(binary) -> varchar "encodes binary into
+    // a hex string representation": https://trino.io/docs/current/functions/binary.html#md5,
+    // https://trino.io/docs/current/functions/binary.html#to_hex
+    md5Hex: (text) => `to_hex(md5(to_utf8(${text})))`,
+    // from_base(string, radix) -> bigint "returns the value of string interpreted as a base-radix number":
+    // https://trino.io/docs/current/functions/math.html#from_base
+    hexToBigint: (hex) => `from_base(${hex}, 16)`,
+    // "Division of integers truncates": https://trino.io/docs/current/functions/math.html#mathematical-operators
+    divide: (dividend, divisor) => `${dividend} / ${divisor}`,
+    // array_agg(x) -> array "returns an array created from the input x elements" and array_join(x, delimiter)
+    // "concatenates the elements of the given array using the delimiter":
+    // https://trino.io/docs/current/functions/aggregate.html#array_agg,
+    // https://trino.io/docs/current/functions/array.html#array_join
+    joinWithCommas: (text) => `array_join(array_agg(${text}), ',')`,
   },
   duckdb: {
     // strlen counts bytes (DuckDB has no to_utf8, and its length() has no BLOB overload).
@@ -110,6 +135,13 @@ const DIALECTS: Readonly<Record<SqlDialect, DialectFunctions>> = {
     removeMatches: (text, pattern) => `regexp_replace(${text}, ${pattern}, '', 'g')`,
     // DuckDB's name for it (it has no regexp_like); a partial match, like Trino's.
     containsMatch: (text, pattern) => `regexp_matches(${text}, ${pattern})`,
+    // md5 hashes a VARCHAR's UTF-8 bytes to lower-case hex.
+    md5Hex: (text) => `md5(${text})`,
+    // DuckDB reads a 0x-prefixed string as a hexadecimal integer.
+    hexToBigint: (hex) => `CAST('0x' || ${hex} AS BIGINT)`,
+    // DuckDB's / divides integers into a DOUBLE; // is integer division.
+    divide: (dividend, divisor) => `${dividend} // ${divisor}`,
+    joinWithCommas: (text) => `string_agg(${text}, ',')`,
   },
 };
 
@@ -351,26 +383,20 @@ export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): strin
     : '';
   const size = GRANULARITY_MS[view.granularity];
   const ts = `CAST(${quote(view.schema.time)} AS BIGINT)`;
-  const aggregateOf = { sum: 'sum', min: 'min', max: 'max' } as const;
   const bucket = `${ts} - (${ts} % ${size})`;
   const epoch = inputs.epochLengthMs;
   if (epoch !== undefined && (!Number.isSafeInteger(epoch) || epoch <= 0)) {
     throw new Error('epochLengthMs: expected a positive integer');
   }
-  const select = [
-    ...view.dimensions.map(
-      (field, index) => `CAST(${quote(field)} AS VARCHAR) AS "${BATCH_RESULT_COLUMNS.dimension(index)}"`,
-    ),
-    `${bucket} AS "${BATCH_RESULT_COLUMNS.bucket}"`,
-    ...(epoch === undefined ? [] : [`${arrival} - (${arrival} % ${epoch}) AS "${BATCH_RESULT_COLUMNS.epoch}"`]),
-    `count(*) AS "${BATCH_RESULT_COLUMNS.count}"`,
-    ...view.stored.map(
-      (measure, index) =>
-        `${aggregateOf[measure.kind]}(CAST(${quote(measure.field)} AS DOUBLE)) AS "${BATCH_RESULT_COLUMNS.stored(index)}"`,
-    ),
-    `min(${arrival}) AS "${BATCH_RESULT_COLUMNS.firstArrival}"`,
-    `max(${arrival}) AS "${BATCH_RESULT_COLUMNS.lastArrival}"`,
+  // A result row's group, as kept's columns and as the result's: its dimensions, its bucket and (for realtime
+  // items) its epoch. kept's names are prefixed (and reserved in event-schema-definition.ts), as kept also holds the
+  // raw fields.
+  const resultGroup = [
+    ...view.dimensions.map((_, index) => BATCH_RESULT_COLUMNS.dimension(index)),
+    BATCH_RESULT_COLUMNS.bucket,
+    ...(epoch === undefined ? [] : [BATCH_RESULT_COLUMNS.epoch]),
   ];
+  const group = resultGroup.map((column) => `"${KEPT_PREFIX}${column}"`);
   const keep = [
     ...(view.dedupeByEventId
       ? [
@@ -381,9 +407,50 @@ export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): strin
     ...((inputs.firstBucketMs ?? 0) > 0 ? [`${bucket} >= ${inputs.firstBucketMs}`] : []),
     ...view.filter.map(filterSql),
   ];
-  const groupBy = Array.from(
-    { length: view.dimensions.length + 1 + (epoch === undefined ? 0 : 1) },
-    (_, index) => index + 1,
+  const kept = [
+    ...view.dimensions.map((field) => `CAST(${quote(field)} AS VARCHAR)`),
+    bucket,
+    ...(epoch === undefined ? [] : [`${arrival} - (${arrival} % ${epoch})`]),
+  ].map((expression, index) => `${expression} AS ${group[index] ?? ''}`);
+  const numeric = (measure: StoredMeasure): string | undefined => {
+    const value = `CAST(${quote(measure.field)} AS DOUBLE)`;
+    if (measure.kind === 'sumSquares') return `sum(${value} * ${value})`;
+    if (measure.kind === 'sum' || measure.kind === 'min' || measure.kind === 'max') {
+      return `${measure.kind}(${value})`;
+    }
+    return undefined;
+  };
+  const aggregated = [
+    ...group.map((column, index) => `${column} AS "${resultGroup[index] ?? ''}"`),
+    `count(*) AS "${BATCH_RESULT_COLUMNS.count}"`,
+    ...view.stored.flatMap((measure, index) => {
+      const aggregate = numeric(measure);
+      return aggregate === undefined ? [] : [`${aggregate} AS "${BATCH_RESULT_COLUMNS.stored(index)}"`];
+    }),
+    `min(${arrival}) AS "${BATCH_RESULT_COLUMNS.firstArrival}"`,
+    `max(${arrival}) AS "${BATCH_RESULT_COLUMNS.lastArrival}"`,
+  ];
+  const sketches = view.stored.flatMap((measure, index) =>
+    measure.kind === 'distinct' || measure.kind === 'histogram' ? [{ measure, index }] : [],
+  );
+  const fn = DIALECTS[inputs.dialect];
+  const result = [
+    'aggregated AS (',
+    `  SELECT ${aggregated.join(',\n    ')}`,
+    '  FROM kept',
+    `  GROUP BY ${positions(group.length)}`,
+    ')',
+  ];
+  const sketchSql = sketches.flatMap(({ measure, index }) => [
+    ',',
+    ...sketchCellsSql(`sketch_${index}`, measure, group, fn),
+  ]);
+  const joined = sketches.map(
+    ({ index }) =>
+      `LEFT JOIN sketch_${index} ON ` +
+      resultGroup
+        .map((column, position) => `aggregated."${column}" = sketch_${index}.${group[position] ?? ''}`)
+        .join(' AND '),
   );
   return [
     `WITH ${checkedRowsSql({ ...inputs, schema: view.schema, arrivalFromMs: readFrom }).join('\n')},`,
@@ -397,12 +464,104 @@ export function batchViewSql(view: ViewDefinition, inputs: ViewSqlInputs): strin
     `  SELECT ${columns.map(quote).join(', ')}${previousCopy}`,
     '  FROM records',
     '  WHERE "copy_rank" = 1',
-    ')',
-    `SELECT ${select.join(',\n  ')}`,
-    'FROM ranked',
-    ...(keep.length === 0 ? [] : [`WHERE ${keep.join('\n  AND ')}`]),
-    `GROUP BY ${groupBy.join(', ')}`,
+    '),',
+    'kept AS (',
+    `  SELECT ${[...kept, ...columns.map(quote)].join(',\n    ')}`,
+    '  FROM ranked',
+    ...(keep.length === 0 ? [] : [`  WHERE ${keep.join('\n    AND ')}`]),
+    '),',
+    ...result,
+    ...sketchSql,
+    `SELECT aggregated.*${sketches.map(({ index }) => `, sketch_${index}."cells" AS "${BATCH_RESULT_COLUMNS.stored(index)}"`).join('')}`,
+    'FROM aggregated',
+    ...joined,
   ].join('\n');
+}
+
+/**
+ * A sketch's cells per group, as `slot:value` pairs joined by commas: for a distinct measure the register index and
+ * its rank (the maximum over the group's values), for a histogram the bin and its count. Both are computed with
+ * integer arithmetic and comparisons only, as hyperloglog.ts and histogram.ts compute them.
+ */
+function sketchCellsSql(
+  name: string,
+  measure: StoredMeasure,
+  group: readonly string[],
+  fn: DialectFunctions,
+): string[] {
+  const field = quote(measure.field);
+  const slots = positions(group.length + 1);
+  const cells = `${fn.joinWithCommas(`CAST("slot" AS VARCHAR) || ':' || CAST("slot_value" AS VARCHAR)`)} AS "cells"`;
+  const rows =
+    measure.kind === 'distinct'
+      ? [
+          `${name}_hashes AS (`,
+          `  SELECT ${group.join(', ')}, ${fn.md5Hex(`CAST(${field} AS VARCHAR)`)} AS "hash_hex"`,
+          '  FROM kept',
+          '),',
+          `${name}_words AS (`,
+          `  SELECT ${group.join(', ')}, ${fn.hexToBigint(`substr("hash_hex", 1, 8)`)} AS "hash_hi", ` +
+            `${fn.hexToBigint(`substr("hash_hex", 9, 8)`)} AS "hash_lo"`,
+          `  FROM ${name}_hashes`,
+          '),',
+          `${name}_slots AS (`,
+          `  SELECT ${group.join(', ')}, ${hllSlotsSql(measure.precision, fn)}`,
+          `  FROM ${name}_words`,
+          `  GROUP BY ${slots}`,
+          '),',
+        ]
+      : [
+          `${name}_values AS (`,
+          `  SELECT ${group.join(', ')}, CAST(${field} AS DOUBLE) AS "slot_input"`,
+          '  FROM kept',
+          '),',
+          `${name}_slots AS (`,
+          `  SELECT ${group.join(', ')}, ${binSql('"slot_input"', measure.kind === 'histogram' ? measure.boundaries : [], 0)} AS "slot", count(*) AS "slot_value"`,
+          `  FROM ${name}_values`,
+          `  GROUP BY ${slots}`,
+          '),',
+        ];
+  return [
+    ...rows,
+    `${name} AS (`,
+    `  SELECT ${group.join(', ')}, ${cells}`,
+    `  FROM ${name}_slots`,
+    `  GROUP BY ${positions(group.length)}`,
+    ')',
+  ];
+}
+
+const positions = (count: number) => Array.from({ length: count }, (_, index) => index + 1).join(', ');
+
+/**
+ * A value's register and rank (hyperloglog.ts) from its MD5's first two 32-bit words: the index is the top
+ * `precision` bits of the first, the rank one more than the leading zeros of the remaining 64 − precision bits,
+ * found by comparing with each power of two.
+ */
+function hllSlotsSql(precision: number, fn: DialectFunctions): string {
+  const hi = '"hash_hi"';
+  const lo = '"hash_lo"';
+  const rest = 32 - precision;
+  const low = `(${hi} % ${2 ** rest})`;
+  const ranks: string[] = [];
+  for (let bit = rest - 1; bit >= 0; bit -= 1) ranks.push(`WHEN ${low} >= ${2 ** bit} THEN ${rest - bit}`);
+  for (let bit = 31; bit >= 0; bit -= 1) ranks.push(`WHEN ${lo} >= ${2 ** bit} THEN ${rest + 32 - bit}`);
+  return [
+    `${fn.divide(hi, String(2 ** rest))} AS "slot"`,
+    `max(CASE ${ranks.join(' ')} ELSE ${65 - precision} END) AS "slot_value"`,
+  ].join(', ');
+}
+
+/**
+ * A value's histogram bin (histogram.ts: the number of boundaries below it) as a binary search of nested CASEs, so
+ * that each boundary is spelled once and a row takes about log2(boundaries) comparisons. Boundaries are written as
+ * DOUBLE literals (a plain decimal is a DECIMAL in Trino) with the digits JavaScript needs to read back each one.
+ */
+function binSql(value: string, boundaries: readonly number[], first: number, last = boundaries.length): string {
+  if (first === last) return String(first);
+  const middle = (first + last) >> 1;
+  const boundary = (boundaries[middle] as number).toExponential().toUpperCase();
+  return `CASE WHEN ${value} <= ${boundary} THEN ${binSql(value, boundaries, first, middle)} ELSE ${binSql(value, boundaries, middle + 1, last)} END`;
 }
 
 function filterSql(condition: FilterCondition): string {
@@ -438,18 +597,34 @@ export function batchRowToAggregate(view: ViewDefinition, row: Readonly<Record<s
     const cell = row[column];
     return cell === null || cell === undefined ? fallback : Number(cell);
   };
-  const parts = {
-    sum: {} as Record<string, number>,
-    min: {} as Record<string, number>,
-    max: {} as Record<string, number>,
-  };
+  const numbers: Record<NumericPart, Record<string, number>> = { sum: {}, min: {}, max: {}, sumSquares: {} };
+  const distinct: Record<string, HllRegisters> = {};
+  const histogram: Record<string, BinCounts> = {};
   view.stored.forEach((measure, index) => {
     const cell = row[BATCH_RESULT_COLUMNS.stored(index)];
-    if (cell !== null && cell !== undefined) parts[measure.kind][measure.attribute] = Number(cell);
+    if (cell === null || cell === undefined) return;
+    if (measure.kind === 'distinct') distinct[measure.attribute] = sketchCells(String(cell), Math.max);
+    else if (measure.kind === 'histogram') histogram[measure.attribute] = sketchCells(String(cell), (a, b) => a + b);
+    else numbers[measure.kind][measure.attribute] = Number(cell);
   });
-  const measures: Measures = { count: numberAt(BATCH_RESULT_COLUMNS.count, 0), ...parts };
+  const measures: Measures = { count: numberAt(BATCH_RESULT_COLUMNS.count, 0), ...numbers, distinct, histogram };
   const values = view.dimensions.map((_, index) => String(row[BATCH_RESULT_COLUMNS.dimension(index)] ?? ''));
   return { dimensionKey: encodeDimensionKey(values), bucket: numberAt(BATCH_RESULT_COLUMNS.bucket, 0), measures };
+}
+
+/** A sketch column's `slot:value` pairs; a slot named twice (it is not, from one GROUP BY) would merge. */
+function sketchCells(text: string, merge: (a: number, b: number) => number): Map<number, number> {
+  const cells = new Map<number, number>();
+  if (text === '') return cells;
+  for (const pair of text.split(',')) {
+    const [slot, value] = pair.split(':').map(Number);
+    if (slot === undefined || value === undefined || !Number.isInteger(slot) || !Number.isInteger(value)) {
+      throw new Error(`a batch result's sketch cell is not slot:value: ${JSON.stringify(pair)}`);
+    }
+    const existing = cells.get(slot);
+    cells.set(slot, existing === undefined ? value : merge(existing, value));
+  }
+  return cells;
 }
 
 /** When a result row's records first and last arrived, epoch ms: what the key directory records of its key. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_EVENT_SCHEMA, type EventSchema } from './event-schema';
 import { describeIssues, objectError } from './schema-issues';
+import { KEPT_PREFIX, SQL_WORKING_COLUMNS } from './sql-working-columns';
 import { ENVELOPE_FIELDS } from './stream-record';
 
 /**
@@ -18,10 +19,10 @@ export const MAX_SCHEMA_DIMENSIONS = 16;
 export const MAX_SCHEMA_NUMBERS = 16;
 
 /** Column names the master dataset and the batch SQL use for themselves, which no event field may take. */
-const RESERVED_COLUMNS = [...Object.values(ENVELOPE_FIELDS), 'dt', 'hour', 'skip_reason', 'copy_rank', 'previous_copy'];
+const RESERVED_COLUMNS = [...Object.values(ENVELOPE_FIELDS), 'dt', 'hour', ...SQL_WORKING_COLUMNS];
 
 /** Query parameters of GET /views/{view} and its keys listing: a dimension is a parameter too, so it may not take them. */
-const QUERY_PARAMETERS = ['from', 'to', 'granularity', 'orderBy', 'order', 'limit', 'next'];
+const QUERY_PARAMETERS = ['from', 'to', 'granularity', 'orderBy', 'order', 'limit', 'next', 'quantiles'];
 
 const fieldName = z
   .string({ error: 'expected a field name' })
@@ -77,8 +78,10 @@ export function defineEventSchema(input: unknown): EventSchema {
   const seen = new Map<string, string>();
   for (const [where, field] of roles) {
     const lower = field.toLowerCase();
-    if (RESERVED_COLUMNS.includes(lower)) {
-      problems.push(`${where}: ${field} is a column the pipeline adds (${RESERVED_COLUMNS.join(', ')}): rename it`);
+    if (RESERVED_COLUMNS.includes(lower) || lower.startsWith(KEPT_PREFIX)) {
+      problems.push(
+        `${where}: ${field} is a column the pipeline adds (${RESERVED_COLUMNS.join(', ')}, ${KEPT_PREFIX}*): rename it`,
+      );
       continue;
     }
     if (where.startsWith('schema.dimensions') && QUERY_PARAMETERS.includes(field)) {

@@ -1,43 +1,81 @@
 import { numberOf, type PipelineEvent } from './event-schema';
-import type { MeasureDefinition, StoredMeasure, ViewDefinition } from './view-declaration';
+import { estimateQuantile, mergeBins, singleValueBins, type BinCounts, type QuantileEstimate } from './histogram';
+import {
+  DEFAULT_HLL_PRECISION,
+  estimateCardinality,
+  mergeRegisters,
+  singleValueRegisters,
+  type HllRegisters,
+} from './hyperloglog';
+import type { MeasureDefinition, ViewDefinition } from './view-declaration';
 
 /**
- * The stored measures of one aggregate: the count of events, and per stored attribute a sum, a min or a max (the
- * view's `stored`, each over one numeric field). Each is a commutative monoid, so the whole is one too: merging
- * needs no declaration, because each part is merged by what it is. Merging is what makes batch ⊕ realtime,
- * roll-ups, group-by and retries composable (DESIGN.md §2). avg is derived.
+ * The stored measures of one aggregate: the count of events, and per stored attribute a sum, a min, a max, a sum of
+ * squares, HyperLogLog registers or histogram counts (the view's `stored`, each over one field). Each is a
+ * commutative monoid, so the whole is one too: merging needs no declaration, because each part is merged by what
+ * it is. Merging is what makes batch ⊕ realtime, roll-ups, group-by and retries composable (DESIGN.md §2). avg,
+ * variance and stddev are derived.
  */
 export interface Measures {
   readonly count: number;
   readonly sum: Readonly<Record<string, number>>;
   readonly min: Readonly<Record<string, number>>;
   readonly max: Readonly<Record<string, number>>;
+  readonly sumSquares: Readonly<Record<string, number>>;
+  readonly distinct: Readonly<Record<string, HllRegisters>>;
+  readonly histogram: Readonly<Record<string, BinCounts>>;
 }
 
-/** The identity: merging it changes nothing. An absent attribute is its part's identity (0, +∞, −∞). */
+/** The numeric parts, each one number per attribute. */
+export type NumericPart = 'sum' | 'min' | 'max' | 'sumSquares';
+
+/** The identity: merging it changes nothing. An absent attribute is its part's identity (0, +∞, −∞, no registers). */
 export const EMPTY_MEASURES: Measures = Object.freeze({
   count: 0,
   sum: Object.freeze({}),
   min: Object.freeze({}),
   max: Object.freeze({}),
+  sumSquares: Object.freeze({}),
+  distinct: Object.freeze({}),
+  histogram: Object.freeze({}),
 });
+
+/** Measures from parts, the others empty. */
+export function measuresWith(parts: Partial<Measures> & { readonly count: number }): Measures {
+  return { ...EMPTY_MEASURES, ...parts };
+}
 
 /** One event's contribution to the view's stored measures. */
 export function measuresOf(view: Pick<ViewDefinition, 'stored'>, event: PipelineEvent): Measures {
-  const sum: Record<string, number> = {};
-  const min: Record<string, number> = {};
-  const max: Record<string, number> = {};
-  const parts = { sum, min, max };
-  for (const measure of view.stored) parts[measure.kind][measure.attribute] = numberOf(event, measure.field);
-  return { count: 1, sum, min, max };
+  const numbers: Record<NumericPart, Record<string, number>> = { sum: {}, min: {}, max: {}, sumSquares: {} };
+  const distinct: Record<string, HllRegisters> = {};
+  const histogram: Record<string, BinCounts> = {};
+  for (const measure of view.stored) {
+    switch (measure.kind) {
+      case 'distinct':
+        distinct[measure.attribute] = singleValueRegisters(String(event[measure.field]), measure.precision);
+        break;
+      case 'histogram':
+        histogram[measure.attribute] = singleValueBins(measure.boundaries, numberOf(event, measure.field));
+        break;
+      case 'sumSquares': {
+        const value = numberOf(event, measure.field);
+        numbers.sumSquares[measure.attribute] = value * value;
+        break;
+      }
+      default:
+        numbers[measure.kind][measure.attribute] = numberOf(event, measure.field);
+    }
+  }
+  return { count: 1, ...numbers, distinct, histogram };
 }
 
-function mergePart(
-  a: Readonly<Record<string, number>>,
-  b: Readonly<Record<string, number>>,
-  merge: (x: number, y: number) => number,
-): Readonly<Record<string, number>> {
-  const merged: Record<string, number> = { ...a };
+function mergePart<T>(
+  a: Readonly<Record<string, T>>,
+  b: Readonly<Record<string, T>>,
+  merge: (x: T, y: T) => T,
+): Readonly<Record<string, T>> {
+  const merged: Record<string, T> = { ...a };
   for (const [attribute, value] of Object.entries(b)) {
     const existing = merged[attribute];
     merged[attribute] = existing === undefined ? value : merge(existing, value);
@@ -45,14 +83,19 @@ function mergePart(
   return merged;
 }
 
+const add = (x: number, y: number) => x + y;
+
 export function mergeMeasures(a: Measures, b: Measures): Measures {
   if (b === EMPTY_MEASURES) return a;
   if (a === EMPTY_MEASURES) return b;
   return {
     count: a.count + b.count,
-    sum: mergePart(a.sum, b.sum, (x, y) => x + y),
+    sum: mergePart(a.sum, b.sum, add),
     min: mergePart(a.min, b.min, Math.min),
     max: mergePart(a.max, b.max, Math.max),
+    sumSquares: mergePart(a.sumSquares, b.sumSquares, add),
+    distinct: mergePart(a.distinct, b.distinct, mergeRegisters),
+    histogram: mergePart(a.histogram, b.histogram, mergeBins),
   };
 }
 
@@ -66,32 +109,89 @@ export function isEmptyMeasures(measures: Measures): boolean {
   return measures.count === 0;
 }
 
-/** A stored part's value, or its identity when the aggregate holds none. */
-export function storedValue(measures: Measures, measure: Pick<StoredMeasure, 'kind' | 'attribute'>): number {
+/** A numeric stored part's value, or its identity when the aggregate holds none. */
+export function storedValue(measures: Measures, measure: { readonly kind: NumericPart; readonly attribute: string }) {
   const value = measures[measure.kind][measure.attribute];
   if (value !== undefined) return value;
-  return measure.kind === 'sum' ? 0 : measure.kind === 'min' ? Infinity : -Infinity;
+  return measure.kind === 'min' ? Infinity : measure.kind === 'max' ? -Infinity : 0;
 }
 
 /**
- * A measure's answer for an aggregate: avg = sum / count; null for an empty aggregate, and null for a measure none
- * of the aggregate's rows holds (rows written before the measure was declared, until a rebuild or replay rewrites
- * them): an absent sum read as 0 would be a wrong answer, not a missing one.
+ * A numeric measure's answer for an aggregate: avg = sum / count, the sample variance (sumSquares − sum²/count) /
+ * (count − 1) and its square root (null below two events, as SQL's variance and stddev are), distinct the
+ * HyperLogLog estimate rounded to a whole number; null for an empty aggregate, and null for a measure none of the
+ * aggregate's rows holds (rows written before the measure was declared, until a rebuild or replay rewrites them):
+ * an absent sum read as 0 would be a wrong answer, not a missing one. A histogram has no single number (see
+ * presentMeasures).
  */
 export function measureValue(measures: Measures, measure: MeasureDefinition): number | null {
   if (measures.count === 0) return null;
-  if (measure.kind === 'count') return measures.count;
-  const kind = measure.kind === 'avg' ? 'sum' : measure.kind;
-  const value = measures[kind][measure.attribute];
-  if (value === undefined) return null;
-  return measure.kind === 'avg' ? value / measures.count : value;
+  switch (measure.kind) {
+    case 'count':
+      return measures.count;
+    case 'histogram':
+      return null;
+    case 'distinct': {
+      const registers = measures.distinct[measure.attribute];
+      if (registers === undefined) return null;
+      return Math.round(estimateCardinality(registers, measure.precision ?? DEFAULT_HLL_PRECISION));
+    }
+    case 'variance':
+    case 'stddev': {
+      const squares = measures.sumSquares[measure.attribute];
+      const sum = measures.sum[measure.sumAttribute ?? ''];
+      if (squares === undefined || sum === undefined || measures.count < 2) return null;
+      // Rounding can take a constant series' variance a little below 0.
+      const variance = Math.max(0, (squares - (sum * sum) / measures.count) / (measures.count - 1));
+      return measure.kind === 'variance' ? variance : Math.sqrt(variance);
+    }
+    case 'avg': {
+      const sum = measures.sum[measure.attribute];
+      return sum === undefined ? null : sum / measures.count;
+    }
+    default:
+      return measures[measure.kind][measure.attribute] ?? null;
+  }
 }
 
-/** Every measure of the view for an aggregate, by name; null for an empty aggregate. */
+/** The quantiles a histogram answers when a query names none. */
+export const DEFAULT_QUANTILES: readonly number[] = [0.5, 0.9, 0.99];
+
+/** A histogram measure's answer: per quantile asked (keyed by its decimal text), the estimate and its bounds. */
+export type QuantilesAnswer = Readonly<Record<string, QuantileEstimate>>;
+
+export type MeasureAnswer = number | QuantilesAnswer | null;
+
+/** A histogram measure's quantiles for an aggregate; null when none of its rows holds the measure. */
+export function histogramQuantiles(
+  measures: Measures,
+  measure: MeasureDefinition,
+  quantiles: readonly number[],
+): QuantilesAnswer | null {
+  const bins = measures.histogram[measure.attribute];
+  if (measures.count === 0 || bins === undefined) return null;
+  const answer: Record<string, QuantileEstimate> = {};
+  for (const q of quantiles) {
+    const estimate = estimateQuantile(measure.boundaries ?? [], bins, q);
+    if (estimate !== undefined) answer[String(q)] = estimate;
+  }
+  return answer;
+}
+
+/**
+ * Every measure of the view for an aggregate, by name; null for an empty aggregate. A histogram answers the
+ * quantiles asked for (DEFAULT_QUANTILES when none are).
+ */
 export function presentMeasures(
   view: Pick<ViewDefinition, 'measures'>,
   measures: Measures,
-): Record<string, number | null> | null {
+  quantiles: readonly number[] = DEFAULT_QUANTILES,
+): Record<string, MeasureAnswer> | null {
   if (measures.count === 0) return null;
-  return Object.fromEntries(view.measures.map((measure) => [measure.name, measureValue(measures, measure)]));
+  return Object.fromEntries(
+    view.measures.map((measure) => [
+      measure.name,
+      measure.kind === 'histogram' ? histogramQuantiles(measures, measure, quantiles) : measureValue(measures, measure),
+    ]),
+  );
 }

@@ -1,7 +1,8 @@
 import type { AggregateKey } from './fold';
-import { storedValue, type Measures } from './measures';
+import { mergeMeasures, storedValue, type Measures } from './measures';
 import {
   measuresFromAttributes,
+  storedAttribute,
   numberAttribute,
   type AttributeValue,
   type StoredAttributes,
@@ -63,6 +64,11 @@ export interface RealtimeUpdate {
   readonly condition: WatermarkCondition;
   /** Per min or max attribute: keep or replace (absent: keep). */
   readonly extremes: Readonly<Record<string, ExtremeUpdate>>;
+  /**
+   * What the writer believes the item holds: sums of squares and sketches are written as `known ⊕ delta`, on
+   * condition that the item still holds `known` (see replacedAttributes). EMPTY_MEASURES for an item not yet written.
+   */
+  readonly known: Measures;
   /** TTL attribute value, epoch seconds; undefined for items that never expire (Kappa mode's served views). */
   readonly expiresAt: number | undefined;
 }
@@ -109,6 +115,19 @@ export function realtimeUpdateRequest(update: RealtimeUpdate): UpdateItemRequest
     const name = `#m${index}`;
     const value = `:m${index}`;
     names[name] = measure.attribute;
+    if (measure.kind !== 'sum' && measure.kind !== 'min' && measure.kind !== 'max') {
+      const expected = `:k${index}`;
+      const known = storedAttribute(update.known, measure);
+      values[value] = storedAttribute(mergeMeasures(update.known, update.delta), measure);
+      if (measureHeld(update.known, measure)) {
+        values[expected] = known;
+        conditions.push(`${name} = ${expected}`);
+      } else {
+        conditions.push(`attribute_not_exists(${name})`);
+      }
+      sets.push(`${name} = ${value}`);
+      return;
+    }
     values[value] = numberAttribute(storedValue(update.delta, measure));
     if (measure.kind === 'sum') {
       adds.push(`${name} ${value}`);
@@ -128,6 +147,25 @@ export function realtimeUpdateRequest(update: RealtimeUpdate): UpdateItemRequest
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
   };
+}
+
+/**
+ * Whether a stored measure is replaced rather than added to or compared: a sum of squares (stored as a string, as
+ * its range passes DynamoDB's numbers), HyperLogLog registers and histogram counts, for which an update expression
+ * has no operator. The write sets `known ⊕ delta` on condition that the item holds exactly `known`, so it is exact
+ * whatever else writes the item: another shard's write in between changes the attribute, fails the condition, and
+ * the writer reads the item and merges again. Redelivery cannot add a record twice either: the shard's watermark
+ * condition admits only records above it (DESIGN.md §4), and for registers, whose merge is a maximum, even a record
+ * applied twice could not raise a register twice, because max is idempotent.
+ */
+export function isReplaced(measure: StoredMeasure): boolean {
+  return measure.kind === 'sumSquares' || measure.kind === 'distinct' || measure.kind === 'histogram';
+}
+
+/** Whether an aggregate holds a stored measure's attribute (an item written before it was declared may not). */
+function measureHeld(measures: Measures, measure: StoredMeasure): boolean {
+  const part: Readonly<Record<string, unknown>> = measures[measure.kind];
+  return part[measure.attribute] !== undefined;
 }
 
 /** What a read of a realtime item tells the compare-and-set path. */
@@ -156,7 +194,7 @@ export function extremeUpdatesFor(
 ): Record<string, ExtremeUpdate> {
   const extremes: Record<string, ExtremeUpdate> = {};
   for (const measure of stored) {
-    if (measure.kind === 'sum') continue;
+    if (measure.kind !== 'min' && measure.kind !== 'max') continue;
     const before = known[measure.kind][measure.attribute];
     const after = delta[measure.kind][measure.attribute];
     const passes =

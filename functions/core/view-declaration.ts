@@ -3,23 +3,85 @@ import { DEFAULT_EVENT_SCHEMA, type EventSchema } from './event-schema';
 import { MAX_DIMENSIONS_PER_VIEW } from './event-limits';
 import { GRANULARITIES, GRANULARITY_MS, type Granularity } from './granularity';
 import { describeIssues, objectError } from './schema-issues';
+import {
+  DEFAULT_HLL_PRECISION,
+  hllStandardError,
+  MAX_HLL_PRECISION,
+  maxEncodedRegisterBytes,
+  MIN_HLL_PRECISION,
+} from './hyperloglog';
+import {
+  DEFAULT_RELATIVE_ACCURACY,
+  exponentialBoundaries,
+  MAX_HISTOGRAM_BOUNDARIES,
+  MAX_RELATIVE_ACCURACY,
+  maxEncodedBinBytes,
+  MIN_RELATIVE_ACCURACY,
+} from './histogram';
 
 /** The measures of the list notation, which apply to a schema's one numeric field. */
 export const LEGACY_MEASURES = ['count', 'sum', 'min', 'max'] as const;
 export type LegacyMeasure = (typeof LEGACY_MEASURES)[number];
 
-/** What a measure computes. avg is derived at query time from a stored sum and the count. */
-export const MEASURE_KINDS = ['count', 'sum', 'min', 'max', 'avg'] as const;
+/**
+ * What a measure computes. avg, variance and stddev are derived at query time from stored sums and the count;
+ * distinct and histogram are sketches (DESIGN.md §11).
+ */
+export const MEASURE_KINDS = [
+  'count',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'sumSquares',
+  'variance',
+  'stddev',
+  'distinct',
+  'histogram',
+] as const;
 export type MeasureKind = (typeof MEASURE_KINDS)[number];
-/** The kinds a stored attribute can hold: count is stored apart, avg reads a sum. */
-export type StoredKind = 'sum' | 'min' | 'max';
+/** The kinds of a numeric field that one `{ <kind>: '<field>' }` declares. */
+const NUMERIC_KINDS = ['sum', 'min', 'max', 'avg', 'sumSquares', 'variance', 'stddev'] as const;
+type NumericKind = (typeof NUMERIC_KINDS)[number];
+/** The kinds a stored attribute can hold: count is stored apart; avg, variance and stddev read sums. */
+export type StoredKind = 'sum' | 'min' | 'max' | 'sumSquares' | 'distinct' | 'histogram';
 
 /**
- * One measure as declared in the object notation: `'count'`, or `{ <kind>: '<numeric field>' }`, for example
- * `{ max: 'temperature' }`.
+ * One measure as declared in the object notation: `'count'`; `{ <kind>: '<numeric field>' }`, for example
+ * `{ max: 'temperature' }`; `{ distinct: '<string field>', precision? }`; or `{ histogram: '<numeric field>' }` with
+ * `boundaries`, or with a `range` and a `relativeAccuracy`.
  */
 export type MeasureDeclaration =
-  'count' | { readonly sum: string } | { readonly min: string } | { readonly max: string } | { readonly avg: string };
+  | 'count'
+  | { readonly sum: string }
+  | { readonly min: string }
+  | { readonly max: string }
+  | { readonly avg: string }
+  | { readonly sumSquares: string }
+  | { readonly variance: string }
+  | { readonly stddev: string }
+  | DistinctDeclaration
+  | HistogramDeclaration;
+
+export interface DistinctDeclaration {
+  /** A dimension or the id field: the values counted are strings, hashed alike in every layer. */
+  readonly distinct: string;
+  /**
+   * log2 of the number of registers, MIN_HLL_PRECISION to MAX_HLL_PRECISION: the standard error is 1.04/√2^precision
+   * and a dense sketch takes 2^precision bytes. @default DEFAULT_HLL_PRECISION (1.6%, 4 KB)
+   */
+  readonly precision?: number;
+}
+
+export interface HistogramDeclaration {
+  readonly histogram: string;
+  /** Bin boundaries, increasing; at most MAX_HISTOGRAM_BOUNDARIES. Or give a range. */
+  readonly boundaries?: readonly number[];
+  /** [low, high], 0 < low < high: exponential boundaries from low to high, generated from relativeAccuracy. */
+  readonly range?: readonly [number, number];
+  /** The relative error of a quantile inside the range. @default DEFAULT_RELATIVE_ACCURACY (1%) */
+  readonly relativeAccuracy?: number;
+}
 
 export const FILTER_OPERATORS = ['eq', 'ne', 'in', 'notIn', 'gt', 'gte', 'lt', 'lte'] as const;
 export type FilterOperator = (typeof FILTER_OPERATORS)[number];
@@ -84,18 +146,37 @@ export const COUNT_ATTRIBUTE = 'count';
 export interface MeasureDefinition {
   readonly name: string;
   readonly kind: MeasureKind;
-  /** The numeric field; null for count. */
+  /** The field; null for count. */
   readonly field: string | null;
-  /** The stored attribute holding it: COUNT_ATTRIBUTE for count, a sum's attribute for avg. */
+  /**
+   * The stored attribute holding it: COUNT_ATTRIBUTE for count, a sum's attribute for avg, a sum of squares' for
+   * variance and stddev.
+   */
   readonly attribute: string;
+  /** variance and stddev: the attribute of the field's sum. */
+  readonly sumAttribute?: string;
+  /** distinct: the sketch's precision. */
+  readonly precision?: number;
+  /** histogram: the bin boundaries. */
+  readonly boundaries?: readonly number[];
 }
 
 /** A stored measure: one attribute of every realtime and batch item of the view, besides the count. */
-export interface StoredMeasure {
-  readonly attribute: string;
-  readonly kind: StoredKind;
-  readonly field: string;
-}
+export type StoredMeasure =
+  | { readonly attribute: string; readonly kind: 'sum' | 'min' | 'max' | 'sumSquares'; readonly field: string }
+  | { readonly attribute: string; readonly kind: 'distinct'; readonly field: string; readonly precision: number }
+  | {
+      readonly attribute: string;
+      readonly kind: 'histogram';
+      readonly field: string;
+      readonly boundaries: readonly number[];
+    };
+
+/**
+ * How many bytes a view's sketches may take in one item at most: DynamoDB holds 400 KB per item, and the keys, the
+ * count, the sums and a watermark per shard need the rest.
+ */
+export const MAX_SKETCH_BYTES_PER_ITEM = 300_000;
 
 /** A validated view with every default applied: what every layer consumes. */
 export interface ViewDefinition {
@@ -161,16 +242,75 @@ const filterConditionSchema = z
     }
   });
 
+const finite = z.number({ error: 'expected a finite number' }).refine(Number.isFinite, 'expected a finite number');
+
+const distinctDeclarationSchema = z
+  .object({
+    distinct: z.string(),
+    precision: z
+      .number({ error: 'expected a whole number' })
+      .int('expected a whole number')
+      .min(MIN_HLL_PRECISION, `expected at least ${MIN_HLL_PRECISION}`)
+      .max(
+        MAX_HLL_PRECISION,
+        `expected at most ${MAX_HLL_PRECISION} (2^${MAX_HLL_PRECISION} registers, a standard error of ` +
+          `${percent(hllStandardError(MAX_HLL_PRECISION))})`,
+      )
+      .optional(),
+  })
+  .strict();
+
+const histogramDeclarationSchema = z
+  .object({
+    histogram: z.string(),
+    boundaries: z
+      .array(finite)
+      .min(1, 'expected at least one boundary')
+      .max(MAX_HISTOGRAM_BOUNDARIES, `expected at most ${MAX_HISTOGRAM_BOUNDARIES} boundaries`)
+      .refine(
+        (boundaries) => boundaries.every((boundary, index) => index === 0 || boundary > (boundaries[index - 1] ?? 0)),
+        'expected increasing boundaries',
+      )
+      .optional(),
+    range: z
+      .tuple([finite, finite], { error: 'expected [low, high]' })
+      .refine(([low, high]) => low > 0 && high > low, 'expected [low, high] with 0 < low < high')
+      .optional(),
+    relativeAccuracy: z
+      .number({ error: 'expected a number' })
+      .min(MIN_RELATIVE_ACCURACY, `expected at least ${MIN_RELATIVE_ACCURACY}`)
+      .max(MAX_RELATIVE_ACCURACY, `expected at most ${MAX_RELATIVE_ACCURACY}`)
+      .optional(),
+  })
+  .strict()
+  .superRefine((declaration, ctx) => {
+    if ((declaration.boundaries === undefined) === (declaration.range === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected either boundaries: [b0, b1, ...] or range: [low, high] (with an optional relativeAccuracy)',
+      });
+    } else if (declaration.boundaries !== undefined && declaration.relativeAccuracy !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'relativeAccuracy applies to a range, not to declared boundaries' });
+    }
+  });
+
 const measureDeclarationSchema = z.union(
   [
     z.literal('count'),
-    z.object({ sum: z.string() }).strict(),
-    z.object({ min: z.string() }).strict(),
-    z.object({ max: z.string() }).strict(),
-    z.object({ avg: z.string() }).strict(),
+    ...NUMERIC_KINDS.map((kind) => z.object({ [kind]: z.string() }).strict()),
+    distinctDeclarationSchema,
+    histogramDeclarationSchema,
   ],
-  { error: "expected 'count' or one of { sum | min | max | avg: '<numeric field>' }" },
+  {
+    error:
+      "expected 'count', one of { sum | min | max | avg | sumSquares | variance | stddev: '<numeric field>' }, " +
+      "{ distinct: '<string field>', precision? } or { histogram: '<numeric field>', boundaries | range }",
+  },
 );
+
+function percent(fraction: number): string {
+  return `${(fraction * 100).toPrecision(2)}%`;
+}
 
 const viewDeclarationSchema = z
   .object(
@@ -225,7 +365,7 @@ const legacyMeasuresSchema = z
   .min(1, 'a view needs at least one measure');
 
 const namedMeasuresSchema = z
-  .record(z.string(), measureDeclarationSchema, {
+  .record(z.string(), z.unknown(), {
     error: "expected a list of count, sum, min, max, or named measures: { maxTemp: { max: 'temperature' } }",
   })
   .refine((measures) => Object.keys(measures).length > 0, 'a view needs at least one measure');
@@ -345,6 +485,57 @@ function fromList(list: readonly LegacyMeasure[], field: string): Record<string,
   return measures;
 }
 
+/** A declared measure, parsed: its kind, its field (null for count) and a sketch's parameters. */
+interface ParsedMeasure {
+  readonly name: string;
+  readonly kind: MeasureKind;
+  readonly field: string | null;
+  readonly precision?: number;
+  readonly boundaries?: readonly number[];
+}
+
+/** The schema one declared measure is read with: a sketch's own (so that its errors name its keys), or the union. */
+function declarationSchemaFor(declaration: unknown): z.ZodType<MeasureDeclaration> {
+  if (typeof declaration === 'object' && declaration !== null) {
+    if ('distinct' in declaration) return distinctDeclarationSchema;
+    if ('histogram' in declaration) return histogramDeclarationSchema as z.ZodType<MeasureDeclaration>;
+  }
+  return measureDeclarationSchema as z.ZodType<MeasureDeclaration>;
+}
+
+function parseMeasure(name: string, declaration: MeasureDeclaration, where: string, problems: string[]) {
+  if (declaration === 'count') return { name, kind: 'count' as const, field: null };
+  if ('distinct' in declaration) {
+    return {
+      name,
+      kind: 'distinct' as const,
+      field: declaration.distinct,
+      precision: declaration.precision ?? DEFAULT_HLL_PRECISION,
+    };
+  }
+  if ('histogram' in declaration) {
+    const { range, boundaries } = declaration;
+    const generated =
+      boundaries ??
+      exponentialBoundaries(
+        declaration.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY,
+        range?.[0] ?? 1,
+        range?.[1] ?? 1,
+      );
+    if (generated.length > MAX_HISTOGRAM_BOUNDARIES) {
+      problems.push(
+        `${where}.${name}.range: at relative accuracy ${declaration.relativeAccuracy ?? DEFAULT_RELATIVE_ACCURACY} ` +
+          `the range needs more than ${MAX_HISTOGRAM_BOUNDARIES} boundaries (the batch SQL spells each one, and ` +
+          'Athena caps a query at 256 KB): narrow the range or raise relativeAccuracy',
+      );
+      return undefined;
+    }
+    return { name, kind: 'histogram' as const, field: declaration.histogram, boundaries: Object.freeze(generated) };
+  }
+  const [kind, field] = Object.entries(declaration)[0] as [NumericKind, string];
+  return { name, kind, field };
+}
+
 function measuresOf(
   input: unknown,
   schema: EventSchema,
@@ -376,33 +567,36 @@ function measuresOf(
       problems.push(...describeIssues(parsed.error.issues, where));
       return { measures: [], stored: [] };
     }
-    declared = parsed.data;
+    declared = {};
+    for (const [name, declaration] of Object.entries(parsed.data)) {
+      const measure = declarationSchemaFor(declaration).safeParse(declaration);
+      if (measure.success) declared[name] = measure.data;
+      else problems.push(...describeIssues(measure.error.issues, `${where}.${name}`));
+    }
   }
 
-  const entries = Object.entries(declared).map(([name, declaration]) => {
-    if (declaration === 'count') return { name, kind: 'count' as const, field: null };
-    const [kind, field] = Object.entries(declaration)[0] as [Exclude<MeasureKind, 'count'>, string];
-    return { name, kind, field };
+  const entries = Object.entries(declared).flatMap(([name, declaration]) => {
+    const parsed = parseMeasure(name, declaration, where, problems);
+    return parsed === undefined ? [] : [parsed];
   });
   const stored: StoredMeasure[] = [];
-  const storedAttribute = (kind: StoredKind, field: string, name: string): string => {
-    const existing = stored.find((measure) => measure.kind === kind && measure.field === field);
+  const storedAttribute = (measure: StoredMeasure): string => {
+    const existing = stored.find((other) => other.kind === measure.kind && other.field === measure.field);
     if (existing !== undefined) return existing.attribute;
-    stored.push({ attribute: name, kind, field });
-    return name;
+    stored.push(measure);
+    return measure.attribute;
   };
-  const measures: MeasureDefinition[] = [];
-  for (const { name, kind, field } of entries) {
+  const measures: ParsedMeasure[] = [];
+  for (const measure of entries) {
+    const { name, kind, field } = measure;
     const problem = measureNameProblem(name, kind);
     if (problem !== undefined) {
       problems.push(`${where}.${name}: ${problem}`);
       continue;
     }
-    if (field !== null && !schema.numbers.includes(field)) {
-      problems.push(
-        `${where}.${name}.${kind}: unknown numeric field ${JSON.stringify(field)} ` +
-          `(the schema's numeric fields: ${schema.numbers.join(', ') || 'none'})`,
-      );
+    const fieldProblem = measureFieldProblem(kind, field, schema);
+    if (fieldProblem !== undefined) {
+      problems.push(`${where}.${name}.${kind}: ${fieldProblem}`);
       continue;
     }
     const twin = measures.find((other) => other.kind === kind && other.field === field);
@@ -410,24 +604,81 @@ function measuresOf(
       problems.push(`${where}.${name}: computes the same as ${twin.name} (${describeMeasure(kind, field)})`);
       continue;
     }
-    measures.push({ name, kind, field, attribute: name });
+    measures.push(measure);
   }
-  // Stored attributes: sums, mins and maxes under their own names first, so that an avg shares a declared sum's
-  // attribute (the list notation's avg reads `sum`, as items written before named measures existed hold it).
-  const resolved = measures.map((measure) => {
-    if (measure.kind === 'count' || measure.field === null) return { ...measure, attribute: COUNT_ATTRIBUTE };
-    if (measure.kind === 'avg') return measure;
-    return { ...measure, attribute: storedAttribute(measure.kind, measure.field, measure.name) };
+  // Stored attributes: what is stored under its own name first, so that a derived measure shares a declared one's
+  // attribute (the list notation's avg reads `sum`, as items written before named measures existed hold it). A
+  // derived measure with nothing to share stores under its name, or `<name>.<kind>` for its second attribute: a
+  // measure name has no dot, so no declared name can take it.
+  const resolved = measures.map((measure): MeasureDefinition => {
+    const { name, kind, field } = measure;
+    if (kind === 'count' || field === null) return { name, kind, field, attribute: COUNT_ATTRIBUTE };
+    if (kind === 'distinct') {
+      const precision = measure.precision ?? DEFAULT_HLL_PRECISION;
+      return { name, kind, field, precision, attribute: storedAttribute({ attribute: name, kind, field, precision }) };
+    }
+    if (kind === 'histogram') {
+      const boundaries = measure.boundaries ?? [];
+      return {
+        name,
+        kind,
+        field,
+        boundaries,
+        attribute: storedAttribute({ attribute: name, kind, field, boundaries }),
+      };
+    }
+    if (kind === 'sum' || kind === 'min' || kind === 'max' || kind === 'sumSquares') {
+      return { name, kind, field, attribute: storedAttribute({ attribute: name, kind, field }) };
+    }
+    return { name, kind, field, attribute: name };
   });
-  const final = resolved.map((measure) =>
-    measure.kind === 'avg' && measure.field !== null
-      ? { ...measure, attribute: storedAttribute('sum', measure.field, measure.name) }
-      : measure,
-  );
+  const final = resolved.map((measure): MeasureDefinition => {
+    const { name, kind, field } = measure;
+    if (field === null) return measure;
+    if (kind === 'avg') return { ...measure, attribute: storedAttribute({ attribute: name, kind: 'sum', field }) };
+    if (kind === 'variance' || kind === 'stddev') {
+      return {
+        ...measure,
+        attribute: storedAttribute({ attribute: `${name}.sumSquares`, kind: 'sumSquares', field }),
+        sumAttribute: storedAttribute({ attribute: `${name}.sum`, kind: 'sum', field }),
+      };
+    }
+    return measure;
+  });
+  const sketchBytes = stored.reduce((total, measure) => total + maxSketchBytes(measure), 0);
+  if (sketchBytes > MAX_SKETCH_BYTES_PER_ITEM) {
+    problems.push(
+      `${where}: the view's sketches take up to ${sketchBytes} bytes per item, and at most ` +
+        `${MAX_SKETCH_BYTES_PER_ITEM} fit beside the keys, sums and watermarks in a DynamoDB item (400 KB): ` +
+        'lower a distinct precision or declare fewer histogram boundaries',
+    );
+  }
   return {
     measures: Object.freeze(final.map((measure) => Object.freeze(measure))),
     stored: Object.freeze(stored.map((measure) => Object.freeze(measure))),
   };
+}
+
+/** The most bytes a stored sketch takes in an item, its attribute name included; 0 for a number. */
+export function maxSketchBytes(measure: StoredMeasure): number {
+  const name = new TextEncoder().encode(measure.attribute).length;
+  if (measure.kind === 'distinct') return name + maxEncodedRegisterBytes(measure.precision);
+  if (measure.kind === 'histogram') return name + maxEncodedBinBytes(measure.boundaries);
+  return 0;
+}
+
+function measureFieldProblem(kind: MeasureKind, field: string | null, schema: EventSchema): string | undefined {
+  if (field === null) return undefined;
+  if (kind === 'distinct') {
+    const strings = [...schema.dimensions, schema.id];
+    return strings.includes(field)
+      ? undefined
+      : `unknown string field ${JSON.stringify(field)} (distinct counts a dimension or the id field: ` +
+          `${strings.join(', ')})`;
+  }
+  return schema.numbers.includes(field)
+    ? undefined
+    : `unknown numeric field ${JSON.stringify(field)} (the schema's numeric fields: ${schema.numbers.join(', ') || 'none'})`;
 }
 
 function measureNameProblem(name: string, kind: MeasureKind): string | undefined {
@@ -453,17 +704,19 @@ export function viewDeclarationOf(view: ViewDefinition): ViewDeclaration {
     dimensions: view.dimensions,
     granularity: view.granularity,
     measures: Object.fromEntries(
-      view.measures.map((measure): [string, MeasureDeclaration] => [
-        measure.name,
-        measure.kind === 'count' || measure.field === null
-          ? 'count'
-          : ({ [measure.kind]: measure.field } as MeasureDeclaration),
-      ]),
+      view.measures.map((measure): [string, MeasureDeclaration] => [measure.name, declarationOf(measure)]),
     ),
     filter: view.filter,
     dedupeByEventId: view.dedupeByEventId,
     retentionDays: view.retentionDays,
   };
+}
+
+function declarationOf(measure: MeasureDefinition): MeasureDeclaration {
+  if (measure.kind === 'count' || measure.field === null) return 'count';
+  if (measure.kind === 'distinct') return { distinct: measure.field, precision: measure.precision };
+  if (measure.kind === 'histogram') return { histogram: measure.field, boundaries: measure.boundaries };
+  return { [measure.kind]: measure.field } as MeasureDeclaration;
 }
 
 /** The view's retention in milliseconds, or null when it keeps its buckets for ever. */

@@ -1,5 +1,5 @@
 import { rankKeys } from '../../functions/core/key-ranking';
-import { EMPTY_MEASURES, type Measures } from '../../functions/core/measures';
+import { EMPTY_MEASURES, measuresWith, type Measures } from '../../functions/core/measures';
 import type { ServedBucket } from '../../functions/core/serving-rule';
 import { defineViews } from '../../functions/core/view-declaration';
 
@@ -15,12 +15,12 @@ const range = { from: 0, to: 10 * MINUTE };
 /** A bucket of `values` of one key. */
 function bucket(dimensionKey: string, minute: number, values: readonly number[]): ServedBucket {
   const attribute = (kind: string) => view.stored.find((stored) => stored.kind === kind)?.attribute ?? kind;
-  const measures: Measures = {
+  const measures: Measures = measuresWith({
     count: values.length,
     sum: { [attribute('sum')]: values.reduce((a, b) => a + b, 0) },
     min: { [attribute('min')]: Math.min(...values) },
     max: { [attribute('max')]: Math.max(...values) },
-  };
+  });
   return { dimensionKey, bucket: minute * MINUTE, measures, batch: EMPTY_MEASURES, realtime: measures };
 }
 

@@ -6,7 +6,13 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import type { AggregateKey } from '../../functions/core/fold';
-import { EMPTY_MEASURES, measuresOf, mergeAllMeasures, type Measures } from '../../functions/core/measures';
+import {
+  EMPTY_MEASURES,
+  measuresOf,
+  measuresWith,
+  mergeAllMeasures,
+  type Measures,
+} from '../../functions/core/measures';
 import {
   extremeUpdatesFor,
   readRealtimeItem,
@@ -44,12 +50,8 @@ const [view] = defineViews([{ name: 'v', dimensions: ['deviceId', 'metric'], gra
 const STORED = view.stored;
 const deltaOf = (...values: number[]): Measures => mergeAllMeasures(values.map((value) => measuresOf(view, { value })));
 /** The default view's stored measures in the shape a read returns them. */
-const legacy = (count: number, sum: number, min: number, max: number): Measures => ({
-  count,
-  sum: { sum },
-  min: { min },
-  max: { max },
-});
+const legacy = (count: number, sum: number, min: number, max: number): Measures =>
+  measuresWith({ count, sum: { sum }, min: { min }, max: { max } });
 
 function freshKey(): AggregateKey {
   keyCounter += 1;
@@ -73,6 +75,7 @@ function firstAttempt(
     key,
     generation: 1,
     stored: STORED,
+    known: EMPTY_MEASURES,
     delta,
     shardId,
     watermark: position(last),
@@ -202,7 +205,7 @@ describe('generated realtime UpdateItem for a schema with two numeric fields, ag
   const expectedOf = (readings: readonly [number, number][]): Measures => {
     const temperatures = readings.map(([temperature]) => temperature);
     const humidities = readings.map(([, humidity]) => humidity);
-    return {
+    return measuresWith({
       count: readings.length,
       sum: {
         humidity: humidities.reduce((a, b) => a + b, 0),
@@ -210,7 +213,7 @@ describe('generated realtime UpdateItem for a schema with two numeric fields, ag
       },
       min: { coldest: Math.min(...temperatures), driest: Math.min(...humidities) },
       max: { hottest: Math.max(...temperatures), wettest: Math.max(...humidities) },
-    };
+    });
   };
 
   it('stores each declared attribute once, the avg in a sum of its own field', () => {
@@ -333,6 +336,7 @@ describe('the largest declaration the schema allows', () => {
     const request = realtimeUpdateRequest({
       key: { view: 'widest', dimensionKey: 'd', bucket: 0, epoch: 0 },
       generation: 1,
+      known: EMPTY_MEASURES,
       stored: view?.stored ?? [],
       delta: measuresOf(view as ViewDefinition, event),
       shardId: 'shardId-000000000000',

@@ -5,7 +5,7 @@ import { GRANULARITIES, canRollUp, type Granularity } from '../../functions/core
 import { applyServingRule, type BatchAggregate, type RealtimeAggregate } from '../../functions/core/serving-rule';
 import { distinctRecords } from '../../functions/core/distinct-records';
 import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
-import { mergeMeasures } from '../../functions/core/measures';
+import { measuresWith, mergeMeasures } from '../../functions/core/measures';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import { asExpected, bruteForce } from '../support/brute-force';
 import { cutoffArbitrary, streamArbitrary } from '../support/stream-arbitraries';
@@ -78,7 +78,8 @@ describe('serving rule', () => {
   it('says which part of each bucket came from the batch view and which from the speed layer', () => {
     const cutoff = Date.UTC(2026, 10, 23, 12);
     const bucket = Date.UTC(2026, 10, 23, 11, 59);
-    const one = (value: number) => ({ count: 1, sum: { sum: value }, min: { min: value }, max: { max: value } });
+    const one = (value: number) =>
+      measuresWith({ count: 1, sum: { sum: value }, min: { min: value }, max: { max: value } });
     const served = applyServingRule({
       batch: [{ dimensionKey: 'd|t', bucket, measures: one(1) }],
       realtime: [
@@ -94,7 +95,7 @@ describe('serving rule', () => {
         bucket,
         batch: one(1),
         realtime: one(2),
-        measures: { count: 2, sum: { sum: 3 }, min: { min: 1 }, max: { max: 2 } },
+        measures: measuresWith({ count: 2, sum: { sum: 3 }, min: { min: 1 }, max: { max: 2 } }),
       },
     ]);
   });

@@ -1,3 +1,4 @@
+import { mergeMeasures } from '../../functions/core/measures';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,31 +102,10 @@ const forDevice = (expected: Expected, device: string) =>
  */
 function merged(view: ViewDefinition, ...parts: Map<string, ExpectedBucket>[]): Expected {
   const result = new Map<string, ExpectedBucket>();
-  const combine = (
-    a: Readonly<Record<string, number>>,
-    b: Readonly<Record<string, number>>,
-    pick: (x: number, y: number) => number,
-  ) => {
-    const out: Record<string, number> = { ...a };
-    for (const [attribute, value] of Object.entries(b)) {
-      out[attribute] = attribute in out ? pick(out[attribute], value) : value;
-    }
-    return out;
-  };
   for (const part of parts) {
     for (const [key, bucket] of part) {
       const current = result.get(key);
-      result.set(
-        key,
-        current === undefined
-          ? bucket
-          : {
-              count: current.count + bucket.count,
-              sum: combine(current.sum, bucket.sum, (x, y) => x + y),
-              min: combine(current.min, bucket.min, Math.min),
-              max: combine(current.max, bucket.max, Math.max),
-            },
-      );
+      result.set(key, current === undefined ? bucket : mergeMeasures(current, bucket));
     }
   }
   return presentedBuckets(view, result);

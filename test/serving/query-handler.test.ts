@@ -5,7 +5,7 @@ import { ViewReader } from '../../functions/adapters/view-reader';
 import { measureAttributes } from '../../functions/core/aggregate-attributes';
 import { encodeDimensionKey } from '../../functions/core/dimension-key';
 import { encodeDirectoryToken } from '../../functions/core/key-directory';
-import type { Measures } from '../../functions/core/measures';
+import { measuresWith, type Measures } from '../../functions/core/measures';
 import { definePipelineConfig } from '../../functions/core/pipeline-config';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../../functions/core/query-request';
 import { realtimeItemKey } from '../../functions/core/storage-keys';
@@ -79,12 +79,12 @@ function measuresOf(values: readonly number[]): Measures {
   const [sum, min, max] = ['sum', 'min', 'max'].map(
     (kind) => view.stored.find((stored) => stored.kind === kind)?.attribute ?? kind,
   );
-  return {
+  return measuresWith({
     count: values.length,
     sum: { [sum]: values.reduce((a, b) => a + b, 0) },
     min: { [min]: Math.min(...values) },
     max: { [max]: Math.max(...values) },
-  };
+  });
 }
 
 async function putRealtime(dimensionKey: string, bucket: number, epoch: number, measures: Measures): Promise<void> {

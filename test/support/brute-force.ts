@@ -1,5 +1,11 @@
 import type { Granularity } from '../../functions/core/granularity';
-import { measuresOf, mergeMeasures, presentMeasures, type Measures } from '../../functions/core/measures';
+import {
+  measuresOf,
+  mergeMeasures,
+  presentMeasures,
+  type MeasureAnswer,
+  type Measures,
+} from '../../functions/core/measures';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
 
@@ -10,7 +16,7 @@ import type { ViewDefinition } from '../../functions/core/view-declaration';
 export type ExpectedBucket = Measures;
 
 /** Expected answer for one bucket as a reader is served it: every measure of the view by name (avg included). */
-export type PresentedBucket = Readonly<Record<string, number | null>>;
+export type PresentedBucket = Readonly<Record<string, MeasureAnswer>>;
 
 const SIZE: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
@@ -78,7 +84,15 @@ export function countedRecords(view: ViewDefinition, records: readonly StreamRec
 
 /** Stored measures in a plain shape (no extra fields, no frozen identities), for a direct toEqual. */
 function plain(measures: Measures): ExpectedBucket {
-  return { count: measures.count, sum: { ...measures.sum }, min: { ...measures.min }, max: { ...measures.max } };
+  return {
+    count: measures.count,
+    sum: { ...measures.sum },
+    min: { ...measures.min },
+    max: { ...measures.max },
+    sumSquares: { ...measures.sumSquares },
+    distinct: { ...measures.distinct },
+    histogram: { ...measures.histogram },
+  };
 }
 
 /** A view's aggregates (batch rows, realtime items, served buckets) in the same shape as bruteForce's. */
