@@ -6,16 +6,16 @@ import {
   readRealtimeItem,
   realtimeExpiresAt,
   realtimeUpdateRequest,
-  type ExtremeUpdate,
+  UnreadableRealtimeItemError,
   type UpdateItemRequest,
   type WatermarkCondition,
 } from '../core/realtime-update';
 import { FIRST_GENERATION } from '../core/generation-manifest';
 import { realtimeItemKey } from '../core/storage-keys';
 import type { StoredMeasure } from '../core/view-declaration';
-import { measuresFromAttributes, type StoredAttributes } from '../core/aggregate-attributes';
-import { RealtimeExtremesHint } from './realtime-extremes-hint';
-import { retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
+import type { StoredAttributes } from '../core/aggregate-attributes';
+import { RealtimeItemHint, type RealtimeItemHintLimits } from './realtime-item-hint';
+import { isRejectedContentError, retryPolicy, withRetries, type RetryPolicy } from './retry-policy';
 
 /** One record's part of a realtime item, with the record's position in its shard. */
 export interface Contribution {
@@ -62,31 +62,36 @@ export interface RealtimeViewStoreOptions {
   readonly retry?: Partial<RetryPolicy>;
   /** Compare-and-set attempts after a failed condition, before the item is given up for the batch. @default 8 */
   readonly maxConditionalAttempts?: number;
-  /** Items whose last-seen min and max are remembered (realtime-extremes-hint.ts). @default 100000 */
-  readonly extremesHintCapacity?: number;
+  /**
+   * How many items, and how many bytes of them, the store remembers what it last saw stored in, so that first
+   * attempts assume right (realtime-item-hint.ts). @default DEFAULT_ITEM_HINT_LIMITS
+   */
+  readonly itemHint?: Partial<RealtimeItemHintLimits>;
   /** @default FIRST_GENERATION */
   readonly generation?: number;
 }
 
 /**
  * Writes realtime items with the idempotent protocol of DESIGN.md §4. A first attempt adds the whole batch's delta
- * on condition that the shard's watermark is below the batch's first position. If the condition fails (a
- * redelivery overlaps work already applied, or the guessed min/max update does not hold), the item is read with a
- * strongly consistent read, the delta is recomputed from only the records above the stored watermark, and written
- * with a compare-and-set on that watermark, a bounded number of times. count and sum are ADDed, so other shards'
- * concurrent writes to the same item commute with this one; only this shard's watermark is compared.
+ * on condition that the shard's watermark is below the batch's first position, assuming the item holds what this
+ * container last saw in it (the item hint). If the condition fails (a redelivery overlaps work already applied, or
+ * the assumed min, max or replaced attribute no longer holds because another shard wrote the item), the item is read
+ * with a strongly consistent read, the delta is recomputed from only the records above the stored watermark, and
+ * written with a compare-and-set on that watermark and on what the read found, a bounded number of times. count and
+ * sum are ADDed, so other shards' concurrent writes to the same item commute with this one; min, max and the
+ * replaced attributes are compared, so concurrent writes to them serialise (realtime-update.ts isReplaced).
  */
 export class RealtimeViewStore {
   private readonly retry: RetryPolicy;
   private readonly maxConditionalAttempts: number;
   private readonly generation: number;
-  private readonly hint: RealtimeExtremesHint;
+  private readonly hint: RealtimeItemHint;
 
   constructor(private readonly options: RealtimeViewStoreOptions) {
     this.retry = retryPolicy(options.retry);
     this.maxConditionalAttempts = options.maxConditionalAttempts ?? 8;
     this.generation = options.generation ?? FIRST_GENERATION;
-    this.hint = new RealtimeExtremesHint(options.extremesHintCapacity ?? 100_000);
+    this.hint = new RealtimeItemHint(options.itemHint);
   }
 
   /** Never throws: a write that could not be completed is a value, so the caller can report it per item. */
@@ -103,43 +108,40 @@ export class RealtimeViewStore {
         generation,
         whole,
         { below: write.batchFirstPosition },
-        this.hint.known(itemId),
-        (delta) => this.hint.guess(itemId, delta, write.stored),
+        this.hint.known(itemId, write.stored),
       );
       for (;;) {
         const written = await this.conditionalUpdate(request);
         if (written !== undefined) {
-          this.hint.remember(itemId, measuresFromAttributes(written, write.stored));
+          this.hint.remember(itemId, written, write.stored);
           return { status: 'written', conditionalRetries };
         }
         if (conditionalRetries >= this.maxConditionalAttempts) {
           throw new Error(
             `the item's condition still failed after ${conditionalRetries} compare-and-set attempts ` +
-              '(other shards keep moving its min or max)',
+              '(other shards keep changing its min, max or sketches between the read and the write)',
           );
         }
         conditionalRetries += 1;
         const item = await this.read(pk, sk);
         const stored = readRealtimeItem(item, write.shardId, write.stored);
-        this.hint.remember(itemId, stored.measures);
+        this.hint.remember(itemId, item, write.stored);
         const delta = deltaAbove(write.contributions, stored.watermark);
         if (delta === undefined) return { status: 'already-applied', conditionalRetries };
-        request = this.request(write, generation, delta, { equals: stored.watermark }, stored.measures, (measures) =>
-          extremeUpdatesFor(stored.measures, measures, write.stored),
-        );
+        request = this.request(write, generation, delta, { equals: stored.watermark }, stored.measures);
       }
     } catch (error) {
       return { status: 'failed', conditionalRetries, error };
     }
   }
 
+  /** The request for a delta, assuming the item holds `known`: its min and max decide keep or replace. */
   private request(
     write: RealtimeItemWrite,
     generation: number,
     delta: Delta,
     condition: WatermarkCondition,
     known: Measures,
-    extremes: (delta: Measures) => Record<string, ExtremeUpdate>,
   ): UpdateItemRequest {
     return realtimeUpdateRequest({
       key: write.key,
@@ -149,7 +151,7 @@ export class RealtimeViewStore {
       shardId: write.shardId,
       watermark: delta.watermark,
       condition,
-      extremes: extremes(delta.measures),
+      extremes: extremeUpdatesFor(known, delta.measures, write.stored),
       known,
       expiresAt: this.expiresAt(write.key),
     });
@@ -216,4 +218,13 @@ export function deltaAbove(contributions: readonly Contribution[], watermark: st
     if (highest === undefined || contribution.position > highest) highest = contribution.position;
   }
   return highest === undefined ? undefined : { measures, watermark: highest };
+}
+
+/**
+ * Whether a failed write is about the item rather than the table or the network, so that retrying it can never
+ * succeed: DynamoDB refused its content (a ValidationException, such as an item that would pass 400 KB), or the
+ * stored item cannot be compared with (UnreadableRealtimeItemError). The speed layer sets such items' records aside.
+ */
+export function isRefusedItemError(error: unknown): boolean {
+  return isRejectedContentError(error) || error instanceof UnreadableRealtimeItemError;
 }

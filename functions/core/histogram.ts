@@ -147,16 +147,27 @@ export function encodeBins(bins: BinCounts): string {
     .join(',');
 }
 
+/**
+ * Reads encodeBins' form back; throws on a string that is not one, naming what is wrong. Only the form encodeBins
+ * writes is read (bins in order, each once, counts from 1, no leading zeros), so that a stored histogram read and
+ * written back is the same string, which the speed layer's conditional writes compare.
+ */
 export function decodeBins(text: string, boundaries: readonly number[]): BinCounts {
   const bins = new Map<number, number>();
   if (text === '') return bins;
+  let previous = -1;
   for (const pair of text.split(',')) {
-    const match = /^(\d+):(\d+)$/.exec(pair);
-    const bin = Number(match?.[1]);
-    if (match === null || bin > boundaries.length) {
-      throw new Error(`not a stored histogram of ${boundaries.length + 1} bins: ${JSON.stringify(pair)}`);
-    }
-    bins.set(bin, Number(match[2]));
+    const match = /^(0|[1-9]\d*):([1-9]\d*)$/.exec(pair);
+    const problem = (what: string) =>
+      new Error(`not a stored histogram of ${boundaries.length + 1} bins: ${JSON.stringify(pair)} ${what}`);
+    if (match === null) throw problem('is not bin:count (a count of at least 1)');
+    const bin = Number(match[1]);
+    const count = Number(match[2]);
+    if (bin > boundaries.length) throw problem(`names bin ${bin}, past the last (${boundaries.length})`);
+    if (bin <= previous) throw problem(`is out of bin order (after bin ${previous})`);
+    if (!Number.isSafeInteger(count)) throw problem('counts past 2^53');
+    bins.set(bin, count);
+    previous = bin;
   }
   return bins;
 }

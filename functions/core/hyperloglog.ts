@@ -36,7 +36,17 @@ export function valueHash(value: string): { readonly hi: number; readonly lo: nu
 
 /** The register a value raises, and the rank it raises it to. */
 export function registerOf(value: string, precision: number): { readonly index: number; readonly rank: number } {
-  const { hi, lo } = valueHash(value);
+  return registerOfHash(valueHash(value), precision);
+}
+
+/**
+ * The register and rank of a 64-bit hash given as two 32-bit words. Apart from registerOf so that the ranks no
+ * string's MD5 is known to reach (all 64 − precision bits zero) can be tested.
+ */
+export function registerOfHash(
+  { hi, lo }: { readonly hi: number; readonly lo: number },
+  precision: number,
+): { readonly index: number; readonly rank: number } {
   const rest = 32 - precision;
   const index = Math.floor(hi / 2 ** rest);
   const low = hi % 2 ** rest;
@@ -114,8 +124,10 @@ function tau(x: number): number {
  */
 export function encodeRegisters(registers: HllRegisters, precision: number): string {
   const m = 2 ** precision;
-  if (registers.size * SPARSE_ENTRY_DIGITS < m) {
-    const entries = [...registers].filter(([, rank]) => rank > 0).sort(([a], [b]) => a - b);
+  // Registers held as 0 are absent ones: counted in, they would give the same registers a second encoding.
+  const entries = [...registers].filter(([, rank]) => rank > 0);
+  if (entries.length * SPARSE_ENTRY_DIGITS < m) {
+    entries.sort(([a], [b]) => a - b);
     return `s${entries.map(([index, rank]) => digits(index * 64 + rank, SPARSE_ENTRY_DIGITS)).join('')}`;
   }
   const dense = new Array<string>(m);
@@ -123,28 +135,50 @@ export function encodeRegisters(registers: HllRegisters, precision: number): str
   return `d${dense.join('')}`;
 }
 
-/** Reads encodeRegisters' form back; throws on a string that is not one, naming what is wrong. */
+/**
+ * Reads encodeRegisters' form back; throws on a string that is not one, naming what is wrong. Only the form
+ * encodeRegisters writes is read (entries in index order, ranks 1 to 65 − precision, the shorter form), so that a
+ * stored sketch read and written back is the same string, which the speed layer's conditional writes compare.
+ */
 export function decodeRegisters(text: string, precision: number): HllRegisters {
   const m = 2 ** precision;
+  const maxRank = 65 - precision;
   const registers = new Map<number, number>();
   const body = text.slice(1);
-  if (text.startsWith('s') && body.length % SPARSE_ENTRY_DIGITS === 0) {
+  const problem = (what: string) => new Error(`not a stored HyperLogLog of precision ${precision}: ${what}`);
+  if (text.startsWith('s')) {
+    if (body.length % SPARSE_ENTRY_DIGITS !== 0) {
+      throw problem(`a sparse form of ${body.length} digits, not entries of ${SPARSE_ENTRY_DIGITS}`);
+    }
+    if (body.length >= m) {
+      throw problem(`a sparse form of ${body.length / SPARSE_ENTRY_DIGITS} entries, no shorter than the dense form`);
+    }
+    let previous = -1;
     for (let at = 0; at < body.length; at += SPARSE_ENTRY_DIGITS) {
       const code = undigits(body.slice(at, at + SPARSE_ENTRY_DIGITS));
       const index = Math.floor(code / 64);
-      if (index >= m) throw new Error(`a sparse HyperLogLog entry names register ${index} of ${m}`);
-      registers.set(index, code % 64);
+      const rank = code % 64;
+      if (index >= m) throw problem(`a sparse entry names register ${index} of ${m}`);
+      if (index <= previous) throw problem(`sparse entries out of index order (${index} after ${previous})`);
+      if (rank < 1 || rank > maxRank) throw problem(`register ${index} holds rank ${rank}, not 1 to ${maxRank}`);
+      registers.set(index, rank);
+      previous = index;
     }
     return registers;
   }
-  if (text.startsWith('d') && body.length === m) {
+  if (text.startsWith('d')) {
+    if (body.length !== m) throw problem(`a dense form of ${body.length} registers, not ${m}`);
     for (let index = 0; index < m; index += 1) {
       const rank = undigits(body.charAt(index));
+      if (rank > maxRank) throw problem(`register ${index} holds rank ${rank}, not 0 to ${maxRank}`);
       if (rank > 0) registers.set(index, rank);
+    }
+    if (registers.size * SPARSE_ENTRY_DIGITS < m) {
+      throw problem(`a dense form of ${registers.size} registers, which the shorter sparse form holds`);
     }
     return registers;
   }
-  throw new Error(`not a stored HyperLogLog of precision ${precision} (${text.length} characters)`);
+  throw problem(`${JSON.stringify(text.slice(0, 1))} is neither s (sparse) nor d (dense)`);
 }
 
 /** The longest encoding of a sketch of this precision, in bytes: the dense form. */

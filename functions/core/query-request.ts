@@ -2,6 +2,8 @@ import { decodeDimensionKey, encodeDimensionKey } from './dimension-key';
 import { identifierProblem, MAX_EVENT_TIME_MS, MIN_EVENT_TIME_MS } from './event-limits';
 import { bucketStart, canRollUp, GRANULARITIES, GRANULARITY_MS, isGranularity, type Granularity } from './granularity';
 import { decodeDirectoryToken, type DirectoryFilter } from './key-directory';
+import { isOrderable, orderableMeasures } from './key-ranking';
+import { DEFAULT_QUANTILES } from './measures';
 import { firstRetainedBucket, type MeasureDefinition, type ViewDefinition } from './view-declaration';
 
 /** Hard limits of one query: each bounds the DynamoDB reads a request can cause. */
@@ -39,6 +41,12 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 export const DEFAULT_TOP_LIMIT = 10;
 /** The entries a page of GET /views/{view}/keys holds when `limit` is not given. */
 export const DEFAULT_KEYS_PAGE = 100;
+
+/**
+ * The most quantiles one query may ask for: each is answered in every bucket of every series (and in both parts of
+ * it), so they multiply the size of an answer.
+ */
+export const MAX_QUANTILES = 20;
 
 /** How far back a query without `from` reaches. */
 export const DEFAULT_RANGE_MS = 86_400_000;
@@ -90,13 +98,15 @@ export interface ViewQuery {
   readonly bucketsPerKey: number;
   /** The most directory keys a group-by or top-N of this query may merge (QueryLimits.maxMergedKeys and maxBuckets). */
   readonly maxMergedKeys: number;
+  /** The quantiles each histogram measure answers, in the order given; DEFAULT_QUANTILES when none are. */
+  readonly quantiles: readonly number[];
 }
 
 export type QueryParseResult = { ok: true; query: ViewQuery } | { ok: false; status: 400; errors: string[] };
 
 const RANGE_PARAMETERS = ['from', 'to', 'granularity'] as const;
 const TOP_PARAMETERS = ['orderBy', 'order', 'limit'] as const;
-const RESERVED: readonly string[] = [...RANGE_PARAMETERS, ...TOP_PARAMETERS];
+const RESERVED: readonly string[] = [...RANGE_PARAMETERS, ...TOP_PARAMETERS, 'quantiles'];
 
 /** The times a query may name: those events may carry (event-limits.ts), so every answer's dates can be written. */
 export const QUERY_TIME_RANGE = `${iso(MIN_EVENT_TIME_MS)} to ${iso(MAX_EVENT_TIME_MS)} (epoch ms ${MIN_EVENT_TIME_MS} to ${MAX_EVENT_TIME_MS})`;
@@ -131,6 +141,7 @@ export function parseViewQuery(
   }
 
   const top = parseTop(view, single('orderBy'), single('order'), single('limit'), limits, errors);
+  const quantiles = parseQuantiles(view, single('quantiles'), errors);
 
   const to = parseTime('to', single('to'), nowMs, errors);
   const fromRaw = parseTime('from', single('from'), Math.max(MIN_EVENT_TIME_MS, to - DEFAULT_RANGE_MS), errors);
@@ -195,8 +206,43 @@ export function parseViewQuery(
       lastBucket,
       bucketsPerKey,
       maxMergedKeys: Math.min(limits.maxMergedKeys, Math.floor(limits.maxBuckets / bucketsPerKey)),
+      quantiles,
     },
   };
+}
+
+/**
+ * `quantiles`: comma-separated decimals from 0 to 1 (0 is the smallest value counted, 1 the largest), each once, at
+ * most MAX_QUANTILES; only for a view with a histogram measure, where they would otherwise be silently ignored.
+ * Decimals only (no exponents, no signs): the answer keys each quantile by its number's decimal text, so `0.50`
+ * is answered under `0.5`, and given twice in two spellings is a repeat.
+ */
+function parseQuantiles(view: ViewDefinition, text: string | undefined, errors: string[]): readonly number[] {
+  if (text === undefined) return DEFAULT_QUANTILES;
+  if (!view.measures.some((measure) => measure.kind === 'histogram')) {
+    errors.push(
+      `quantiles: view ${view.name} has no histogram measure (its measures: ` +
+        `${view.measures.map((m) => m.name).join(', ')}); quantiles apply to histogram measures only`,
+    );
+    return DEFAULT_QUANTILES;
+  }
+  const items = text.split(',');
+  if (items.length > MAX_QUANTILES) {
+    errors.push(`quantiles: expected at most ${MAX_QUANTILES} quantiles, got ${items.length}`);
+    return DEFAULT_QUANTILES;
+  }
+  const quantiles: number[] = [];
+  for (const item of items) {
+    const q = /^(\d+(\.\d*)?|\.\d+)$/.test(item) ? Number(item) : NaN;
+    if (!(q >= 0 && q <= 1)) {
+      errors.push(`quantiles: expected numbers from 0 to 1 separated by commas, got ${quote(item)}`);
+    } else if (quantiles.includes(q)) {
+      errors.push(`quantiles: expected each quantile once, got ${q} more than once`);
+    } else {
+      quantiles.push(q);
+    }
+  }
+  return quantiles;
 }
 
 /** orderBy, order and limit: a top-N when orderBy is given; order and limit mean nothing without it. */
@@ -218,10 +264,15 @@ function parseTop(
     return undefined;
   }
   const measure = view.measures.find((candidate) => candidate.name === orderBy);
+  const orderable = orderableMeasures(view)
+    .map((m) => m.name)
+    .join(', ');
   if (measure === undefined) {
+    errors.push(`orderBy: expected a measure of view ${view.name} (${orderable}), got ${quote(orderBy)}`);
+  } else if (!isOrderable(measure)) {
     errors.push(
-      `orderBy: expected a measure of view ${view.name} (${view.measures.map((m) => m.name).join(', ')}), ` +
-        `got ${quote(orderBy)}`,
+      `orderBy: ${measure.name} is a histogram, which answers quantiles, not one number to rank keys by ` +
+        `(measures of view ${view.name} keys can be ranked by: ${orderable})`,
     );
   }
   const order = orderText ?? 'desc';
@@ -229,7 +280,7 @@ function parseTop(
     errors.push(`order: expected ${TOP_ORDERS.join(' or ')}, got ${quote(order)}`);
   }
   const limit = parseCount('limit', limitText, DEFAULT_TOP_LIMIT, limits.maxTopLimit, errors);
-  if (measure === undefined || limit === undefined) return undefined;
+  if (measure === undefined || !isOrderable(measure) || limit === undefined) return undefined;
   return { orderBy: measure, order: order as TopOrder, limit };
 }
 

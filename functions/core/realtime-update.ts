@@ -11,6 +11,7 @@ import { parseRealtimeSortKey, realtimeItemKey } from './storage-keys';
 import { TTL_ATTRIBUTE } from './table-layout';
 import type { RealtimeAggregate } from './serving-rule';
 import { COUNT_ATTRIBUTE, type StoredMeasure } from './view-declaration';
+import { describeError } from './error-description';
 
 export interface UpdateItemRequest {
   readonly Key: Record<string, AttributeValue>;
@@ -65,8 +66,9 @@ export interface RealtimeUpdate {
   /** Per min or max attribute: keep or replace (absent: keep). */
   readonly extremes: Readonly<Record<string, ExtremeUpdate>>;
   /**
-   * What the writer believes the item holds: sums of squares and sketches are written as `known ⊕ delta`, on
-   * condition that the item still holds `known` (see replacedAttributes). EMPTY_MEASURES for an item not yet written.
+   * What the writer believes the item holds: each replaced attribute (isReplaced) is written as `known ⊕ delta`, on
+   * condition that the item still holds exactly `known`'s encoding of it. Only its replaced parts are read; a wrong
+   * belief fails the condition and costs a read, never exactness. EMPTY_MEASURES for an item not yet seen.
    */
   readonly known: Measures;
   /** TTL attribute value, epoch seconds; undefined for items that never expire (Kappa mode's served views). */
@@ -75,7 +77,10 @@ export interface RealtimeUpdate {
 
 /**
  * The UpdateItem for one realtime aggregate: ADD for count and sum (they commute with other shards' writes to the
- * same item), conditional SETs for min and max, the shard's watermark, and the TTL.
+ * same item), conditional SETs for min and max, compare-and-set SETs for the replaced attributes (isReplaced), the
+ * shard's watermark, and the TTL. Every part is one clause of one request, so they all apply or none does. Attribute
+ * names and values appear in the expressions only as placeholders (`#m3`, `:m3`, `:k3`), so the expressions' length
+ * grows with the number of stored measures and never with their values: a 4 KB sketch costs no expression bytes.
  */
 export function realtimeUpdateRequest(update: RealtimeUpdate): UpdateItemRequest {
   const { pk, sk } = realtimeItemKey(update.key, update.generation);
@@ -115,12 +120,11 @@ export function realtimeUpdateRequest(update: RealtimeUpdate): UpdateItemRequest
     const name = `#m${index}`;
     const value = `:m${index}`;
     names[name] = measure.attribute;
-    if (measure.kind !== 'sum' && measure.kind !== 'min' && measure.kind !== 'max') {
-      const expected = `:k${index}`;
-      const known = storedAttribute(update.known, measure);
+    if (isReplaced(measure)) {
       values[value] = storedAttribute(mergeMeasures(update.known, update.delta), measure);
       if (measureHeld(update.known, measure)) {
-        values[expected] = known;
+        const expected = `:k${index}`;
+        values[expected] = storedAttribute(update.known, measure);
         conditions.push(`${name} = ${expected}`);
       } else {
         conditions.push(`attribute_not_exists(${name})`);
@@ -149,16 +153,34 @@ export function realtimeUpdateRequest(update: RealtimeUpdate): UpdateItemRequest
   };
 }
 
+/** A stored measure that realtime writes replace rather than add to or compare with. */
+export type ReplacedMeasure = StoredMeasure & { readonly kind: 'sumSquares' | 'distinct' | 'histogram' };
+
 /**
- * Whether a stored measure is replaced rather than added to or compared: a sum of squares (stored as a string, as
- * its range passes DynamoDB's numbers), HyperLogLog registers and histogram counts, for which an update expression
- * has no operator. The write sets `known ⊕ delta` on condition that the item holds exactly `known`, so it is exact
- * whatever else writes the item: another shard's write in between changes the attribute, fails the condition, and
- * the writer reads the item and merges again. Redelivery cannot add a record twice either: the shard's watermark
- * condition admits only records above it (DESIGN.md §4), and for registers, whose merge is a maximum, even a record
- * applied twice could not raise a register twice, because max is idempotent.
+ * Whether a stored measure is replaced rather than added to or compared: a sum of squares (a string, as its range
+ * passes DynamoDB's numbers), HyperLogLog registers and histogram counts, for which an update expression has no
+ * operator. The write sets `known ⊕ delta` on condition that the item holds exactly the encoding of `known`.
+ *
+ * Why that is exact, whatever else writes the item:
+ * - Other writers. Every write of the attribute is such a compare-and-set, and DynamoDB evaluates the condition and
+ *   applies the update atomically: when the condition holds, the item held `known`, so it ends holding
+ *   `known ⊕ delta` = stored ⊕ delta, however the stored value came to be `known` (nothing is lost when two histories
+ *   reach the same value: the new value is a function of the stored one). Another shard's write in between changes
+ *   the attribute, fails the condition, and the writer reads the item and merges again, so concurrent writers
+ *   serialise instead of overwriting each other. Each encoding is canonical (one text per value), so equal values
+ *   compare equal as strings; an item whose text is not the encoding of what it decodes to is refused at the read
+ *   (readRealtimeItem) rather than retried forever.
+ * - The same writer's other attributes. count and sum are ADDed and min and max compared in the same request: the
+ *   replaced attributes move together with them or not at all.
+ * - Redelivery. The shard's watermark condition is part of the same request, so a record at or below the watermark
+ *   is never merged again (DESIGN.md §4): a first attempt requires the watermark below the batch's first position,
+ *   the compare-and-set after a read requires the watermark read and merges only the records above it. That is what
+ *   keeps sums of squares and histogram counts, which adding twice would change, exact. HyperLogLog registers would
+ *   not even need it: a redelivered batch cannot raise a register it already raised, because max is idempotent
+ *   (merging the same registers again leaves every register as it is); but they share the request, and so the
+ *   guard, with the counts that do.
  */
-export function isReplaced(measure: StoredMeasure): boolean {
+export function isReplaced(measure: StoredMeasure): measure is ReplacedMeasure {
   return measure.kind === 'sumSquares' || measure.kind === 'distinct' || measure.kind === 'histogram';
 }
 
@@ -175,12 +197,47 @@ export interface StoredRealtimeItem {
   readonly watermark: string | null;
 }
 
+/**
+ * A realtime item whose replaced attributes a write cannot compare with: one does not decode as the view declares it
+ * (a corrupt value, or a sketch of another precision or other boundaries under the same name), or its text is not
+ * the canonical encoding of what it decodes to, so that no compare-and-set could ever match it. Retrying cannot
+ * help, so the speed layer sets the item's records aside rather than stop the shard on them (DESIGN.md §4).
+ */
+export class UnreadableRealtimeItemError extends Error {
+  override readonly name = 'UnreadableRealtimeItemError';
+}
+
+/**
+ * A read item, for the compare-and-set after a failed condition. Throws UnreadableRealtimeItemError when a replaced
+ * attribute is not the encoding a write would compare it with.
+ */
 export function readRealtimeItem(
   item: StoredAttributes | undefined,
   shardId: string,
   stored: readonly StoredMeasure[],
 ): StoredRealtimeItem {
-  return { measures: measuresFromAttributes(item, stored), watermark: item?.[watermarkAttribute(shardId)]?.S ?? null };
+  let measures: Measures;
+  try {
+    measures = measuresFromAttributes(item, stored);
+  } catch (error) {
+    throw new UnreadableRealtimeItemError(`the stored item does not decode: ${describeError(error)}`);
+  }
+  for (const measure of stored) {
+    const value = item?.[measure.attribute];
+    if (value === undefined || !isReplaced(measure)) continue;
+    let encoded: AttributeValue | undefined;
+    try {
+      encoded = storedAttribute(measures, measure);
+    } catch {
+      encoded = undefined;
+    }
+    if (value.S === undefined || encoded === undefined || !('S' in encoded) || encoded.S !== value.S) {
+      throw new UnreadableRealtimeItemError(
+        `the stored ${measure.kind} ${JSON.stringify(measure.attribute)} is not the encoding of its value`,
+      );
+    }
+  }
+  return { measures, watermark: item?.[watermarkAttribute(shardId)]?.S ?? null };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DEFAULT_EVENT_SCHEMA, type EventSchema } from './event-schema';
 import { MAX_DIMENSIONS_PER_VIEW } from './event-limits';
@@ -245,43 +246,49 @@ const filterConditionSchema = z
 const finite = z.number({ error: 'expected a finite number' }).refine(Number.isFinite, 'expected a finite number');
 
 const distinctDeclarationSchema = z
-  .object({
-    distinct: z.string(),
-    precision: z
-      .number({ error: 'expected a whole number' })
-      .int('expected a whole number')
-      .min(MIN_HLL_PRECISION, `expected at least ${MIN_HLL_PRECISION}`)
-      .max(
-        MAX_HLL_PRECISION,
-        `expected at most ${MAX_HLL_PRECISION} (2^${MAX_HLL_PRECISION} registers, a standard error of ` +
-          `${percent(hllStandardError(MAX_HLL_PRECISION))})`,
-      )
-      .optional(),
-  })
+  .object(
+    {
+      distinct: z.string({ error: 'expected a field name' }),
+      precision: z
+        .number({ error: 'expected a whole number' })
+        .int('expected a whole number')
+        .min(MIN_HLL_PRECISION, `expected at least ${MIN_HLL_PRECISION}`)
+        .max(
+          MAX_HLL_PRECISION,
+          `expected at most ${MAX_HLL_PRECISION} (2^${MAX_HLL_PRECISION} registers, a standard error of ` +
+            `${percent(hllStandardError(MAX_HLL_PRECISION))})`,
+        )
+        .optional(),
+    },
+    { error: objectError("a distinct measure { distinct: '<string field>', precision? }") },
+  )
   .strict();
 
 const histogramDeclarationSchema = z
-  .object({
-    histogram: z.string(),
-    boundaries: z
-      .array(finite)
-      .min(1, 'expected at least one boundary')
-      .max(MAX_HISTOGRAM_BOUNDARIES, `expected at most ${MAX_HISTOGRAM_BOUNDARIES} boundaries`)
-      .refine(
-        (boundaries) => boundaries.every((boundary, index) => index === 0 || boundary > (boundaries[index - 1] ?? 0)),
-        'expected increasing boundaries',
-      )
-      .optional(),
-    range: z
-      .tuple([finite, finite], { error: 'expected [low, high]' })
-      .refine(([low, high]) => low > 0 && high > low, 'expected [low, high] with 0 < low < high')
-      .optional(),
-    relativeAccuracy: z
-      .number({ error: 'expected a number' })
-      .min(MIN_RELATIVE_ACCURACY, `expected at least ${MIN_RELATIVE_ACCURACY}`)
-      .max(MAX_RELATIVE_ACCURACY, `expected at most ${MAX_RELATIVE_ACCURACY}`)
-      .optional(),
-  })
+  .object(
+    {
+      histogram: z.string({ error: 'expected a field name' }),
+      boundaries: z
+        .array(finite)
+        .min(1, 'expected at least one boundary')
+        .max(MAX_HISTOGRAM_BOUNDARIES, `expected at most ${MAX_HISTOGRAM_BOUNDARIES} boundaries`)
+        .refine(
+          (boundaries) => boundaries.every((boundary, index) => index === 0 || boundary > (boundaries[index - 1] ?? 0)),
+          'expected increasing boundaries',
+        )
+        .optional(),
+      range: z
+        .tuple([finite, finite], { error: 'expected [low, high]' })
+        .refine(([low, high]) => low > 0 && high > low, 'expected [low, high] with 0 < low < high')
+        .optional(),
+      relativeAccuracy: z
+        .number({ error: 'expected a number' })
+        .min(MIN_RELATIVE_ACCURACY, `expected at least ${MIN_RELATIVE_ACCURACY}`)
+        .max(MAX_RELATIVE_ACCURACY, `expected at most ${MAX_RELATIVE_ACCURACY}`)
+        .optional(),
+    },
+    { error: objectError("a histogram measure { histogram: '<numeric field>', boundaries | range }") },
+  )
   .strict()
   .superRefine((declaration, ctx) => {
     if ((declaration.boundaries === undefined) === (declaration.range === undefined)) {
@@ -609,25 +616,33 @@ function measuresOf(
   // Stored attributes: what is stored under its own name first, so that a derived measure shares a declared one's
   // attribute (the list notation's avg reads `sum`, as items written before named measures existed hold it). A
   // derived measure with nothing to share stores under its name, or `<name>.<kind>` for its second attribute: a
-  // measure name has no dot, so no declared name can take it.
+  // measure name has no dot, so no declared name can take it. What is replaced rather than added (realtime-update.ts)
+  // is stored under a name that says what it holds (`<name>.sumSquares`, `<name>.hll<precision>`,
+  // `<name>.bins<boundaries' fingerprint>`): a redeclared measure (another precision, other boundaries, a sum turned
+  // into a sum of squares) then starts a new attribute, and items written before read as not holding it, as for a
+  // new measure, instead of holding something no write can merge with.
   const resolved = measures.map((measure): MeasureDefinition => {
     const { name, kind, field } = measure;
     if (kind === 'count' || field === null) return { name, kind, field, attribute: COUNT_ATTRIBUTE };
     if (kind === 'distinct') {
       const precision = measure.precision ?? DEFAULT_HLL_PRECISION;
-      return { name, kind, field, precision, attribute: storedAttribute({ attribute: name, kind, field, precision }) };
+      const attribute = storedAttribute({ attribute: `${name}.hll${precision}`, kind, field, precision });
+      return { name, kind, field, precision, attribute };
     }
     if (kind === 'histogram') {
       const boundaries = measure.boundaries ?? [];
-      return {
-        name,
+      const attribute = storedAttribute({
+        attribute: `${name}.bins${fingerprint(boundaries)}`,
         kind,
         field,
         boundaries,
-        attribute: storedAttribute({ attribute: name, kind, field, boundaries }),
-      };
+      });
+      return { name, kind, field, boundaries, attribute };
     }
-    if (kind === 'sum' || kind === 'min' || kind === 'max' || kind === 'sumSquares') {
+    if (kind === 'sumSquares') {
+      return { name, kind, field, attribute: storedAttribute({ attribute: `${name}.sumSquares`, kind, field }) };
+    }
+    if (kind === 'sum' || kind === 'min' || kind === 'max') {
       return { name, kind, field, attribute: storedAttribute({ attribute: name, kind, field }) };
     }
     return { name, kind, field, attribute: name };
@@ -657,6 +672,11 @@ function measuresOf(
     measures: Object.freeze(final.map((measure) => Object.freeze(measure))),
     stored: Object.freeze(stored.map((measure) => Object.freeze(measure))),
   };
+}
+
+/** Eight hexadecimal digits of the MD5 of the boundaries' text: which boundaries a histogram attribute counts by. */
+function fingerprint(boundaries: readonly number[]): string {
+  return createHash('md5').update(boundaries.join(',')).digest('hex').slice(0, 8);
 }
 
 /** The most bytes a stored sketch takes in an item, its attribute name included; 0 for a number. */

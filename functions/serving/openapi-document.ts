@@ -3,14 +3,18 @@ import { extendZodWithOpenApi, OpenApiGeneratorV3, OpenAPIRegistry } from '@aste
 import { validatorOf, type EventSchema } from '../core/event-schema';
 import { MAX_IDENTIFIER_LENGTH } from '../core/event-limits';
 import { GRANULARITIES, canRollUp } from '../core/granularity';
+import { orderableMeasures } from '../core/key-ranking';
+import { DEFAULT_QUANTILES } from '../core/measures';
 import {
   DEFAULT_KEYS_PAGE,
   DEFAULT_QUERY_LIMITS,
   DEFAULT_TOP_LIMIT,
+  MAX_QUANTILES,
   QUERY_TIME_RANGE,
   TOP_ORDERS,
 } from '../core/query-request';
-import { describeMeasure, type ViewDefinition } from '../core/view-declaration';
+import { describeMeasure, type MeasureDefinition, type ViewDefinition } from '../core/view-declaration';
+import { measureAccuracy } from './measure-accuracy';
 import { MAX_EVENTS_PER_REQUEST } from '../ingest/ingest-handler';
 
 extendZodWithOpenApi(z);
@@ -40,16 +44,101 @@ const keysAnswerSchema = z.object({
   }),
 });
 
+const quantileEstimateSchema = z.object({
+  estimate: z.number().openapi({ description: 'The point of the bin with the least relative error.' }),
+  lower: z
+    .number()
+    .nullable()
+    .openapi({ description: 'The true quantile is above it; null: below the first boundary, unbounded.' }),
+  upper: z
+    .number()
+    .nullable()
+    .openapi({ description: 'The true quantile is at most it; null: above the last boundary, unbounded.' }),
+});
+
+/**
+ * The schema of one measure's value in a bucket. count, sum, min, max and avg are numbers, as they have always been
+ * documented; the measures added with sketches say when they are null.
+ */
+function measureValueSchema(measure: MeasureDefinition) {
+  const what = describeMeasure(measure.kind, measure.field);
+  switch (measure.kind) {
+    case 'histogram':
+      return z
+        .record(z.string(), quantileEstimateSchema)
+        .nullable()
+        .openapi({
+          description:
+            `${what}: per quantile asked for (\`quantiles\`, default ${DEFAULT_QUANTILES.join(',')}), keyed by its ` +
+            'decimal text ("0.5"), the estimate and the bounds of the bin it lies in: the true quantile (the value ' +
+            'of rank ⌈q·count⌉, at least 1) is in (lower, upper]. null when none of the rows holds the measure.',
+          example: { '0.5': { estimate: 120.2, lower: 117.9, upper: 122.6 } },
+        });
+    case 'distinct':
+      return z
+        .number()
+        .int()
+        .nullable()
+        .openapi({
+          description:
+            `${what}: the HyperLogLog estimate of the distinct values, rounded (its standard error is in ` +
+            '`accuracy`). Merged over buckets and keys, a value counts once. null when none of the rows holds it.',
+        });
+    case 'variance':
+    case 'stddev':
+      return z
+        .number()
+        .nullable()
+        .openapi({
+          description:
+            `${what}: the sample ${measure.kind === 'variance' ? 'variance' : 'standard deviation'} (divided by ` +
+            'count − 1), derived from the sum and the sum of squares; null below two events.',
+        });
+    case 'sumSquares':
+      return z
+        .number()
+        .nullable()
+        .openapi({ description: `${what}: the sum of the squares of the values.` });
+    default:
+      return z.number().openapi({ description: what });
+  }
+}
+
+/** The `accuracy` of an answer of a view with sketch measures: each sketch's error, stated once. */
+function accuracySchema(view: ViewDefinition) {
+  const sketches = view.measures.filter((measure) => measureAccuracy(measure) !== undefined);
+  if (sketches.length === 0) return undefined;
+  const distinct = z.object({
+    precision: z.number().int(),
+    standardError: z.number().openapi({
+      description: 'Relative standard error of the estimate, 1.04/√2^precision: two estimates in three are within it.',
+    }),
+  });
+  const histogram = z.object({
+    relativeError: z
+      .number()
+      .nullable()
+      .openapi({
+        description:
+          "The largest relative error of a quantile's estimate inside range; outside it, only the bounds hold. null " +
+          'when a bin inside the range spans 0.',
+      }),
+    range: z.array(z.number()).length(2).openapi({ description: '[first boundary, last boundary]' }),
+    bins: z.number().int(),
+  });
+  return z
+    .object(
+      Object.fromEntries(sketches.map((measure) => [measure.name, measure.kind === 'distinct' ? distinct : histogram])),
+    )
+    .openapi({ description: 'How far each sketch measure may be from the exact answer.' });
+}
+
 /** One view's answer: its own measure names in every bucket. */
 function viewAnswerSchema(view: ViewDefinition) {
   const measures = z.object(
-    Object.fromEntries(
-      view.measures.map((measure) => [
-        measure.name,
-        z.number().openapi({ description: describeMeasure(measure.kind, measure.field) }),
-      ]),
-    ),
+    Object.fromEntries(view.measures.map((measure) => [measure.name, measureValueSchema(measure)])),
   );
+  const accuracy = accuracySchema(view);
   const bucket = measures.extend({
     start: z.string().openapi({ format: 'date-time' }),
     startMs: z.number().int(),
@@ -72,6 +161,7 @@ function viewAnswerSchema(view: ViewDefinition) {
     orderBy: z.string().optional().openapi({ description: 'A top-N: the measure the series are ranked by.' }),
     order: z.enum(TOP_ORDERS).optional(),
     limit: z.number().int().optional(),
+    ...(accuracy === undefined ? {} : { accuracy }),
     series: z.array(
       z.object({
         key: z.record(z.string(), z.string()).openapi({
@@ -81,10 +171,10 @@ function viewAnswerSchema(view: ViewDefinition) {
           description: 'A group-by: how many keys of the key directory were merged into the series (0: none matched).',
         }),
         rank: z.number().int().optional().openapi({ description: 'A top-N: 1 for the first key.' }),
-        value: z
-          .number()
-          .optional()
-          .openapi({ description: 'A top-N: the measure over the whole range (avg: the sum over the count).' }),
+        value: z.number().optional().openapi({
+          description:
+            'A top-N: the measure over the whole range (avg: the sum over the count; distinct: each value once).',
+        }),
         buckets: z.array(bucket),
       }),
     ),
@@ -185,6 +275,27 @@ export function openApiDocument(schema: EventSchema, views: readonly ViewDefinit
             z
               .object({
                 name: z.string(),
+                measureDetails: z
+                  .record(
+                    z.string(),
+                    z
+                      .object({
+                        kind: z.string(),
+                        field: z.string().nullable(),
+                        precision: z.number().int().optional(),
+                        standardError: z.number().optional(),
+                        relativeError: z.number().nullable().optional(),
+                        range: z.array(z.number()).length(2).optional(),
+                        bins: z.number().int().optional(),
+                      })
+                      .loose(),
+                  )
+                  .openapi({
+                    description:
+                      'Per measure, what it computes over which field; for a sketch its accuracy, as an answer ' +
+                      'states it in `accuracy`: distinct its precision and relative standard error, histogram the ' +
+                      'largest relative error of a quantile inside its range of boundaries, and its bins.',
+                  }),
                 retentionDays: z
                   .number()
                   .int()
@@ -219,7 +330,8 @@ export function openApiDocument(schema: EventSchema, views: readonly ViewDefinit
           }),
       ]),
     );
-    const measureNames = view.measures.map((measure) => measure.name) as [string, ...string[]];
+    const measureNames = orderableMeasures(view).map((measure) => measure.name) as [string, ...string[]];
+    const histograms = view.measures.filter((measure) => measure.kind === 'histogram').map((measure) => measure.name);
     const query = z.object({
       ...dimensionParameters,
       from: z
@@ -255,6 +367,21 @@ export function openApiDocument(schema: EventSchema, views: readonly ViewDefinit
           description: `With orderBy: how many keys, 1 to ${limits.maxTopLimit}. Default: ${DEFAULT_TOP_LIMIT}.`,
           example: '5',
         }),
+      // Offered only where a histogram answers it: elsewhere it is refused with a 400.
+      ...(histograms.length === 0
+        ? {}
+        : {
+            quantiles: z
+              .string()
+              .optional()
+              .openapi({
+                description:
+                  `The quantiles ${histograms.join(', ')} answer${histograms.length === 1 ? 's' : ''}: up to ` +
+                  `${MAX_QUANTILES} comma-separated decimals from 0 to 1, each once (0: the smallest value, 1: ` +
+                  `the largest). Default: ${DEFAULT_QUANTILES.join(',')}.`,
+                example: '0.5,0.95,0.999',
+              }),
+          }),
     });
     const [first, second] = view.dimensions;
     const examples = [
@@ -275,7 +402,9 @@ export function openApiDocument(schema: EventSchema, views: readonly ViewDefinit
       description:
         `Give every dimension (${view.dimensions.join(', ')}) for one series per key; leave some out for a ` +
         'group-by: one series per combination of the values given, merged (count, sum, min and max exactly, avg ' +
-        'derived) over every key the key directory lists with them; add orderBy for a top-N. A group-by or top-N ' +
+        'derived; distinct registers by maximum, so a value counts once; histogram counts by adding) over every key ' +
+        'the key directory lists with them; add orderBy for a top-N. A coarser granularity merges buckets alike. ' +
+        'A group-by or top-N ' +
         `merges at most ${limits.maxMergedKeys} keys, and keys × buckets of the view's granularity at most ` +
         `${limits.maxBuckets}; past that the answer is a 400 that says so (give more dimensions, a coarser view, ` +
         `or a shorter range). The values given may combine into at most ${limits.maxKeys} keys or groups. ` +

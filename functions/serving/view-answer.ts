@@ -6,6 +6,7 @@ import { presentMeasures } from '../core/measures';
 import type { ViewQuery } from '../core/query-request';
 import type { ServedBucket } from '../core/serving-rule';
 import { describeMeasure, type ViewDefinition } from '../core/view-declaration';
+import { measureDetail, viewAccuracy } from './measure-accuracy';
 
 /**
  * One series of an answer: the served buckets whose dimension key is `seriesKey` (a key of the view, or for a
@@ -19,7 +20,10 @@ interface SeriesOf {
 
 /**
  * The response of GET /views/{view}: series per key (or per group, or in rank order), each bucket with its batch
- * and speed-layer parts. What a group-by or top-N adds is beside what every answer has.
+ * and speed-layer parts. What a group-by or top-N adds is beside what every answer has. Every presented aggregate
+ * (a bucket, and each of its parts) answers the query's quantiles for each histogram measure, each with the bounds
+ * its bin gives. A view with sketch measures also states their accuracy, once (`accuracy`, see measure-accuracy.ts):
+ * an answer says how far it may be off without a second request to GET /views.
  */
 export function viewAnswer(
   query: ViewQuery,
@@ -28,7 +32,8 @@ export function viewAnswer(
   buckets: readonly ServedBucket[],
   series: readonly SeriesOf[],
 ) {
-  const { view, selection } = query;
+  const { view, selection, quantiles } = query;
+  const accuracy = viewAccuracy(view);
   const bucketsOf = new Map<string, ServedBucket[]>();
   for (const bucket of buckets) {
     if (bucket.bucket < query.from || bucket.bucket >= query.to) continue;
@@ -55,15 +60,16 @@ export function viewAnswer(
     ...(selection.mode === 'top'
       ? { orderBy: selection.orderBy.name, order: selection.order, limit: selection.limit }
       : {}),
+    ...(Object.keys(accuracy).length > 0 ? { accuracy } : {}),
     series: series.map(({ seriesKey, key, extra }) => ({
       key,
       ...extra,
       buckets: (bucketsOf.get(seriesKey) ?? []).map((bucket) => ({
         start: new Date(bucket.bucket).toISOString(),
         startMs: bucket.bucket,
-        ...presentMeasures(view, bucket.measures),
-        batch: presentMeasures(view, bucket.batch),
-        realtime: presentMeasures(view, bucket.realtime),
+        ...presentMeasures(view, bucket.measures, quantiles),
+        batch: presentMeasures(view, bucket.batch, quantiles),
+        realtime: presentMeasures(view, bucket.realtime, quantiles),
       })),
     })),
   };
@@ -125,6 +131,8 @@ export function viewListing(views: readonly ViewDefinition[]) {
       measureDefinitions: Object.fromEntries(
         view.measures.map((measure) => [measure.name, describeMeasure(measure.kind, measure.field)]),
       ),
+      // The same per measure as data, with a sketch's accuracy: what it costs to ask for and how far off it may be.
+      measureDetails: Object.fromEntries(view.measures.map((measure) => [measure.name, measureDetail(measure)])),
       filter: view.filter,
       dedupeByEventId: view.dedupeByEventId,
       // Days of buckets kept (null: for ever): a query whose from is further back is refused with a 400.

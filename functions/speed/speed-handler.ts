@@ -4,9 +4,10 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { EventDedupStore } from '../adapters/event-dedup-store';
 import type { KeyDirectoryStore } from '../adapters/key-directory-store';
 import type { CountMetrics, HandlerLogger } from '../adapters/telemetry';
-import { RealtimeViewStore, type RealtimeWriteResult } from '../adapters/realtime-view-store';
+import { isRefusedItemError, RealtimeViewStore, type RealtimeWriteResult } from '../adapters/realtime-view-store';
+import type { RealtimeItemHintLimits } from '../adapters/realtime-item-hint';
 import { FIRST_GENERATION_ONLY, generationsOf, type GenerationSource } from '../core/generation-manifest';
-import { isRejectedContentError, type RetryPolicy } from '../adapters/retry-policy';
+import type { RetryPolicy } from '../adapters/retry-policy';
 import type { SetAsideRecord, SetAsideStore } from '../adapters/set-aside-store';
 import type { PipelineConfig } from '../core/pipeline-config';
 import { sequenceNumberOf } from '../core/sequence-position';
@@ -51,14 +52,15 @@ export interface SpeedHandlerDependencies {
    */
   readonly generations?: GenerationSource;
   /**
-   * Where records go that the realtime table refuses for their content (a limit nobody foresaw), so that their
-   * neighbours are applied and the shard moves on. @default none: such an item fails the batch like any failure
+   * Where records go whose items can never be written (isRefusedItemError: the realtime table refuses the item's
+   * content, a limit nobody foresaw, or the stored item cannot be read back), so that their neighbours are applied
+   * and the shard moves on. @default none: such an item fails the batch like any failure
    */
   readonly setAside?: SetAsideStore;
   /** @default DEFAULT_RETRY_POLICY */
   readonly retry?: Partial<RetryPolicy>;
-  /** @default 100000 */
-  readonly extremesHintCapacity?: number;
+  /** What each container remembers of the items it writes (realtime-item-hint.ts). @default DEFAULT_ITEM_HINT_LIMITS */
+  readonly itemHint?: Partial<RealtimeItemHintLimits>;
   /**
    * The key directory (DESIGN.md §10): a batch records its new keys there before it writes their realtime items,
    * so that every key holding data is listed. @default none: keys are not listed (tests that do not look)
@@ -96,7 +98,7 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
     // Kappa mode has no batch views: its realtime views are the whole answer and must never expire.
     realtimeRetentionMs: config.architecture === 'kappa' ? null : config.realtimeRetentionMs,
     retry: dependencies.retry,
-    extremesHintCapacity: dependencies.extremesHintCapacity,
+    itemHint: dependencies.itemHint,
   });
   const generations = dependencies.generations ?? FIRST_GENERATION_ONLY;
   const dedup =
@@ -194,14 +196,14 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
       conditionalRetries += result.conditionalRetries;
       if (result.status === 'written') written += 1;
       if (result.status !== 'failed') return;
-      if (dependencies.setAside !== undefined && isRejectedContentError(result.error)) {
+      if (dependencies.setAside !== undefined && isRefusedItemError(result.error)) {
         refused.push({ item: items[index], error: result.error });
       } else {
         failItem(items[index], result.error);
       }
     });
-    // When the table refuses every item of the batch, the fault is the table's, not the records': the batch fails
-    // and is retried (bisected in AWS, down to single records, which are then set aside one by one).
+    // When every item of the batch is refused, the fault is the table's, not the records': the batch fails and is
+    // retried (bisected in AWS, down to single records, which are then set aside one by one).
     const systemic = items.length > 1 && refused.length === items.length;
     const setAside = systemic ? undefined : await setAsideRefused(refused, records);
     if (setAside === undefined) for (const { item, error } of refused) failItem(item, error);
@@ -276,9 +278,9 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
   }
 
   /**
-   * Keeps the records of items the table refused for their content in the set-aside store, so the batch can go on
-   * without them. Undefined when there were none to keep or the store failed: the items then fail the batch, and
-   * the redelivery tries again.
+   * Keeps the records of items that can never be written (isRefusedItemError) in the set-aside store, so the batch
+   * can go on without them. Undefined when there were none to keep or the store failed: the items then fail the
+   * batch, and the redelivery tries again.
    */
   async function setAsideRefused(
     refused: readonly { item: GenerationItem; error: unknown }[],
@@ -305,7 +307,7 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
     );
     try {
       const key = await dependencies.setAside.put('speed', kept);
-      logger.error('records set aside: the realtime table refused their items; their neighbours were applied', {
+      logger.error('records set aside: their realtime items cannot be written; their neighbours were applied', {
         key,
         records: kept.length,
         reasons: [...new Set(kept.map((record) => record.reason))],

@@ -1,8 +1,21 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { deltaAbove, RealtimeViewStore, type Contribution } from '../../functions/adapters/realtime-view-store';
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  deltaAbove,
+  isRefusedItemError,
+  RealtimeViewStore,
+  type Contribution,
+  type RealtimeViewStoreOptions,
+} from '../../functions/adapters/realtime-view-store';
+import { measureAttributes } from '../../functions/core/aggregate-attributes';
 import type { AggregateKey } from '../../functions/core/fold';
-import { measuresOf } from '../../functions/core/measures';
-import { realtimeExpiresAt, watermarkAttribute } from '../../functions/core/realtime-update';
+import { decodeRegisters, encodeRegisters } from '../../functions/core/hyperloglog';
+import { measuresOf, measuresWith, mergeAllMeasures, type Measures } from '../../functions/core/measures';
+import {
+  readRealtimeItem,
+  realtimeExpiresAt,
+  UnreadableRealtimeItemError,
+  watermarkAttribute,
+} from '../../functions/core/realtime-update';
 import { recordPosition } from '../../functions/core/sequence-position';
 import { realtimeItemKey } from '../../functions/core/storage-keys';
 import { defineViews, type StoredMeasure } from '../../functions/core/view-declaration';
@@ -36,12 +49,8 @@ const contributions = (values: Record<number, number>): Contribution[] =>
     measures: measuresOf(deviceView, { value }),
   }));
 /** The default view's stored measures in the shape a delta has them. */
-const legacy = (count: number, sum: number, min: number, max: number) => ({
-  count,
-  sum: { sum },
-  min: { min },
-  max: { max },
-});
+const legacy = (count: number, sum: number, min: number, max: number) =>
+  measuresWith({ count, sum: { sum }, min: { min }, max: { max } });
 
 let keys = 0;
 function freshKey(): AggregateKey {
@@ -54,7 +63,7 @@ function freshKey(): AggregateKey {
   };
 }
 
-async function setUp(options: { maxConditionalAttempts?: number } = {}) {
+async function setUp(options: Partial<RealtimeViewStoreOptions> = {}) {
   tables += 1;
   const client = new DynamoDBClient({ ...emulatorClientConfig(dynamo.endpoint), maxAttempts: 1 });
   const faults = new DynamoDbFaults().attachTo(client);
@@ -79,7 +88,13 @@ async function setUp(options: { maxConditionalAttempts?: number } = {}) {
     );
     return Item;
   };
-  return { client, faults, newStore, read };
+  const put = (key: AggregateKey, attributes: Record<string, { S: string } | { N: string }>) => {
+    const { pk, sk } = realtimeItemKey(key, 1);
+    return reader.send(
+      new PutItemCommand({ TableName: tableName, Item: { pk: { S: pk }, sk: { S: sk }, ...attributes } }),
+    );
+  };
+  return { client, faults, newStore, read, put };
 }
 
 const write = (
@@ -238,6 +253,194 @@ describe('realtime view store against dynalite', () => {
     expect(result).toMatchObject({ status: 'failed', conditionalRetries: 3 });
     expect(faults.count('UpdateItemCommand')).toBe(4);
     expect(faults.count('GetItemCommand')).toBe(3);
+  });
+});
+
+const [sketchView] = defineViews([
+  {
+    name: 'site_sketches',
+    dimensions: ['site'],
+    granularity: 'minute',
+    measures: {
+      events: 'count',
+      devices: { distinct: 'deviceId' },
+      values: { histogram: 'value', boundaries: [-100, -10, 0, 10, 100] },
+      spread: { stddev: 'value' },
+      lowest: { min: 'value' },
+      highest: { max: 'value' },
+    },
+  },
+]);
+/** The attribute the devices' registers are stored in: it names their precision (view-declaration.ts). */
+const DEVICES = (() => {
+  const measure = sketchView.measures.find((candidate) => candidate.name === 'devices');
+  if (measure === undefined) throw new Error('no measure devices');
+  return measure.attribute;
+})();
+/** One record per position: a device and a value. Values are whole numbers, so every sum of squares is exact. */
+const sketchContributions = (records: Record<number, [string, number]>): Contribution[] =>
+  Object.entries(records).map(([n, [deviceId, value]]) => ({
+    position: position(Number(n)),
+    measures: measuresOf(sketchView, { deviceId, value }),
+  }));
+/** Many records in one contribution: enough distinct devices make the sketch dense. */
+const manyDevices = (n: number, devices: number, prefix: string): Contribution => ({
+  position: position(n),
+  measures: mergeAllMeasures(
+    Array.from({ length: devices }, (_, index) =>
+      measuresOf(sketchView, { deviceId: `${prefix}-${index}`, value: (index % 400) - 200 }),
+    ),
+  ),
+});
+const sketchWrite = (key: AggregateKey, shardId: string, parts: Contribution[]) =>
+  write(key, shardId, parts, sketchView.stored);
+/** The item's measures as the serving layer decodes them. */
+const decoded = (item: Awaited<ReturnType<Awaited<ReturnType<typeof setUp>>['read']>>): Measures =>
+  readRealtimeItem(item, SHARD_A, sketchView.stored).measures;
+/** The merge of the distinct records' contributions: what the item must hold, register for register. */
+const mergedOf = (parts: readonly Contribution[]): Measures =>
+  mergeAllMeasures([...new Map(parts.map((part) => [part.position, part.measures])).values()]);
+
+describe('realtime view store with sketch measures, against dynalite', () => {
+  it('two shards interleaving batches, redeliveries and overlapping batches on one item end with the merge of the distinct records', async () => {
+    const { newStore, read } = await setUp();
+    const key = freshKey();
+    const shardRecords = (offset: number): Record<number, [string, number]> =>
+      Object.fromEntries(
+        Array.from({ length: 30 }, (_, index) => [
+          index + 1,
+          // Devices shared between the shards, so that their registers meet; values across every bin.
+          [`device-${(index * 7 + offset) % 23}`, ((index * 37 + offset) % 301) - 150] as [string, number],
+        ]),
+      );
+    const deliveries = (shardId: string, records: Record<number, [string, number]>) => {
+      const all = sketchContributions(records);
+      const batches: ReturnType<typeof sketchWrite>[] = [];
+      for (let start = 0; start < all.length; start += 3) {
+        const batch = sketchWrite(key, shardId, all.slice(start, start + 3));
+        // Delivered, redelivered whole, then overlapping: the last record again with the next two.
+        batches.push(batch, batch, sketchWrite(key, shardId, all.slice(start + 2, start + 5)));
+      }
+      return { all, batches };
+    };
+    const a = deliveries(SHARD_A, shardRecords(0));
+    const b = deliveries(SHARD_B, shardRecords(11));
+    // Two containers, one per shard, each sending its next delivery at the same time as the other: whichever lands
+    // second finds the item moved under its hint (or its watermark past the batch), reads it and compares-and-sets.
+    const [storeA, storeB] = [newStore(), newStore()];
+    let retries = 0;
+    for (const [index, batchA] of a.batches.entries()) {
+      for (const result of await Promise.all([storeA.write(batchA), storeB.write(b.batches[index])])) {
+        expect(result.status).not.toBe('failed');
+        retries += result.conditionalRetries;
+      }
+    }
+    expect(retries).toBeGreaterThanOrEqual(a.batches.length);
+
+    const item = await read(key);
+    // Contributions are per shard: the same position on the other shard is another record.
+    const expected = mergeAllMeasures([mergedOf(a.all), mergedOf(b.all)]);
+    expect(decoded(item)).toEqual(expected);
+    expect(item?.[DEVICES]).toEqual({ S: encodeRegisters(expected.distinct[DEVICES]!, 12) });
+    expect(item?.[watermarkAttribute(SHARD_A)]).toEqual({ S: position(30) });
+    expect(item?.[watermarkAttribute(SHARD_B)]).toEqual({ S: position(30) });
+  });
+
+  it('a hint made stale by another shard costs one read and one compare-and-set, and the item stays exact', async () => {
+    const { newStore, read, faults } = await setUp();
+    const key = freshKey();
+    const [storeA, storeB] = [newStore(), newStore()];
+    const firstA = sketchContributions({ 1: ['d1', 5], 2: ['d2', -20] });
+    const onB = sketchContributions({ 1: ['d3', 50], 2: ['d1', 7] });
+    const secondA = sketchContributions({ 3: ['d4', 1] });
+    await storeA.write(sketchWrite(key, SHARD_A, firstA));
+    await storeB.write(sketchWrite(key, SHARD_B, onB));
+    faults.resetCounts();
+
+    expect(await storeA.write(sketchWrite(key, SHARD_A, secondA))).toEqual({
+      status: 'written',
+      conditionalRetries: 1,
+    });
+    expect(faults.count('UpdateItemCommand')).toBe(2);
+    expect(faults.count('GetItemCommand')).toBe(1);
+    expect(decoded(await read(key))).toEqual(mergeAllMeasures([mergedOf(firstA), mergedOf(onB), mergedOf(secondA)]));
+  });
+
+  it('in steady state a second batch on the same item from the same container needs no read, its sketches included', async () => {
+    const { newStore, read, faults } = await setUp();
+    const key = freshKey();
+    const store = newStore();
+    const parts = sketchContributions({
+      1: ['d1', 5],
+      2: ['d2', -3],
+      3: ['d3', 500],
+      4: ['d1', -400],
+      5: ['d5', 0],
+      6: ['d6', 99],
+    });
+    for (const part of parts) {
+      expect(await store.write(sketchWrite(key, SHARD_A, [part]))).toEqual({
+        status: 'written',
+        conditionalRetries: 0,
+      });
+    }
+    expect(faults.count('UpdateItemCommand')).toBe(parts.length);
+    expect(faults.count('GetItemCommand')).toBe(0);
+    expect(decoded(await read(key))).toEqual(mergedOf(parts));
+  });
+
+  it('an item with a dense sketch (past 1,024 registers at precision 12) round-trips, written cold and warm', async () => {
+    const { newStore, read, faults } = await setUp();
+    const key = freshKey();
+    const first = manyDevices(1, 3_000, 'first');
+    await newStore().write(sketchWrite(key, SHARD_A, [first]));
+    const item = await read(key);
+    const devices = item?.[DEVICES]?.S ?? '';
+    expect(devices.startsWith('d')).toBe(true);
+    expect(devices).toHaveLength(4_097);
+    expect(decodeRegisters(devices, 12).size).toBeGreaterThan(1_024);
+    expect(decoded(item)).toEqual(first.measures);
+
+    // A cold container reads the dense item once; a warm one writes the next batch without a read.
+    const store = newStore();
+    const second = manyDevices(2, 500, 'second');
+    const third = manyDevices(3, 500, 'third');
+    faults.resetCounts();
+    expect(await store.write(sketchWrite(key, SHARD_A, [second]))).toEqual({
+      status: 'written',
+      conditionalRetries: 1,
+    });
+    expect(await store.write(sketchWrite(key, SHARD_A, [third]))).toEqual({ status: 'written', conditionalRetries: 0 });
+    expect(faults.count('GetItemCommand')).toBe(1);
+    expect(decoded(await read(key))).toEqual(mergeAllMeasures([first.measures, second.measures, third.measures]));
+  });
+
+  it('a stored sketch that does not decode fails the write as a refused item, after one read, and changes nothing', async () => {
+    const { newStore, read, put, faults } = await setUp();
+    const key = freshKey();
+    const corrupt = { ...measureAttributes(mergedOf(sketchContributions({ 1: ['d1', 5] })), sketchView.stored) };
+    await put(key, { ...corrupt, [DEVICES]: { S: 'd-not-a-sketch' } });
+    const before = await read(key);
+    const result = await newStore().write(sketchWrite(key, SHARD_A, sketchContributions({ 1: ['d2', 6] })));
+    expect(result).toMatchObject({ status: 'failed', conditionalRetries: 1 });
+    const error = result.status === 'failed' ? result.error : undefined;
+    expect(error).toBeInstanceOf(UnreadableRealtimeItemError);
+    expect(isRefusedItemError(error)).toBe(true);
+    expect(faults.count('GetItemCommand')).toBe(1);
+    expect(await read(key)).toEqual(before);
+  });
+
+  it('a write that would take the item past 400 KB is refused by the table, and fails as a refused item', async () => {
+    const { newStore, read, put } = await setUp();
+    const key = freshKey();
+    // Whatever else fills the item (watermarks of many shards, a long key): here one attribute of 396 KB.
+    await put(key, { padding: { S: 'x'.repeat(396 * 1024) } });
+    const result = await newStore().write(sketchWrite(key, SHARD_A, [manyDevices(1, 3_000, 'big')]));
+    expect(result.status).toBe('failed');
+    const error = result.status === 'failed' ? result.error : undefined;
+    expect((error as Error).name).toBe('ValidationException');
+    expect(isRefusedItemError(error)).toBe(true);
+    expect((await read(key))?.[DEVICES]).toBeUndefined();
   });
 });
 

@@ -8,14 +8,17 @@ import fc from 'fast-check';
 import { DuckDbEngine } from '../../functions/adapters/duckdb/duckdb-engine';
 import { supersededRowsExpiry } from '../../functions/adapters/superseded-batch-rows';
 import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
+import { applyServingRule } from '../../functions/core/serving-rule';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
 import { createRebuildJob } from '../../functions/rebuild/rebuild-job';
 import { ensureBucket } from '../../local/provision';
 import { servedBatchAnswer } from '../rebuild/served-batch';
+import { asExpected, bruteForce } from '../support/brute-force';
 import { RecordingLogger } from '../support/recording-telemetry';
 import { BASE_TIME_MS, sequenceNumber, withCopies } from '../support/stream-arbitraries';
 import { BatchEmulators, batchRunFixture, expectedBatchView, LATE_CUTOFF, nowFor } from './batch-run-fixture';
+import { readServedRows } from './batch-views';
 
 const HOUR_MS = 3_600_000;
 
@@ -175,14 +178,15 @@ describe('a batch run and a rebuild over a declared web-request schema (DuckDB, 
     setup.destroy();
   });
 
-  it('apply a changed measure declaration with a rebuild: the new measures are served for all of history', async () => {
+  it('apply a changed measure declaration with a rebuild: the new measures, sketches among them, are served and stored for all of history', async () => {
     const [deliveries] = fc.sample(requestsArbitrary, { numRuns: 1, seed: 1515 });
     const setup = await batchRunFixture(emulators, config);
     await setup.archive(deliveries);
     const { failed } = await setup.run(nowFor(LATE_CUTOFF));
     expect(failed).toBe(false);
 
-    // The same view, now asked for the fastest request and the bytes' maximum instead of the average latency.
+    // The same view, now asked for the fastest request, the bytes' maximum, and sketches instead of the average
+    // latency: the rebuild's export (DuckDB's COPY of the sketch cells) and chunked writes must carry them.
     const changed = definePipelineConfig({
       ...configInput,
       views: [
@@ -193,6 +197,11 @@ describe('a batch run and a rebuild over a declared web-request schema (DuckDB, 
             maxLatency: { max: 'latencyMs' },
             minLatency: { min: 'latencyMs' },
             maxBytes: { max: 'bytes' },
+            latencySpread: { stddev: 'latencyMs' },
+            countries: { distinct: 'country', precision: 4 },
+            distinctRequests: { distinct: 'requestId' },
+            latencies: { histogram: 'latencyMs', range: [1, 2 ** 18], relativeAccuracy: 0.05 },
+            sizes: { histogram: 'bytes', boundaries: [1_000, 10_000, 100_000, 500_000] },
           },
         },
       ],
@@ -205,7 +214,27 @@ describe('a batch run and a rebuild over a declared web-request schema (DuckDB, 
     const served = await servedBatchAnswer(setup.dynamodb, setup, view);
     expect(served).toEqual(expectedBatchView(view, deliveries, LATE_CUTOFF));
     const [someBucket] = served.values();
-    expect(Object.keys(someBucket ?? {})).toEqual(['requests', 'maxLatency', 'minLatency', 'maxBytes']);
+    expect(Object.keys(someBucket ?? {})).toEqual([
+      'requests',
+      'maxLatency',
+      'minLatency',
+      'maxBytes',
+      'latencySpread',
+      'countries',
+      'distinctRequests',
+      'latencies',
+      'sizes',
+    ]);
+    // As stored: the base's rows, read back through the serving layer's reader, hold brute force's registers, bins
+    // and sums (the view counts every Kinesis record: a producer's retry is a second request of the same id).
+    const { manifest, rows } = await readServedRows(setup.reader, setup.readClient, setup.batchTable, view);
+    const buckets = applyServingRule({
+      batch: rows,
+      realtime: [],
+      cutoff: manifest?.cutoff ?? null,
+      granularity: 'minute',
+    });
+    expect(asExpected(buckets)).toEqual(bruteForce(view, deliveries));
     setup.destroy();
   });
 });

@@ -676,3 +676,62 @@ describe('the batch SQL row rules (skipReasonSql)', () => {
     );
   });
 });
+
+describe('the batch SQL of sketch measures (batchViewSql)', () => {
+  const [sketches] = defineViews([
+    {
+      name: 'sketches',
+      dimensions: ['site'],
+      granularity: 'hour',
+      measures: {
+        count: 'count',
+        devices: { distinct: 'deviceId', precision: 8 },
+        values: { histogram: 'value', boundaries: [-0.25, 0, 21.5, 1000] },
+        spread: { stddev: 'value' },
+      },
+    },
+  ]);
+
+  // Athena cannot run here, so its text is held to the functions Trino documents (batch-sql.ts cites each), and
+  // shown to differ from the DuckDB text, which the DuckDB suites execute, in nothing but those functions.
+  it("names, for Trino, the functions Trino documents for hashing, hexadecimal, integer division and joining, and none of DuckDB's own", () => {
+    const trino = batchViewSql(sketches, inputs(ARRIVAL_MS, 'trino'));
+    const duckdb = batchViewSql(sketches, inputs(ARRIVAL_MS, 'duckdb'));
+    // 2^(32 − 8) = 16777216: the register index is the first word's top 8 bits.
+    expect(trino).toContain('to_hex(md5(to_utf8(CAST("deviceid" AS VARCHAR))))');
+    expect(trino).toContain('from_base(substr("hash_hex", 1, 8), 16)');
+    expect(trino).toContain('from_base(substr("hash_hex", 9, 8), 16)');
+    expect(trino).toContain('"hash_hi" / 16777216');
+    expect(trino).toContain(
+      `array_join(array_agg(CAST("slot" AS VARCHAR) || ':' || CAST("slot_value" AS VARCHAR)), ',')`,
+    );
+    expect(trino).not.toMatch(/\/\/|string_agg|'0x'/);
+    expect(trino.split('to_hex(md5(to_utf8(').join('')).not.toContain('md5(');
+    expect(duckdb).toContain('md5(CAST("deviceid" AS VARCHAR))');
+    expect(duckdb).toContain(`CAST('0x' || substr("hash_hex", 1, 8) AS BIGINT)`);
+    expect(duckdb).toContain('"hash_hi" // 16777216');
+    expect(duckdb).toContain(`string_agg(CAST("slot" AS VARCHAR) || ':' || CAST("slot_value" AS VARCHAR), ',')`);
+    expect(duckdb).not.toMatch(/to_utf8|to_hex|from_base|array_join|array_agg/);
+    // Both compare with the boundaries as DOUBLE literals (a plain decimal is a DECIMAL in Trino).
+    for (const boundary of ['-2.5E-1', '0E+0', '2.15E+1', '1E+3']) {
+      expect(trino).toContain(`"slot_input" <= ${boundary} THEN`);
+      expect(duckdb).toContain(`"slot_input" <= ${boundary} THEN`);
+    }
+    const common = (sql: string) =>
+      sql
+        .replace(
+          /to_hex\(md5\(to_utf8\((CAST\("\w+" AS VARCHAR\))\)\)\)|md5\((CAST\("\w+" AS VARCHAR\))\)/g,
+          'MD5_HEX($1$2)',
+        )
+        .replace(
+          /from_base\((substr\("hash_hex", \d+, 8\)), 16\)|CAST\('0x' \|\| (substr\("hash_hex", \d+, 8\)) AS BIGINT\)/g,
+          'HEX($1$2)',
+        )
+        .replace(/ \/\/? (\d+)/g, ' DIV $1')
+        .replace(/array_join\(array_agg\(([^,]*)\), ','\)|string_agg\(([^,]*), ','\)/g, 'JOIN($1$2)')
+        .replace(/length\(to_utf8\(("\w+")\)\)|strlen\(("\w+")\)/g, 'UTF8_BYTES($1$2)')
+        .replace(/regexp_replace\(("\w+"), ('[^']*(?:''[^']*)*')(, '', 'g')?\)/g, 'REMOVE($1, $2)')
+        .replace(/regexp_like|regexp_matches/g, 'CONTAINS');
+    expect(common(trino)).toBe(common(duckdb));
+  });
+});

@@ -17,6 +17,10 @@ function problemsOf(input: unknown): readonly string[] {
 }
 
 const web = { dimensions: ['path', 'status', 'country'], numbers: ['latencyMs', 'bytes'] };
+/** The columns the pipeline adds (envelope, partitions, the batch SQL's working columns), as problems list them. */
+const RESERVED_LIST =
+  '(arrival_ms, shard_id, sequence_number, subsequence_number, dt, hour, skip_reason, copy_rank, previous_copy, ' +
+  'hash_hex, hash_hi, hash_lo, slot, slot_value, slot_input, cells, kept_*)';
 const fields = (prefix: string, count: number) => Array.from({ length: count }, (_, index) => `${prefix}${index}`);
 
 describe('event schema declarations', () => {
@@ -87,13 +91,24 @@ describe('event schema declarations', () => {
     ],
     [
       { ...web, numbers: ['arrival_ms'] },
-      'schema.numbers[0]: arrival_ms is a column the pipeline adds ' +
-        '(arrival_ms, shard_id, sequence_number, subsequence_number, dt, hour, skip_reason, copy_rank, previous_copy): rename it',
+      'schema.numbers[0]: arrival_ms is a column the pipeline adds ' + RESERVED_LIST + ': rename it',
     ],
     [
       { ...web, dimensions: ['path', 'DT'] },
-      'schema.dimensions[1]: DT is a column the pipeline adds ' +
-        '(arrival_ms, shard_id, sequence_number, subsequence_number, dt, hour, skip_reason, copy_rank, previous_copy): rename it',
+      'schema.dimensions[1]: DT is a column the pipeline adds ' + RESERVED_LIST + ': rename it',
+    ],
+    [
+      { ...web, numbers: ['latencyMs', 'cells'] },
+      'schema.numbers[1]: cells is a column the pipeline adds ' + RESERVED_LIST + ': rename it',
+    ],
+    [
+      { ...web, dimensions: ['path', 'Kept_site'] },
+      'schema.dimensions[1]: Kept_site is a column the pipeline adds ' + RESERVED_LIST + ': rename it',
+    ],
+    [
+      { ...web, dimensions: ['path', 'quantiles'] },
+      'schema.dimensions[1]: quantiles is a query parameter ' +
+        '(from, to, granularity, orderBy, order, limit, next, quantiles): rename the dimension',
     ],
     [{ ...web, dimensions: [] }, 'schema.dimensions: declare at least one dimension: views key by dimensions'],
     [{ ...web, dimensions: fields('d', 17) }, 'schema.dimensions: at most 16 dimensions'],

@@ -88,7 +88,7 @@ describe('view query parameters', () => {
       now,
     );
     expect(!result.ok && result.errors).toEqual([
-      'colour: unknown dimension of view device_metric_minute (its dimensions are deviceId, metric; other parameters are from, to, granularity, orderBy, order, limit)',
+      'colour: unknown dimension of view device_metric_minute (its dimensions are deviceId, metric; other parameters are from, to, granularity, orderBy, order, limit, quantiles)',
       'granularity: expected one of minute, hour, day for view device_metric_minute, got "second"',
       'to: expected epoch milliseconds or an ISO-8601 date-time with a zone, got "soon"',
     ]);

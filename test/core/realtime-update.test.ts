@@ -15,15 +15,22 @@ import {
 } from '../../functions/core/measures';
 import {
   extremeUpdatesFor,
+  isReplaced,
   readRealtimeItem,
   realtimeAggregateFromItem,
   realtimeExpiresAt,
   realtimeUpdateRequest,
+  UnreadableRealtimeItemError,
   type RealtimeUpdate,
 } from '../../functions/core/realtime-update';
+import { measureAttributes } from '../../functions/core/aggregate-attributes';
 import { recordPosition } from '../../functions/core/sequence-position';
 import { realtimeItemKey } from '../../functions/core/storage-keys';
-import { defineEventSchema, MAX_SCHEMA_NUMBERS } from '../../functions/core/event-schema-definition';
+import {
+  defineEventSchema,
+  MAX_SCHEMA_DIMENSIONS,
+  MAX_SCHEMA_NUMBERS,
+} from '../../functions/core/event-schema-definition';
 import { defineViews, type ViewDefinition } from '../../functions/core/view-declaration';
 import { climate, reading } from '../support/climate-view';
 import { emulatorClientConfig, startDynamoDb, type RunningEmulator } from '../../local/emulators';
@@ -185,12 +192,9 @@ describe('generated realtime UpdateItem, against DynamoDB (dynalite)', () => {
       'sk',
       `wm_${SHARD}`,
     ]);
-    expect(readRealtimeItem(item, SHARD, countAndMax.stored).measures).toEqual({
-      count: 2,
-      sum: {},
-      min: {},
-      max: { max: 8 },
-    });
+    expect(readRealtimeItem(item, SHARD, countAndMax.stored).measures).toEqual(
+      measuresWith({ count: 2, max: { max: 8 } }),
+    );
   });
 });
 
@@ -318,34 +322,195 @@ describe('generated realtime UpdateItem for a schema with two numeric fields, ag
   });
 });
 
+describe('replaced attributes (sums of squares and sketches) in the generated UpdateItem, against DynamoDB (dynalite)', () => {
+  const [sketches] = defineViews([
+    {
+      name: 'sketches',
+      dimensions: ['site'],
+      granularity: 'minute',
+      measures: {
+        events: 'count',
+        devices: { distinct: 'deviceId' },
+        values: { histogram: 'value', boundaries: [-100, 0, 10, 100] },
+        spread: { stddev: 'value' },
+        lowest: { min: 'value' },
+        highest: { max: 'value' },
+      },
+    },
+  ]);
+  const deltaOfEvents = (...events: [string, number][]): Measures =>
+    mergeAllMeasures(events.map(([deviceId, value]) => measuresOf(sketches, { deviceId, value })));
+  const attempt = (
+    key: AggregateKey,
+    known: Measures,
+    delta: Measures,
+    first: number,
+    last: number,
+    shardId = SHARD,
+  ) => ({
+    ...firstAttempt(key, delta, first, last, shardId),
+    stored: sketches.stored,
+    known,
+    extremes: extremeUpdatesFor(known, delta, sketches.stored),
+  });
+  const readBack = async (key: AggregateKey) => readRealtimeItem(await stored(key), SHARD, sketches.stored).measures;
+  /** The attribute a measure is stored in: a sketch's names its precision or boundaries (view-declaration.ts). */
+  const attributeOf = (name: string): string => {
+    const measure = sketches.measures.find((candidate) => candidate.name === name);
+    if (measure === undefined) throw new Error(`no measure ${name}`);
+    return measure.attribute;
+  };
+
+  it('stores the sum of squares, the registers and the bins beside the count, the sum and the extremes', () => {
+    expect(sketches.stored.map((measure) => [measure.attribute, measure.kind, isReplaced(measure)])).toEqual([
+      [attributeOf('devices'), 'distinct', true],
+      [attributeOf('values'), 'histogram', true],
+      ['lowest', 'min', false],
+      ['highest', 'max', false],
+      ['spread.sumSquares', 'sumSquares', true],
+      ['spread.sum', 'sum', false],
+    ]);
+  });
+
+  it('sets each replaced attribute to known ⊕ delta in the same request as the ADDs and the keep/replace extremes', async () => {
+    const key = freshKey();
+    const batches: [string, number][][] = [
+      [
+        ['d1', 5],
+        ['d2', -3],
+      ],
+      // Inside the stored extremes, a device seen before and a new one.
+      [
+        ['d1', 1],
+        ['d3', 2],
+      ],
+      // A new min and a new max in one batch, in bins not seen yet.
+      [
+        ['d4', -150],
+        ['d1', 400],
+      ],
+      [['d2', 0]],
+    ];
+    const applied: [string, number][] = [];
+    let known = EMPTY_MEASURES;
+    let sequence = 0;
+    for (const batch of batches) {
+      const first = sequence + 1;
+      sequence += batch.length;
+      // What the writer knows is what the item holds: each write is the one request.
+      expect(await send(attempt(key, known, deltaOfEvents(...batch), first, sequence))).toBe('applied');
+      applied.push(...batch);
+      known = await readBack(key);
+      expect(known).toEqual(deltaOfEvents(...applied));
+    }
+    const item = await stored(key);
+    expect(item?.[attributeOf('devices')]?.S?.startsWith('s')).toBe(true);
+    expect(item?.[attributeOf('values')]).toEqual({ S: '0:1,1:2,2:3,4:1' });
+    expect(item?.['spread.sumSquares']).toEqual({ S: String(25 + 9 + 1 + 4 + 22_500 + 160_000 + 0) });
+    expect(item?.['spread.sum']).toEqual({ N: String(5 - 3 + 1 + 2 - 150 + 400 + 0) });
+  });
+
+  it('refuses a write whose known value is stale, leaving every attribute as it was; the compare-and-set on what a read finds applies it', async () => {
+    const key = freshKey();
+    const other = 'shardId-000000000001';
+    const firstBatch = deltaOfEvents(['d1', 5]);
+    await send(attempt(key, EMPTY_MEASURES, firstBatch, 1, 1));
+    // Another shard writes the item meanwhile.
+    await send(attempt(key, firstBatch, deltaOfEvents(['d2', 7]), 1, 1, other));
+    const before = await stored(key);
+
+    const batch = deltaOfEvents(['d3', 6]);
+    // Believing the item unwritten, then believing it holds only the first batch: both refused, nothing lands.
+    expect(await send(attempt(key, EMPTY_MEASURES, batch, 2, 2))).toBe('condition-failed');
+    expect(await send(attempt(key, firstBatch, batch, 2, 2))).toBe('condition-failed');
+    expect(await stored(key)).toEqual(before);
+
+    const read = readRealtimeItem(before, SHARD, sketches.stored);
+    const retry = { ...attempt(key, read.measures, batch, 2, 2), condition: { equals: read.watermark } };
+    expect(await send(retry)).toBe('applied');
+    expect(await readBack(key)).toEqual(deltaOfEvents(['d1', 5], ['d2', 7], ['d3', 6]));
+    // The same compare-and-set again: the watermark and every replaced attribute have moved on.
+    expect(await send(retry)).toBe('condition-failed');
+  });
+
+  it('refuses the compare-and-set of a redelivered batch even when the sketches already hold it, so that the counts stay exact', async () => {
+    const key = freshKey();
+    const batch = deltaOfEvents(['d1', 5], ['d1', 5]);
+    await send(attempt(key, EMPTY_MEASURES, batch, 1, 2));
+    const read = readRealtimeItem(await stored(key), SHARD, sketches.stored);
+    // Merging the registers again would change nothing, but the bins, the count and the sums would double.
+    const redelivered = { ...attempt(key, read.measures, batch, 1, 2) };
+    expect(await send(redelivered)).toBe('condition-failed');
+    expect(await readBack(key)).toEqual(batch);
+  });
+
+  it('refuses to read back an item whose replaced attribute is not the encoding a write would compare it with', () => {
+    const item = measureAttributes(deltaOfEvents(['d1', 5], ['d2', 50]), sketches.stored);
+    const [devicesAttribute, valuesAttribute] = [attributeOf('devices'), attributeOf('values')];
+    const devices = item[devicesAttribute] as { S: string };
+    const [firstEntry, secondEntry] = [devices.S.slice(1, 5), devices.S.slice(5, 9)];
+    const unreadable = [
+      { ...item, [devicesAttribute]: { S: 'not a sketch' } },
+      // The same registers out of index order: not the one encoding a write compares with.
+      { ...item, [devicesAttribute]: { S: `s${secondEntry}${firstEntry}` } },
+      { ...item, [valuesAttribute]: { S: '9:1' } },
+      { ...item, 'spread.sumSquares': { N: '2525' } },
+      { ...item, 'spread.sumSquares': { S: '2525.0' } },
+    ];
+    for (const corrupt of unreadable) {
+      expect(() => readRealtimeItem(corrupt, SHARD, sketches.stored)).toThrow(UnreadableRealtimeItemError);
+    }
+    expect(readRealtimeItem(item, SHARD, sketches.stored).measures).toEqual(deltaOfEvents(['d1', 5], ['d2', 50]));
+  });
+});
+
 describe('the largest declaration the schema allows', () => {
-  it('keeps every expression of the realtime update within DynamoDB’s 4 KB limit', () => {
-    const numbers = Array.from({ length: MAX_SCHEMA_NUMBERS }, (_, index) => `measurementNumber${index}`);
-    const schema = defineEventSchema({ dimensions: ['deviceId'], numbers });
-    const measures = Object.fromEntries(
-      numbers.flatMap((field, index) =>
-        (['sum', 'min', 'max', 'avg'] as const).map((kind) => [
-          `${kind}OfTheLongestNamedField${index}`.slice(0, 63),
-          { [kind]: field },
-        ]),
-      ),
-    );
-    const [view] = defineViews([{ name: 'widest', dimensions: ['deviceId'], granularity: 'minute', measures }], schema);
-    expect(view?.stored).toHaveLength(3 * MAX_SCHEMA_NUMBERS);
-    const event = Object.fromEntries(numbers.map((field, index) => [field, index]));
-    const request = realtimeUpdateRequest({
+  const dimensions = Array.from({ length: MAX_SCHEMA_DIMENSIONS }, (_, index) => `dimensionNumber${index}`);
+  const numbers = Array.from({ length: MAX_SCHEMA_NUMBERS }, (_, index) => `measurementNumber${index}`);
+  const schema = defineEventSchema({ dimensions, numbers });
+  const name = (kind: string, index: number) => `${kind}OfTheLongestNamedField${index}`.slice(0, 63);
+  /** Every stored kind over every field it may take: values are placeholders, and only their number counts. */
+  const measures = Object.fromEntries([
+    ...numbers.flatMap((field, index) => [
+      ...(['sum', 'min', 'max', 'avg', 'stddev'] as const).map((kind) => [name(kind, index), { [kind]: field }]),
+      [name('histogram', index), { histogram: field, boundaries: [0] }],
+    ]),
+    ...[...dimensions, schema.id].map((field, index) => [name('distinct', index), { distinct: field }]),
+  ]);
+  const [view] = defineViews(
+    [{ name: 'widest', dimensions: ['dimensionNumber0'], granularity: 'minute', measures }],
+    schema,
+  );
+  const event = Object.fromEntries([
+    ...numbers.map((field, index) => [field, index]),
+    ...[...dimensions, schema.id].map((field, index) => [field, `value-${index}`]),
+  ]);
+  const request = (known: Measures, extremes: 'keep' | 'replace') =>
+    realtimeUpdateRequest({
       key: { view: 'widest', dimensionKey: 'd', bucket: 0, epoch: 0 },
       generation: 1,
-      known: EMPTY_MEASURES,
+      known,
       stored: view?.stored ?? [],
       delta: measuresOf(view as ViewDefinition, event),
       shardId: 'shardId-000000000000',
       watermark: recordPosition('1', 0),
       condition: { below: recordPosition('1', 0) },
-      extremes: {},
+      extremes: Object.fromEntries((view?.stored ?? []).map((measure) => [measure.attribute, extremes])),
       expiresAt: 1,
     });
-    expect(Buffer.byteLength(request.UpdateExpression)).toBeLessThan(4096);
-    expect(Buffer.byteLength(request.ConditionExpression)).toBeLessThan(4096);
+
+  it('keeps every expression of the realtime update within DynamoDB’s 4 KB limit, sketches included', () => {
+    // Per number a sum, a min, a max, a sum of squares and a histogram; per string field a distinct.
+    expect(view?.stored).toHaveLength(5 * MAX_SCHEMA_NUMBERS + MAX_SCHEMA_DIMENSIONS + 1);
+    const known = measuresOf(view as ViewDefinition, event);
+    for (const [assumed, extremes] of [
+      [EMPTY_MEASURES, 'keep'],
+      [known, 'keep'],
+      [known, 'replace'],
+    ] as const) {
+      const { UpdateExpression, ConditionExpression } = request(assumed, extremes);
+      expect(Buffer.byteLength(UpdateExpression)).toBeLessThan(4096);
+      expect(Buffer.byteLength(ConditionExpression)).toBeLessThan(4096);
+    }
   });
 });

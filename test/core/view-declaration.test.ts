@@ -1,14 +1,20 @@
 import { DEFAULT_VIEW_DECLARATIONS } from '../../functions/core/default-views';
 import { DEFAULT_EVENT_SCHEMA, type EventSchema } from '../../functions/core/event-schema';
 import { defineEventSchema } from '../../functions/core/event-schema-definition';
+import { measureAttributes, measuresFromAttributes } from '../../functions/core/aggregate-attributes';
+import { DEFAULT_RELATIVE_ACCURACY, exponentialBoundaries } from '../../functions/core/histogram';
+import { mergeAllMeasures, measuresOf, presentMeasures } from '../../functions/core/measures';
 import {
   DEFAULT_RETENTION_DAYS,
   defineViews,
   describeMeasure,
   firstRetainedBucket,
+  MAX_SKETCH_BYTES_PER_ITEM,
+  maxSketchBytes,
   retentionMs,
   viewDeclarationOf,
   ViewDeclarationError,
+  type ViewDefinition,
 } from '../../functions/core/view-declaration';
 
 const base = { name: 'by_device', dimensions: ['deviceId'], granularity: 'minute' };
@@ -234,7 +240,9 @@ describe('named measures and declared schemas', () => {
     ],
     [
       { ...byPath, measures: { p99: { p99: 'latencyMs' } } },
-      "views[0].measures.p99: expected 'count' or one of { sum | min | max | avg: '<numeric field>' }",
+      "views[0].measures.p99: expected 'count', one of { sum | min | max | avg | sumSquares | variance | stddev: " +
+        "'<numeric field>' }, { distinct: '<string field>', precision? } or " +
+        "{ histogram: '<numeric field>', boundaries | range }",
     ],
     [{ ...byPath, measures: {} }, 'views[0].measures: a view needs at least one measure'],
     [
@@ -344,6 +352,352 @@ describe('named measures and declared schemas', () => {
     expect(problemsOf([{ ...byPath, filter: [{ field: 'status', op: 'lt', value: '500' }] }], web)).toEqual([
       'views[0].filter[0].op: op lt compares numbers; status is a string field (use eq, ne, in or notIn)',
     ]);
+  });
+});
+
+describe('sketch and spread measures', () => {
+  const EITHER_BOUNDARIES_OR_RANGE =
+    'views[0].measures.l: expected either boundaries: [b0, b1, ...] or range: [low, high] ' +
+    '(with an optional relativeAccuracy)';
+
+  it('takes a distinct of a dimension or the id field, at precision 12 unless it says otherwise', () => {
+    const [view] = defineViews(
+      [
+        {
+          ...byPath,
+          measures: { countries: { distinct: 'country' }, requests: { distinct: 'requestId', precision: 16 } },
+        },
+      ],
+      web,
+    );
+    // Stored under a name that says the precision: registers of another precision do not merge.
+    expect(view.measures).toEqual([
+      { name: 'countries', kind: 'distinct', field: 'country', precision: 12, attribute: 'countries.hll12' },
+      { name: 'requests', kind: 'distinct', field: 'requestId', precision: 16, attribute: 'requests.hll16' },
+    ]);
+    expect(view.stored).toEqual([
+      { attribute: 'countries.hll12', kind: 'distinct', field: 'country', precision: 12 },
+      { attribute: 'requests.hll16', kind: 'distinct', field: 'requestId', precision: 16 },
+    ]);
+    expect(maxSketchBytes(view.stored[0]!)).toBe('countries.hll12'.length + 4097);
+  });
+
+  it('takes a histogram with declared boundaries as they are', () => {
+    const [view] = defineViews(
+      [{ ...byPath, measures: { latency: { histogram: 'latencyMs', boundaries: [-1, 0, 2.5, 1e3] } } }],
+      web,
+    );
+    // Stored under a name that says the boundaries: c3e7a709 begins the MD5 of '-1,0,2.5,1000'.
+    expect(view.measures).toEqual([
+      {
+        name: 'latency',
+        kind: 'histogram',
+        field: 'latencyMs',
+        boundaries: [-1, 0, 2.5, 1e3],
+        attribute: 'latency.binsc3e7a709',
+      },
+    ]);
+    expect(view.stored).toEqual([
+      { attribute: 'latency.binsc3e7a709', kind: 'histogram', field: 'latencyMs', boundaries: [-1, 0, 2.5, 1e3] },
+    ]);
+  });
+
+  it("generates a histogram range's boundaries, at relative accuracy 0.01 unless it says otherwise", () => {
+    const [byDefault, coarse] = defineViews(
+      [
+        { ...byPath, measures: { latency: { histogram: 'latencyMs', range: [1, 10_000] } } },
+        {
+          ...byPath,
+          name: 'coarse',
+          measures: { latency: { histogram: 'latencyMs', range: [1, 10_000], relativeAccuracy: 0.1 } },
+        },
+      ],
+      web,
+    );
+    expect(byDefault.measures[0]?.boundaries).toEqual(exponentialBoundaries(0.01, 1, 10_000));
+    // 1464ae1e begins the MD5 of the 462 boundaries' text, joined by commas.
+    expect(byDefault.stored[0]).toEqual({
+      attribute: 'latency.bins1464ae1e',
+      kind: 'histogram',
+      field: 'latencyMs',
+      boundaries: exponentialBoundaries(DEFAULT_RELATIVE_ACCURACY, 1, 10_000),
+    });
+    expect(DEFAULT_RELATIVE_ACCURACY).toBe(0.01);
+    // ln(10^4) / ln(1.01/0.99) = 460.5: 1 × ratio^k for k = 0 to 461, the first at or past 10,000.
+    expect(byDefault.measures[0]?.boundaries).toHaveLength(462);
+    expect(coarse.measures[0]?.boundaries).toEqual(exponentialBoundaries(0.1, 1, 10_000));
+    // ln(10^4) / ln(1.1/0.9) = 45.9: k = 0 to 46.
+    expect(coarse.measures[0]?.boundaries).toHaveLength(47);
+    expect(coarse.measures[0]?.attribute).not.toBe(byDefault.measures[0]?.attribute);
+  });
+
+  it("stores a variance and a stddev of a field in one sum and one sum of squares, under the first one's name", () => {
+    const [view] = defineViews(
+      [{ ...byPath, measures: { latencyVariance: { variance: 'latencyMs' }, latencySpread: { stddev: 'latencyMs' } } }],
+      web,
+    );
+    expect(view.measures).toEqual([
+      {
+        name: 'latencyVariance',
+        kind: 'variance',
+        field: 'latencyMs',
+        attribute: 'latencyVariance.sumSquares',
+        sumAttribute: 'latencyVariance.sum',
+      },
+      {
+        name: 'latencySpread',
+        kind: 'stddev',
+        field: 'latencyMs',
+        attribute: 'latencyVariance.sumSquares',
+        sumAttribute: 'latencyVariance.sum',
+      },
+    ]);
+    expect(view.stored).toEqual([
+      { attribute: 'latencyVariance.sumSquares', kind: 'sumSquares', field: 'latencyMs' },
+      { attribute: 'latencyVariance.sum', kind: 'sum', field: 'latencyMs' },
+    ]);
+  });
+
+  it('shares a declared sum and sum of squares with a variance and a stddev of the field, in any order', () => {
+    const [view] = defineViews(
+      [
+        {
+          ...byPath,
+          measures: {
+            spread: { stddev: 'latencyMs' },
+            squares: { sumSquares: 'latencyMs' },
+            total: { sum: 'latencyMs' },
+            mean: { avg: 'latencyMs' },
+            variance: { variance: 'latencyMs' },
+            bytesSpread: { stddev: 'bytes' },
+          },
+        },
+      ],
+      web,
+    );
+    expect(view.measures.map((measure) => [measure.name, measure.attribute, measure.sumAttribute])).toEqual([
+      ['spread', 'squares.sumSquares', 'total'],
+      ['squares', 'squares.sumSquares', undefined],
+      ['total', 'total', undefined],
+      ['mean', 'total', undefined],
+      ['variance', 'squares.sumSquares', 'total'],
+      ['bytesSpread', 'bytesSpread.sumSquares', 'bytesSpread.sum'],
+    ]);
+    expect(view.stored).toEqual([
+      { attribute: 'squares.sumSquares', kind: 'sumSquares', field: 'latencyMs' },
+      { attribute: 'total', kind: 'sum', field: 'latencyMs' },
+      { attribute: 'bytesSpread.sumSquares', kind: 'sumSquares', field: 'bytes' },
+      { attribute: 'bytesSpread.sum', kind: 'sum', field: 'bytes' },
+    ]);
+  });
+
+  it.each([
+    [
+      { u: { distinct: 'latencyMs' } },
+      'views[0].measures.u.distinct: unknown string field "latencyMs" (distinct counts a dimension or the id field: ' +
+        'path, status, country, requestId)',
+    ],
+    [
+      { u: { distinct: 'visitor' } },
+      'views[0].measures.u.distinct: unknown string field "visitor" (distinct counts a dimension or the id field: ' +
+        'path, status, country, requestId)',
+    ],
+    [{ u: { distinct: 7 } }, 'views[0].measures.u.distinct: expected a field name'],
+    [{ u: { distinct: 'path', precision: 3 } }, 'views[0].measures.u.precision: expected at least 4'],
+    [
+      { u: { distinct: 'path', precision: 17 } },
+      'views[0].measures.u.precision: expected at most 16 (2^16 registers, a standard error of 0.41%)',
+    ],
+    [{ u: { distinct: 'path', precision: 12.5 } }, 'views[0].measures.u.precision: expected a whole number'],
+    [{ u: { distinct: 'path', precision: '12' } }, 'views[0].measures.u.precision: expected a whole number'],
+    [{ u: { distinct: 'path', registers: 4096 } }, 'views[0].measures.u: unknown key "registers"'],
+    [
+      { a: { distinct: 'path' }, b: { distinct: 'path', precision: 14 } },
+      'views[0].measures.b: computes the same as a (distinct(path))',
+    ],
+    [{ l: { histogram: 'latencyMs', boundaries: [1, 2], range: [1, 10] } }, EITHER_BOUNDARIES_OR_RANGE],
+    [{ l: { histogram: 'latencyMs' } }, EITHER_BOUNDARIES_OR_RANGE],
+    [
+      { l: { histogram: 'latencyMs', boundaries: [1, 2], relativeAccuracy: 0.1 } },
+      'views[0].measures.l: relativeAccuracy applies to a range, not to declared boundaries',
+    ],
+    [
+      { l: { histogram: 'latencyMs', boundaries: [1, 5, 5] } },
+      'views[0].measures.l.boundaries: expected increasing boundaries',
+    ],
+    [
+      { l: { histogram: 'latencyMs', boundaries: [3, 2] } },
+      'views[0].measures.l.boundaries: expected increasing boundaries',
+    ],
+    [
+      { l: { histogram: 'latencyMs', boundaries: [] } },
+      'views[0].measures.l.boundaries: expected at least one boundary',
+    ],
+    [
+      { l: { histogram: 'latencyMs', boundaries: [1, '2'] } },
+      'views[0].measures.l.boundaries[1]: expected a finite number',
+    ],
+    [
+      { l: { histogram: 'latencyMs', boundaries: Array.from({ length: 1001 }, (_, index) => index) } },
+      'views[0].measures.l.boundaries: expected at most 1000 boundaries',
+    ],
+    [
+      { l: { histogram: 'latencyMs', range: [0, 10] } },
+      'views[0].measures.l.range: expected [low, high] with 0 < low < high',
+    ],
+    [
+      { l: { histogram: 'latencyMs', range: [5, 1] } },
+      'views[0].measures.l.range: expected [low, high] with 0 < low < high',
+    ],
+    [
+      { l: { histogram: 'latencyMs', range: [5, 5] } },
+      'views[0].measures.l.range: expected [low, high] with 0 < low < high',
+    ],
+    [{ l: { histogram: 'latencyMs', range: [1, 10, 100] } }, 'views[0].measures.l.range: expected [low, high]'],
+    [
+      { l: { histogram: 'latencyMs', range: [1, 10], relativeAccuracy: 0.0005 } },
+      'views[0].measures.l.relativeAccuracy: expected at least 0.001',
+    ],
+    [
+      { l: { histogram: 'latencyMs', range: [1, 10], relativeAccuracy: 0.6 } },
+      'views[0].measures.l.relativeAccuracy: expected at most 0.5',
+    ],
+    [
+      { l: { histogram: 'latencyMs', range: [1e-9, 1e9], relativeAccuracy: 0.001 } },
+      'views[0].measures.l.range: at relative accuracy 0.001 the range needs more than 1000 boundaries (the batch ' +
+        'SQL spells each one, and Athena caps a query at 256 KB): narrow the range or raise relativeAccuracy',
+    ],
+    [
+      { l: { histogram: 'path', range: [1, 10] } },
+      'views[0].measures.l.histogram: unknown numeric field "path" (the schema\'s numeric fields: latencyMs, bytes)',
+    ],
+    [{ l: { histogram: 'latencyMs', range: [1, 10], bins: 10 } }, 'views[0].measures.l: unknown key "bins"'],
+    [
+      { v: { variance: 'country' } },
+      'views[0].measures.v.variance: unknown numeric field "country" (the schema\'s numeric fields: latencyMs, bytes)',
+    ],
+    [
+      { s: { stddev: 'latency' } },
+      'views[0].measures.s.stddev: unknown numeric field "latency" (the schema\'s numeric fields: latencyMs, bytes)',
+    ],
+    [{ s: { stddev: 'bytes' }, t: { stddev: 'bytes' } }, 'views[0].measures.t: computes the same as s (stddev(bytes))'],
+  ])('rejects the measures %j: %s', (measures, problem) => {
+    expect(problemsOf([{ ...byPath, measures }], web)).toEqual([problem]);
+  });
+
+  it('refuses sketches that may not fit in an item, naming the bytes they take', () => {
+    const wide = defineEventSchema({ dimensions: ['a', 'b', 'c', 'd', 'e'], numbers: [] });
+    const distincts = (fields: string[]) =>
+      Object.fromEntries(fields.map((field) => [`n${field}`, { distinct: field, precision: 16 }]));
+    const view = { name: 'wide', dimensions: ['a'], granularity: 'hour' };
+    // Four dense sketches of 2^16 registers fit (4 × 65,545 bytes, 'na.hll16' and the registers); a fifth does not.
+    const [four] = defineViews([{ ...view, measures: distincts(['a', 'b', 'c', 'd']) }], wide);
+    expect(four.stored.map((measure) => measure.attribute)).toEqual(['na.hll16', 'nb.hll16', 'nc.hll16', 'nd.hll16']);
+    expect(four.stored.reduce((total, measure) => total + maxSketchBytes(measure), 0)).toBe(4 * (8 + 65_537));
+    expect(problemsOf([{ ...view, measures: distincts(['a', 'b', 'c', 'd', 'e']) }], wide)).toEqual([
+      `views[0].measures: the view's sketches take up to ${5 * (8 + 65_537)} bytes per item, and at most ` +
+        `${MAX_SKETCH_BYTES_PER_ITEM} fit beside the keys, sums and watermarks in a DynamoDB item (400 KB): ` +
+        'lower a distinct precision or declare fewer histogram boundaries',
+    ]);
+  });
+
+  it(
+    'stores a redeclared sketch (another precision or other boundaries) and a sum turned into a sum of squares ' +
+      'under a new attribute, so that old items read as not holding it',
+    () => {
+      const unchanged = {
+        requests: 'count',
+        total: { sum: 'latencyMs' },
+        countries: { distinct: 'country' },
+      } as const;
+      const [before, after] = defineViews(
+        [
+          {
+            ...byPath,
+            measures: {
+              ...unchanged,
+              paths: { distinct: 'path', precision: 12 },
+              latency: { histogram: 'latencyMs', boundaries: [10, 100, 1000] },
+              load: { sum: 'bytes' },
+            },
+          },
+          {
+            ...byPath,
+            name: 'by_path_redeclared',
+            measures: {
+              ...unchanged,
+              paths: { distinct: 'path', precision: 14 },
+              latency: { histogram: 'latencyMs', boundaries: [10, 100, 1000, 10_000] },
+              load: { sumSquares: 'bytes' },
+            },
+          },
+        ],
+        web,
+      ) as [ViewDefinition, ViewDefinition];
+      const attributeOf = (view: ViewDefinition, name: string) =>
+        view.measures.find((measure) => measure.name === name)?.attribute;
+      for (const name of ['paths', 'latency', 'load']) {
+        expect(attributeOf(after, name)).toBeDefined();
+        expect(attributeOf(after, name)).not.toBe(attributeOf(before, name));
+      }
+      for (const name of Object.keys(unchanged)) expect(attributeOf(after, name)).toBe(attributeOf(before, name));
+
+      // An item written under the first declaration, with values the second would misread under the same names:
+      // paths in the dense form of precision 12 (4,096 registers, not 16,384), latencies counted in bin 3 (above
+      // 1000 for the first boundaries, (1000, 10000] for the second), a sum where a sum of squares is expected.
+      const events = Array.from({ length: 3000 }, (_, index) => ({
+        requestId: `r${index}`,
+        at: index,
+        path: `/p${index}`,
+        status: '200',
+        country: index % 2 === 0 ? 'FR' : 'DE',
+        latencyMs: 5000,
+        bytes: 3,
+      }));
+      const written = measureAttributes(
+        mergeAllMeasures(events.map((event) => measuresOf(before, event))),
+        before.stored,
+      );
+      expect(written[attributeOf(before, 'paths')!]).toEqual({ S: expect.stringMatching(/^d/) });
+      expect(written[attributeOf(before, 'latency')!]).toEqual({ S: '3:3000' });
+      expect(written[attributeOf(before, 'load')!]).toEqual({ N: '9000' });
+
+      const read = measuresFromAttributes(written, after.stored);
+      expect(presentMeasures(after, read)).toEqual({
+        requests: 3000,
+        total: 15_000_000,
+        countries: 2,
+        paths: null,
+        latency: null,
+        load: null,
+      });
+    },
+  );
+
+  it('gives back a declaration that defines an equal view, for every kind of measure', () => {
+    const declarations = [
+      {
+        ...byPath,
+        measures: {
+          requests: 'count',
+          total: { sum: 'latencyMs' },
+          fastest: { min: 'latencyMs' },
+          slowest: { max: 'latencyMs' },
+          mean: { avg: 'latencyMs' },
+          squares: { sumSquares: 'latencyMs' },
+          variance: { variance: 'latencyMs' },
+          spread: { stddev: 'latencyMs' },
+          bytesSpread: { stddev: 'bytes' },
+          countries: { distinct: 'country' },
+          visitors: { distinct: 'requestId', precision: 14 },
+          latency: { histogram: 'latencyMs', range: [0.5, 60_000], relativeAccuracy: 0.02 },
+          size: { histogram: 'bytes', boundaries: [0, 1024, 1_048_576] },
+        },
+      },
+    ];
+    const views = defineViews(declarations, web);
+    expect(defineViews(views.map(viewDeclarationOf), web)).toEqual(views);
+    expect(defineViews(JSON.parse(JSON.stringify(views.map(viewDeclarationOf))), web)).toEqual(views);
   });
 });
 

@@ -1,4 +1,6 @@
-import { mergeMeasures } from '../../functions/core/measures';
+import { measuresFromAttributes } from '../../functions/core/aggregate-attributes';
+import { mergeMeasures, type Measures } from '../../functions/core/measures';
+import { parseRealtimeSortKey } from '../../functions/core/storage-keys';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +15,11 @@ import { dashboardRoutes } from '../../local/dashboard-routes';
 import { IotTraffic } from '../../local/iot-traffic';
 import { buildLocalHandlers, buildLocalReplay } from '../../local/local-handlers';
 import { LocalRuntime } from '../../local/local-runtime';
+import { scanItems } from '../batch/batch-views';
 import { acceptedRecords, type IngestResult } from '../support/accepted-records';
 import {
   answerBuckets,
+  asExpected,
   bruteForce,
   bruteForceAnswer,
   presentedBuckets,
@@ -221,10 +225,24 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
     expect(current.every((item) => item.expiresAt === undefined)).toBe(true);
   }, 300_000);
 
-  it('in Lambda mode, fills a newly declared view from the whole history without waiting for a batch run, and a run stopped after its flip is finished by the next', async () => {
+  it('in Lambda mode, fills a newly declared view with sketch measures from the whole history without waiting for a batch run, and a run stopped after its flip is finished by the next', async () => {
     const added = defineViews([
       ...DEFAULT_VIEW_DECLARATIONS,
-      { name: 'device_site_minute', dimensions: ['deviceId', 'site'], granularity: 'minute' },
+      {
+        name: 'device_site_minute',
+        dimensions: ['deviceId', 'site'],
+        granularity: 'minute',
+        // Sketches and a sum of squares, so that the backfill's SQL (grouped by arrival epoch) carries their cells
+        // into realtime items. The boundaries include the metrics' baselines, which quarter-rounded readings hit.
+        measures: {
+          count: 'count',
+          sum: { sum: 'value' },
+          spread: { stddev: 'value' },
+          metrics: { distinct: 'metric', precision: 4 },
+          readings: { distinct: 'eventId' },
+          values: { histogram: 'value', boundaries: [0, 15, 21, 27, 45, 65, 1000, 1013, 1028] },
+        },
+      },
     ]);
     const newView = added.at(-1)!;
     await start({ ...testRuntimeConfig, views: defineViews(DEFAULT_VIEW_DECLARATIONS) });
@@ -269,5 +287,26 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
     expect(body.provenance).toBeNull();
     expect(body.realtimeGeneration).toBe(2);
     expect(sorted(buckets)).toBe(sorted(bruteForceAnswer(newView, all)));
+    // As stored: generation 2's items, merged over arrival epochs, hold brute force's registers, bins and sums.
+    const prefix = `${newView.name}@2#`;
+    const stored = new Map<string, { dimensionKey: string; bucket: number; measures: Measures }>();
+    for (const item of await scanItems(runtime!.environment.dynamodb, runtime!.environment.resources.realtimeTable)) {
+      if (!item.pk?.S?.startsWith(prefix)) continue;
+      const dimensionKey = item.pk.S.slice(prefix.length);
+      const { bucket } = parseRealtimeSortKey(item.sk?.S ?? '');
+      const measures = measuresFromAttributes(item, newView.stored);
+      const existing = stored.get(`${dimensionKey}@${bucket}`)?.measures;
+      stored.set(`${dimensionKey}@${bucket}`, {
+        dimensionKey,
+        bucket,
+        measures: existing === undefined ? measures : mergeMeasures(existing, measures),
+      });
+    }
+    expect(asExpected(stored.values())).toEqual(bruteForce(newView, all));
+    // Several readings in some bucket: the registers merged across events, not one event's.
+    const readings = newView.stored.find((measure) => measure.kind === 'distinct' && measure.field === 'eventId');
+    expect(
+      [...stored.values()].some(({ measures }) => (measures.distinct[readings?.attribute ?? '']?.size ?? 0) > 1),
+    ).toBe(true);
   }, 300_000);
 });

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BatchRunSummary } from '../../functions/batch/batch-job';
 import { bucketStart, type Granularity } from '../../functions/core/granularity';
+import { quantileRank, type QuantileEstimate } from '../../functions/core/histogram';
+import { DEFAULT_QUANTILES } from '../../functions/core/measures';
 import type { PipelineConfig } from '../../functions/core/pipeline-config';
 import { dashboardRoutes } from '../../local/dashboard-routes';
 import { localPipelineConfig } from '../../local/local-config';
@@ -43,12 +45,19 @@ interface Measures {
   bytes: number;
 }
 
+/** The sketch measures the example declares beside them: latency's quantiles, its spread, the paths per country. */
+interface Sketches {
+  latency?: Record<string, QuantileEstimate>;
+  sdLatency?: number | null;
+  paths?: number;
+}
+
 interface Series {
   key: Record<string, string>;
   keys?: number;
   rank?: number;
   value?: number;
-  buckets: (Measures & { startMs: number; batch: Measures | null; realtime: Measures | null })[];
+  buckets: (Measures & Sketches & { startMs: number; batch: Measures | null; realtime: Measures | null })[];
 }
 
 interface Answer {
@@ -143,6 +152,47 @@ function served(series: readonly Series[], by: readonly string[]): Map<string, M
 
 const sorted = (buckets: Map<string, Measures>) => JSON.stringify([...buckets].sort());
 
+/**
+ * The sketches of each bucket of the series against brute force over the requests it covers: each default quantile
+ * of latency bounds the true one (the value of its rank), sdLatency is the sample standard deviation, and a country's
+ * distinct paths (a handful: counted exactly by the sparse sketch) are the paths requested.
+ */
+function expectSketches(
+  series: readonly Series[],
+  granularity: Granularity,
+  by: readonly (keyof Request)[],
+  where: (request: Request) => boolean = () => true,
+): void {
+  for (const { key, buckets } of series) {
+    for (const bucket of buckets) {
+      const covered = requests.filter(
+        (request) =>
+          where(request) &&
+          by.every((field) => String(request[field]) === key[field]) &&
+          bucketStart(request.at, granularity) === bucket.startMs,
+      );
+      const latencies = covered.map((request) => request.latencyMs).sort((a, b) => a - b);
+      if (bucket.latency !== undefined) {
+        expect(Object.keys(bucket.latency)).toEqual(DEFAULT_QUANTILES.map(String));
+        for (const q of DEFAULT_QUANTILES) {
+          const { lower, upper } = bucket.latency[String(q)];
+          const truth = latencies[quantileRank(q, latencies.length) - 1];
+          expect([lower === null || lower < truth, upper === null || truth <= upper]).toEqual([true, true]);
+        }
+      }
+      if (bucket.sdLatency !== undefined) {
+        const mean = latencies.reduce((a, b) => a + b, 0) / latencies.length;
+        const variance = latencies.reduce((total, x) => total + (x - mean) ** 2, 0) / (latencies.length - 1);
+        if (latencies.length < 2) expect(bucket.sdLatency).toBeNull();
+        else expect(bucket.sdLatency).toBeCloseTo(Math.sqrt(variance), 6);
+      }
+      if (bucket.paths !== undefined) {
+        expect(bucket.paths).toBe(new Set(covered.map((request) => request.path)).size);
+      }
+    }
+  }
+}
+
 /** The `limit` keys with the highest maxLatency over the range, ties broken by key (none tie here). */
 function slowest(limit: number): { key: Record<string, string>; value: number }[] {
   const byKey = new Map<string, number>();
@@ -164,6 +214,7 @@ async function expectAnswersEqualBruteForce(): Promise<Answer[]> {
   const full = await get<Answer>(`/views/${VIEW}?${everyKey}&${range}&granularity=minute`);
   expect(full.status).toBe(200);
   expect(sorted(served(full.body.series, ['path', 'status']))).toBe(sorted(expected('minute', ['path', 'status'])));
+  expectSketches(full.body.series, 'minute', ['path', 'status']);
 
   // status left out: one series for /checkout, merged over its three statuses, rolled up to hours.
   const grouped = await get<Answer>(`/views/${VIEW}?path=%2Fcheckout&${range}&granularity=hour`);
@@ -172,6 +223,8 @@ async function expectAnswersEqualBruteForce(): Promise<Answer[]> {
   expect(sorted(served(grouped.body.series, ['path']))).toBe(
     sorted(expected('hour', ['path'], (request) => request.path === '/checkout')),
   );
+  // Rolled up and merged over statuses: the histogram's counts add, the sums of squares too.
+  expectSketches(grouped.body.series, 'hour', ['path']);
 
   const top = await get<Answer>(`/views/${VIEW}?orderBy=maxLatency&limit=3&${range}`);
   expect(top.status).toBe(200);
@@ -187,21 +240,46 @@ async function expectAnswersEqualBruteForce(): Promise<Answer[]> {
   expect(all.status).toBe(200);
   expect(all.body.series).toHaveLength(1);
   expect(all.body.series[0].buckets.reduce((total, bucket) => total + bucket.requests, 0)).toBe(requests.length);
+  // Every country merged: a path requested from several countries counts once.
+  expect(all.body.series[0].buckets.some((bucket) => bucket.paths === PATHS.length)).toBe(true);
+  expectSketches(all.body.series, 'hour', []);
   return [full.body, grouped.body, top.body, all.body];
 }
 
 describe('the web-requests example schema through npm start', () => {
-  it('lists its views with their named measures and what each computes', async () => {
-    const { body } = await get<{ views: { name: string; measures: string[]; measureDefinitions: unknown }[] }>(
-      '/views',
-    );
+  it('lists its views with their named measures, what each computes, and how accurate its sketches are', async () => {
+    const { body } = await get<{
+      views: {
+        name: string;
+        measures: string[];
+        measureDefinitions: unknown;
+        measureDetails: Record<string, Record<string, unknown>>;
+      }[];
+    }>('/views');
     expect(body.views.map((view) => view.name)).toEqual(['path_status_minute', 'country_hour']);
-    expect(body.views[0].measures).toEqual(['requests', 'maxLatency', 'avgLatency', 'bytes']);
+    expect(body.views[0].measures).toEqual(['requests', 'maxLatency', 'avgLatency', 'bytes', 'latency', 'sdLatency']);
     expect(body.views[0].measureDefinitions).toEqual({
       requests: 'count',
       maxLatency: 'max(latencyMs)',
       avgLatency: 'avg(latencyMs)',
       bytes: 'sum(bytes)',
+      latency: 'histogram(latencyMs)',
+      sdLatency: 'stddev(latencyMs)',
+    });
+    expect(body.views[0].measureDetails.latency).toEqual({
+      kind: 'histogram',
+      field: 'latencyMs',
+      relativeError: expect.closeTo(0.02, 4) as number,
+      range: [1, expect.any(Number) as number],
+      bins: expect.any(Number) as number,
+    });
+    // Exponential boundaries from 1 up to the first one at or past 60,000.
+    expect((body.views[0].measureDetails.latency.range as number[])[1]).toBeGreaterThanOrEqual(60_000);
+    expect(body.views[1].measureDetails.paths).toEqual({
+      kind: 'distinct',
+      field: 'path',
+      precision: 12,
+      standardError: 0.01625,
     });
   });
 

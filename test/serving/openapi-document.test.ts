@@ -100,4 +100,90 @@ describe('the OpenAPI document', () => {
       'next',
     ]);
   });
+
+  describe('a view with sketch measures', () => {
+    const sketchConfig = definePipelineConfig({
+      schema: webConfig.schema,
+      views: [
+        {
+          name: 'path_minute',
+          dimensions: ['path'],
+          granularity: 'minute',
+          measures: {
+            requests: 'count',
+            countries: { distinct: 'country' },
+            latency: { histogram: 'latencyMs', range: [1, 60_000], relativeAccuracy: 0.02 },
+            sdLatency: { stddev: 'latencyMs' },
+            varLatency: { variance: 'latencyMs' },
+            squares: { sumSquares: 'bytes' },
+          },
+        },
+      ],
+    });
+    interface Schema {
+      type?: string;
+      nullable?: boolean;
+      properties?: Record<string, Schema>;
+      additionalProperties?: Schema;
+      items?: Schema;
+      required?: string[];
+    }
+    const sketchDocument = openApiDocument(sketchConfig.schema, sketchConfig.views, NOW) as unknown as {
+      paths: Record<string, { get: Operation }>;
+    };
+    const operation = sketchDocument.paths['/views/path_minute'].get;
+    const answer = operation.responses['200'].content['application/json'].schema as unknown as Schema;
+    const measures = answer.properties?.series.items?.properties?.buckets.items?.properties ?? {};
+
+    it('is a valid OpenAPI 3 document', async () => {
+      await expect(SwaggerParser.validate(structuredClone(sketchDocument) as never)).resolves.toBeDefined();
+    });
+
+    it('offers quantiles, and orderBy among the measures keys can be ranked by: every one but the histogram', () => {
+      const parameters = new Map(operation.parameters.map((parameter) => [parameter.name, parameter]));
+      expect([...parameters.keys()].slice(-2)).toEqual(['limit', 'quantiles']);
+      expect(parameters.get('orderBy')?.schema.enum).toEqual([
+        'requests',
+        'countries',
+        'sdLatency',
+        'varLatency',
+        'squares',
+      ]);
+    });
+
+    it('documents distinct, variance, stddev and sumSquares as nullable numbers, a histogram as estimates by quantile', () => {
+      expect(measures.countries).toMatchObject({ type: 'integer', nullable: true });
+      for (const name of ['sdLatency', 'varLatency', 'squares']) {
+        expect(measures[name]).toMatchObject({ type: 'number', nullable: true });
+      }
+      expect(measures.latency).toMatchObject({
+        type: 'object',
+        nullable: true,
+        additionalProperties: {
+          type: 'object',
+          properties: {
+            estimate: { type: 'number' },
+            lower: { type: 'number', nullable: true },
+            upper: { type: 'number', nullable: true },
+          },
+          required: ['estimate', 'lower', 'upper'],
+        },
+      });
+      expect(measures.batch.properties?.latency).toMatchObject({ type: 'object', nullable: true });
+    });
+
+    it("states each sketch's accuracy once, in the answer's accuracy", () => {
+      expect(answer.properties?.accuracy).toMatchObject({
+        required: ['countries', 'latency'],
+        properties: {
+          countries: { required: ['precision', 'standardError'] },
+          latency: { required: ['relativeError', 'range', 'bins'] },
+        },
+      });
+      // A view of exact measures has none to state.
+      const exact = document.paths['/views/path_country_minute'].get?.responses['200'].content['application/json']
+        .schema as unknown as Schema;
+      expect(exact.properties).not.toHaveProperty('accuracy');
+    });
+  });
 });

@@ -150,7 +150,7 @@ async function get(
   const keys = path.endsWith('/keys');
   const event = {
     httpMethod: 'GET',
-    resource: keys ? '/views/{view}/keys' : '/views/{view}',
+    resource: path === '/views' ? '/views' : keys ? '/views/{view}/keys' : '/views/{view}',
     path,
     pathParameters: { view: path.split('/')[2] },
     multiValueQueryStringParameters: Object.fromEntries(Object.entries(parameters).map(([k, v]) => [k, [v]])),
@@ -335,6 +335,32 @@ describe('top-N through the key directory and the view reader (dynalite)', () =>
       ...range,
     });
     expect(body.series.map((series) => series.key.deviceId).sort()).toEqual(['d0', 'd2']);
+  });
+});
+
+describe('a view of exact measures', () => {
+  it('states no accuracy, lists each measure with its kind and field, and refuses quantiles naming the view', async () => {
+    const { status, body } = await get('/views/site_device_minute', { site: 's2', deviceId: 'd0', ...range });
+    expect(status).toBe(200);
+    expect(body).not.toHaveProperty('accuracy');
+    const listing = (await get('/views', {})).body as unknown as { views: { measureDetails: unknown }[] };
+    expect(listing.views[0].measureDetails).toEqual({
+      count: { kind: 'count', field: null },
+      sum: { kind: 'sum', field: 'value' },
+      min: { kind: 'min', field: 'value' },
+      max: { kind: 'max', field: 'value' },
+      avg: { kind: 'avg', field: 'value' },
+    });
+    const refused = await get('/views/site_device_minute', { quantiles: '0.5', ...range });
+    expect(refused).toMatchObject({
+      status: 400,
+      body: {
+        errors: [
+          'quantiles: view site_device_minute has no histogram measure (its measures: count, sum, min, max, avg); ' +
+            'quantiles apply to histogram measures only',
+        ],
+      },
+    });
   });
 });
 

@@ -85,7 +85,62 @@ export function expectedAnswers(
   return answers;
 }
 
+/** `view|epoch|dimension key@bucket` → the stored measures, decoded: registers, bins and sums of squares included. */
+export type EpochMeasures = Map<string, Measures>;
+
+/**
+ * The realtime items of a generation as stored measures, decoded: comparable register for register and bin for bin
+ * with expectedMeasures, where answers (estimates, quantiles) could hide a difference.
+ */
+export async function realtimeMeasures(
+  client: DynamoDBClient,
+  tableName: string,
+  views: readonly ViewDefinition[],
+  generation = 1,
+): Promise<EpochMeasures> {
+  const result: EpochMeasures = new Map();
+  for (const item of await scanTable(client, tableName)) {
+    const pk = item.pk?.S ?? '';
+    const view = views.find((candidate) => pk.startsWith(`${candidate.name}@${generation}#`));
+    if (view === undefined) continue;
+    const dimensionKey = pk.slice(`${view.name}@${generation}#`.length);
+    const { bucket, epoch, measures } = realtimeAggregateFromItem(dimensionKey, item, view.stored);
+    result.set(`${view.name}|${epoch}|${dimensionKey}@${bucket}`, plainMeasures(measures));
+  }
+  return result;
+}
+
+/** The brute force's stored measures per (view, epoch, key, bucket): test/support's monoid over distinct records. */
+export function expectedMeasures(
+  views: readonly ViewDefinition[],
+  records: readonly StreamRecord[],
+  epochLengthMs: number,
+): EpochMeasures {
+  const epochOf = (record: StreamRecord) => record.arrivalMs - (record.arrivalMs % epochLengthMs);
+  const result: EpochMeasures = new Map();
+  for (const view of views) {
+    for (const epoch of new Set(records.map(epochOf))) {
+      const buckets = bruteForce(view, records, view.granularity, (record) => epochOf(record) === epoch);
+      for (const [key, measures] of buckets) result.set(`${view.name}|${epoch}|${key}`, plainMeasures(measures));
+    }
+  }
+  return result;
+}
+
+/** Measures without frozen identities, so that a stored item and a brute force compare with toEqual. */
+function plainMeasures(measures: Measures): Measures {
+  return {
+    count: measures.count,
+    sum: { ...measures.sum },
+    min: { ...measures.min },
+    max: { ...measures.max },
+    sumSquares: { ...measures.sumSquares },
+    distinct: { ...measures.distinct },
+    histogram: { ...measures.histogram },
+  };
+}
+
 /** Sorted entries, so that a failed toEqual shows the differing keys side by side. */
-export function sortedEntries(answers: EpochAnswers): [string, PresentedBucket | null][] {
+export function sortedEntries<T>(answers: ReadonlyMap<string, T>): [string, T][] {
   return [...answers.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -9,7 +9,14 @@ import { emulatorClientConfig } from '../../local/emulators';
 import { createActiveStream, FIRST_SHARD_HASH_KEY, LAST_SHARD_HASH_KEY } from '../support/kinesis-stream';
 import { DynamoDbFaults } from './dynamodb-faults';
 import { putPayloads, readShard, ShardLog, SHARD_0, SHARD_1 } from './kinesis-batches';
-import { createTable, expectedAnswers, realtimeAnswers, sortedEntries } from './realtime-table';
+import {
+  createTable,
+  expectedAnswers,
+  expectedMeasures,
+  realtimeAnswers,
+  realtimeMeasures,
+  sortedEntries,
+} from './realtime-table';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 
 export interface SpeedFixture {
@@ -25,6 +32,8 @@ export interface SpeedFixture {
   readonly records: () => StreamRecord[];
   /** Realtime items vs the brute force, per (view, epoch, key, bucket): [actual, expected]. */
   readonly compare: () => Promise<[unknown, unknown]>;
+  /** The same, as decoded stored measures: register for register, bin for bin. */
+  readonly compareStored: () => Promise<[unknown, unknown]>;
 }
 
 export interface FixtureOptions {
@@ -88,6 +97,12 @@ export async function speedFixture(options: FixtureOptions): Promise<SpeedFixtur
       // A comparison of two empty tables would prove nothing.
       if (expected.size === 0) throw new Error('the scenario aggregates nothing');
       const actual = await realtimeAnswers(dynamodb, realtimeTable, config.views);
+      return [sortedEntries(actual), sortedEntries(expected)];
+    },
+    compareStored: async () => {
+      const expected = expectedMeasures(config.views, records(), config.epochLengthMs);
+      if (expected.size === 0) throw new Error('the scenario aggregates nothing');
+      const actual = await realtimeMeasures(dynamodb, realtimeTable, config.views);
       return [sortedEntries(actual), sortedEntries(expected)];
     },
   };

@@ -10,7 +10,15 @@ import { toLambdaRecord } from '../../local/kinesis-lambda-event';
 import { streamArbitrary } from '../support/stream-arbitraries';
 import { ACCESS_DENIED, DynamoDbFaults, THROTTLED, type DynamoDbFault } from './dynamodb-faults';
 import { reportedFailure } from './kinesis-batches';
-import { createTable, expectedAnswers, realtimeAnswers, sortedEntries } from './realtime-table';
+import {
+  createTable,
+  expectedAnswers,
+  expectedMeasures,
+  realtimeAnswers,
+  realtimeMeasures,
+  sortedEntries,
+} from './realtime-table';
+import { SITE_SKETCH_VIEW } from './sketch-view';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 
 const config = definePipelineConfig({
@@ -24,6 +32,7 @@ const config = definePipelineConfig({
       measures: ['count', 'min'],
       filter: [{ field: 'value', op: 'gte', value: 0 }],
     },
+    SITE_SKETCH_VIEW,
   ],
 });
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/property';
@@ -168,16 +177,17 @@ async function play(records: readonly StreamRecord[], steps: readonly Step[]) {
     }
   }
 
-  const actual = await realtimeAnswers(dynamodb, realtimeTable, config.views);
+  const answers = await realtimeAnswers(dynamodb, realtimeTable, config.views);
+  const measures = await realtimeMeasures(dynamodb, realtimeTable, config.views);
   dynamodb.destroy();
-  return sortedEntries(actual);
+  return { answers: sortedEntries(answers), measures: sortedEntries(measures) };
 }
 
 describe('speed layer under random redelivery schedules', () => {
   // Law: whatever the event source mapping does (duplicate deliveries, partial failures reported and retried
   // from the report, crashed invocations with partial writes then bisected, cold containers), once every record
   // has been delivered without a failure the realtime items equal the brute force over the distinct records, per
-  // (view, key, bucket, epoch), including the eventId-de-duplicated view. 25 runs: each plays up to 16 steps with
+  // (view, key, bucket, epoch), including the eventId-de-duplicated view and the sketch view. 25 runs: each plays up to 16 steps with
   // about a quarter of requests failing against dynalite (1-2 s per run), and the fault paths are exercised many
   // times within every run; the example scenarios cover the named cases deterministically.
   it('realtime items equal the brute force over the distinct records after any redelivery schedule', async () => {
@@ -187,7 +197,9 @@ describe('speed layer under random redelivery schedules', () => {
         fc.array(stepArbitrary, { maxLength: 16 }),
         async ({ records }, steps) => {
           const actual = await play(records, steps);
-          expect(actual).toEqual(sortedEntries(expectedAnswers(config.views, records, config.epochLengthMs)));
+          // The stored measures register for register and bin for bin, and the answers served from them.
+          expect(actual.measures).toEqual(sortedEntries(expectedMeasures(config.views, records, config.epochLengthMs)));
+          expect(actual.answers).toEqual(sortedEntries(expectedAnswers(config.views, records, config.epochLengthMs)));
         },
       ),
       { numRuns: 25 },

@@ -18,6 +18,7 @@ import { reportedFailure } from './kinesis-batches';
 import { expectedAnswers, realtimeAnswers, scanTable, sortedEntries } from './realtime-table';
 import type { GenerationState } from '../../functions/core/generation-manifest';
 import { speedFixture, type FixtureOptions } from './speed-fixture';
+import { SITE_SKETCH_VIEW } from './sketch-view';
 
 const config = definePipelineConfig({
   views: [
@@ -32,6 +33,7 @@ const config = definePipelineConfig({
         { field: 'value', op: 'gte', value: 0 },
       ],
     },
+    SITE_SKETCH_VIEW,
   ],
 });
 
@@ -196,6 +198,52 @@ describe('speed layer handler against dynalite and kinesis-local', () => {
         item[watermarkAttribute(shard1.shardId)] !== undefined,
     );
     expect(shared.length).toBeGreaterThan(3);
+  });
+
+  it('sketch measures (distinct devices and events, a histogram, a stddev) equal the brute force register for register and bin for bin, across redeliveries on two shards', async () => {
+    // Many devices within a minute or two, so that the sites' sketches hold more than a handful of registers.
+    streams += 1;
+    const first = payloadsOf(generateEvents({ count: 120, seed: 5, devices: 60, maxAgeMs: 60_000 }));
+    const second = payloadsOf(generateEvents({ count: 120, seed: 6, devices: 60, maxAgeMs: 60_000 }));
+    const fixture = await speedFixture({
+      kinesis,
+      dynamoEndpoint: dynamo.endpoint,
+      config,
+      name: `speed-${streams}`,
+      shard0: first.payloads,
+      shard1: second.payloads,
+      eventsByPayload: new Map([...first.eventsByPayload, ...second.eventsByPayload]),
+    });
+    const [shard0, shard1] = fixture.shards;
+    const deliveries: [typeof shard0, number, number][] = [
+      [shard0, 0, 40],
+      [shard1, 0, 50],
+      // The same batch again, then batches overlapping what was applied, on both shards.
+      [shard0, 0, 40],
+      [shard1, 30, 90],
+      [shard0, 20, 80],
+      [shard1, 60, 120],
+      [shard0, 80, 120],
+      [shard0, 50, 120],
+    ];
+    for (const [shard, from, to] of deliveries) {
+      expect(await fixture.handle(shard.batch(from, to))).toEqual({ batchItemFailures: [] });
+    }
+
+    const [stored, expectedStored] = await fixture.compareStored();
+    expect(stored).toEqual(expectedStored);
+    const [actual, expected] = await fixture.compare();
+    expect(actual).toEqual(expected);
+    // The sites' items share both shards, and their sketches are not trivial.
+    const sketchItems = (stored as [string, { distinct: Record<string, ReadonlyMap<number, number>> }][]).filter(
+      ([key]) => key.startsWith(`${SITE_SKETCH_VIEW.name}|`),
+    );
+    expect(sketchItems.length).toBeGreaterThan(0);
+    const sketchView = config.views.find((view) => view.name === SITE_SKETCH_VIEW.name);
+    const uniqueEvents = sketchView?.measures.find((measure) => measure.name === 'uniqueEvents')?.attribute ?? '';
+    expect(Math.max(...sketchItems.map(([, measures]) => measures.distinct[uniqueEvents]?.size ?? 0))).toBeGreaterThan(
+      30,
+    );
   });
 
   it('late events count in the epoch they arrived in; poison records are skipped, counted and never reported', async () => {

@@ -1,39 +1,81 @@
 import { GRANULARITY_MS, type Granularity } from '../../functions/core/granularity';
+import { binOf, estimateQuantile, type QuantileEstimate } from '../../functions/core/histogram';
+import { DEFAULT_HLL_PRECISION, estimateCardinality, registerOf } from '../../functions/core/hyperloglog';
+import { DEFAULT_QUANTILES, type MeasureAnswer } from '../../functions/core/measures';
 import type { StreamRecord } from '../../functions/core/stream-record';
-import type { ViewDefinition } from '../../functions/core/view-declaration';
+import type { MeasureDefinition, ViewDefinition } from '../../functions/core/view-declaration';
 import { countedRecords } from './brute-force';
 
-/** A measure's running parts, in the plainest form: every value it saw. */
+/** A measure's running parts, in the plainest form: every value it saw, by field. */
 interface Tally {
   count: number;
-  values: Map<string, number[]>;
+  values: Map<string, unknown[]>;
 }
 
-function answerOf(view: ViewDefinition, tally: Tally): Record<string, number> {
-  const answer: Record<string, number> = {};
-  for (const measure of view.measures) {
-    const values = measure.field === null ? [] : (tally.values.get(measure.field) ?? []);
-    const sum = values.reduce((total, value) => total + value, 0);
-    answer[measure.name] =
-      measure.kind === 'count'
-        ? tally.count
-        : measure.kind === 'sum'
-          ? sum
-          : measure.kind === 'min'
-            ? Math.min(...values)
-            : measure.kind === 'max'
-              ? Math.max(...values)
-              : sum / tally.count;
+/**
+ * A measure's answer from every value it saw. The sums are exact (the generators' numbers are quarters), so the
+ * sample variance, computed from them with the formula the answers use (measures.ts), is the answers' to the bit.
+ * distinct's registers and a histogram's bins are built from the core's register and bin of each value (the core's
+ * own tests hold those to their definitions), then estimated as a reader is served them.
+ */
+function measureAnswer(measure: MeasureDefinition, tally: Tally): MeasureAnswer {
+  const values = measure.field === null ? [] : (tally.values.get(measure.field) ?? []);
+  const numbers = values as number[];
+  const sum = numbers.reduce((total, value) => total + value, 0);
+  const sumSquares = numbers.reduce((total, value) => total + value * value, 0);
+  const n = tally.count;
+  const variance = n < 2 ? null : Math.max(0, (sumSquares - (sum * sum) / n) / (n - 1));
+  switch (measure.kind) {
+    case 'count':
+      return n;
+    case 'sum':
+      return sum;
+    case 'min':
+      return Math.min(...numbers);
+    case 'max':
+      return Math.max(...numbers);
+    case 'avg':
+      return sum / n;
+    case 'sumSquares':
+      return sumSquares;
+    case 'variance':
+      return variance;
+    case 'stddev':
+      return variance === null ? null : Math.sqrt(variance);
+    case 'distinct': {
+      const precision = measure.precision ?? DEFAULT_HLL_PRECISION;
+      const registers = new Map<number, number>();
+      for (const value of values) {
+        const { index, rank } = registerOf(String(value), precision);
+        registers.set(index, Math.max(registers.get(index) ?? 0, rank));
+      }
+      return Math.round(estimateCardinality(registers, precision));
+    }
+    case 'histogram': {
+      const boundaries = measure.boundaries ?? [];
+      const bins = new Map<number, number>();
+      for (const value of numbers) {
+        const bin = binOf(boundaries, value);
+        bins.set(bin, (bins.get(bin) ?? 0) + 1);
+      }
+      return Object.fromEntries(
+        DEFAULT_QUANTILES.map((q) => [String(q), estimateQuantile(boundaries, bins, q) as QuantileEstimate]),
+      );
+    }
   }
-  return answer;
+}
+
+function answerOf(view: ViewDefinition, tally: Tally): Record<string, MeasureAnswer> {
+  return Object.fromEntries(view.measures.map((measure) => [measure.name, measureAnswer(measure, tally)]));
 }
 
 function tallyOf(view: ViewDefinition, records: readonly StreamRecord[]): Tally {
-  const values = new Map<string, number[]>();
-  for (const field of view.schema.numbers)
+  const values = new Map<string, unknown[]>();
+  const fields = new Set(view.measures.flatMap((measure) => (measure.field === null ? [] : [measure.field])));
+  for (const field of fields)
     values.set(
       field,
-      records.map((record) => record.event[field] as number),
+      records.map((record) => record.event[field]),
     );
   return { count: records.length, values };
 }
@@ -41,7 +83,7 @@ function tallyOf(view: ViewDefinition, records: readonly StreamRecord[]): Tally 
 /** A series as the reference gives it: its key, and its buckets' measures by bucket start. */
 export interface ExpectedSeries {
   readonly key: Readonly<Record<string, string>>;
-  readonly buckets: ReadonlyMap<number, Record<string, number>>;
+  readonly buckets: ReadonlyMap<number, Record<string, MeasureAnswer>>;
 }
 
 function bucketsOf(
@@ -50,7 +92,7 @@ function bucketsOf(
   granularity: Granularity,
   from: number,
   to: number,
-): Map<number, Record<string, number>> {
+): Map<number, Record<string, MeasureAnswer>> {
   const size = GRANULARITY_MS[granularity];
   const byBucket = new Map<number, StreamRecord[]>();
   for (const record of records) {
@@ -123,11 +165,11 @@ export function expectedTop(
     byKey.set(key, [...(byKey.get(key) ?? []), record]);
   }
   const ranked = [...byKey]
-    .map(([encoded, keyed]) => ({
-      encoded,
-      keyed,
-      value: answerOf(view, tallyOf(view, keyed))[measure.name] as number,
-    }))
+    .flatMap(([encoded, keyed]) => {
+      // A key whose measure has no value over the range (a variance of one event) is not ranked.
+      const value = answerOf(view, tallyOf(view, keyed))[measure.name];
+      return typeof value === 'number' ? [{ encoded, keyed, value }] : [];
+    })
     .sort((a, b) =>
       a.value !== b.value
         ? ranking.order === 'desc'

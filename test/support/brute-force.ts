@@ -1,5 +1,6 @@
 import type { Granularity } from '../../functions/core/granularity';
 import {
+  DEFAULT_QUANTILES,
   measuresOf,
   mergeMeasures,
   presentMeasures,
@@ -10,12 +11,17 @@ import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
 
 /**
- * Expected stored measures for one bucket: the count, and a sum, min or max per stored attribute of the view. The
- * monoid itself (measuresOf, mergeMeasures) is trusted here: its laws are proven on their own (measures.test.ts).
+ * Expected stored measures for one bucket: the count, and per stored attribute of the view a sum, min, max, sum of
+ * squares, HyperLogLog registers or histogram bin counts. The monoid itself (measuresOf, mergeMeasures) is trusted
+ * here: its laws are proven on their own (measures.test.ts), and so are the registers and bins of a value
+ * (hyperloglog.test.ts, histogram.test.ts).
  */
 export type ExpectedBucket = Measures;
 
-/** Expected answer for one bucket as a reader is served it: every measure of the view by name (avg included). */
+/**
+ * Expected answer for one bucket as a reader is served it: every measure of the view by name (the derived ones
+ * included; a histogram's default quantiles).
+ */
 export type PresentedBucket = Readonly<Record<string, MeasureAnswer>>;
 
 const SIZE: Record<Granularity, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
@@ -104,30 +110,35 @@ export function asExpected(
   return result;
 }
 
-/** Expected stored measures as a reader is served them: every measure of the view by name (presentMeasures). */
+/**
+ * Expected stored measures as a reader is served them: every measure of the view by name (presentMeasures), a
+ * histogram answering `quantiles`.
+ */
 export function presentedBuckets(
   view: Pick<ViewDefinition, 'measures'>,
   buckets: ReadonlyMap<string, Measures>,
+  quantiles: readonly number[] = DEFAULT_QUANTILES,
 ): Map<string, PresentedBucket> {
   const result = new Map<string, PresentedBucket>();
   for (const [key, measures] of buckets) {
-    const answer = presentMeasures(view, measures);
+    const answer = presentMeasures(view, measures, quantiles);
     if (answer !== null) result.set(key, answer);
   }
   return result;
 }
 
-/** bruteForce as a reader is served it: comparable with answerBuckets. */
+/** bruteForce as a reader is served it (a histogram answering `quantiles`): comparable with answerBuckets. */
 export function bruteForceAnswer(
   view: ViewDefinition,
   records: readonly StreamRecord[],
   granularity: Granularity = view.granularity,
   includeRecord?: (record: StreamRecord) => boolean,
+  quantiles: readonly number[] = DEFAULT_QUANTILES,
 ): Map<string, PresentedBucket> {
-  return presentedBuckets(view, bruteForce(view, records, granularity, includeRecord));
+  return presentedBuckets(view, bruteForce(view, records, granularity, includeRecord), quantiles);
 }
 
-/** One bucket of a GET /views answer: startMs, every measure by name, and the batch and realtime parts. */
+/** One bucket of a GET /views answer: start, startMs, every measure by name, and the batch and realtime parts. */
 export type AnswerBucket = Readonly<Record<string, unknown>> & { readonly startMs: number };
 
 /** The series of a GET /views answer, as far as a comparison with bruteForceAnswer needs them. */
@@ -136,12 +147,13 @@ export type AnswerSeries = readonly {
   readonly buckets: readonly AnswerBucket[];
 }[];
 
-/** The measures of an answer's bucket: its numeric fields but startMs (batch and realtime are objects or null). */
+/** What an answer's bucket holds besides its measures: its start, and its batch and realtime parts. */
+const BUCKET_FIELDS: readonly string[] = ['start', 'startMs', 'batch', 'realtime'];
+
+/** The measures of an answer's bucket, by name: numbers, null, or a histogram's quantiles. */
 export function answerMeasures(bucket: AnswerBucket): PresentedBucket {
   return Object.fromEntries(
-    Object.entries(bucket).filter(
-      (entry): entry is [string, number] => entry[0] !== 'startMs' && typeof entry[1] === 'number',
-    ),
+    Object.entries(bucket).filter((entry): entry is [string, MeasureAnswer] => !BUCKET_FIELDS.includes(entry[0])),
   );
 }
 

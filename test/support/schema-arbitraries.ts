@@ -32,9 +32,85 @@ export const schemaArbitrary: fc.Arbitrary<EventSchemaDeclaration> = fc
       })),
   );
 
-const MEASURE_KINDS = ['sum', 'min', 'max', 'avg'] as const;
+/** The measures of one numeric field that `{ <kind>: field }` declares. */
+const NUMERIC_KINDS = ['sum', 'min', 'max', 'avg', 'sumSquares', 'variance', 'stddev'] as const;
 
-/** Views over a schema: 1–2 views of 1–3 of its dimensions, named measures over its numeric fields, an optional filter. */
+/**
+ * Quarters that both the histograms' declared boundaries and the generated numbers draw from (besides random ones),
+ * so that values fall exactly on boundaries, the case where `value <= boundary` must agree in every layer, and
+ * boundaries straddle the values: around 0, small, and near the ends of valueArbitrary's range.
+ */
+export const BOUNDARY_VALUES = [-(2 ** 19), -1000, -2.5, -0.25, 0, 0.25, 1, 7.75, 1000, 2 ** 19] as const;
+
+/** A generated number: mostly any quarter of valueArbitrary's range, sometimes one of BOUNDARY_VALUES. */
+export const numberArbitrary: fc.Arbitrary<number> = fc.oneof(
+  { weight: 3, arbitrary: valueArbitrary },
+  { weight: 1, arbitrary: fc.constantFrom(...BOUNDARY_VALUES) },
+);
+
+/**
+ * The most records an aggregate may hold for its sum of squares to be exact: squares of quarters up to 2^20 in
+ * magnitude are whole sixteenths up to 2^40, and their sums are exact in doubles in any order (so toEqual compares
+ * them) while they stay below 2^53 sixteenths, i.e. for up to 2^53 / 16 / (2^20)^2 = 512 records.
+ */
+export const MAX_EXACT_SQUARES_RECORDS = 2 ** 53 / 16 / (2 ** 20) ** 2;
+
+/** `{ histogram: field, ... }`: declared boundaries (quarters), or a range with a relative accuracy or the default. */
+function histogramArbitrary(field: string): fc.Arbitrary<MeasureDeclaration> {
+  const boundaries = fc
+    .uniqueArray(fc.oneof(fc.constantFrom(...BOUNDARY_VALUES), valueArbitrary), { minLength: 1, maxLength: 6 })
+    .map((values) => ({ histogram: field, boundaries: [...values].sort((a, b) => a - b) }));
+  // Ranges from a boundary value up to the top of the generated magnitudes: at 1% that is about 760 boundaries.
+  const range = fc
+    .record({
+      low: fc.constantFrom(0.25, 1, 7.75),
+      high: fc.constantFrom(1000, 2 ** 19, 2 ** 20),
+      relativeAccuracy: fc.constantFrom(0.01, 0.05, 0.2, undefined),
+    })
+    .map(({ low, high, relativeAccuracy }) => ({
+      histogram: field,
+      range: [low, high] as const,
+      ...(relativeAccuracy === undefined ? {} : { relativeAccuracy }),
+    }));
+  return fc.oneof(boundaries, range);
+}
+
+/** One declared measure over a schema's fields, with its kind and field: a view may declare each pair once. */
+interface GeneratedMeasure {
+  readonly kind: string;
+  readonly field: string;
+  readonly declaration: MeasureDeclaration;
+}
+
+function measureArbitrary(schema: EventSchemaDeclaration): fc.Arbitrary<GeneratedMeasure> {
+  const numeric = fc
+    .record({ kind: fc.constantFrom(...NUMERIC_KINDS), field: fc.constantFrom(...schema.numbers) })
+    .map(({ kind, field }) => ({ kind, field, declaration: { [kind]: field } as MeasureDeclaration }));
+  const distinct = fc
+    .record({
+      field: fc.constantFrom(...schema.dimensions, schema.id ?? 'eventId'),
+      precision: fc.constantFrom(4, 8, 12, undefined),
+    })
+    .map(({ field, precision }) => ({
+      kind: 'distinct',
+      field,
+      declaration: { distinct: field, ...(precision === undefined ? {} : { precision }) },
+    }));
+  const histogram = fc
+    .constantFrom(...schema.numbers)
+    .chain((field) => histogramArbitrary(field).map((declaration) => ({ kind: 'histogram', field, declaration })));
+  return fc.oneof(
+    { weight: 3, arbitrary: numeric },
+    { weight: 1, arbitrary: distinct },
+    { weight: 1, arbitrary: histogram },
+  );
+}
+
+/**
+ * Views over a schema: 1–2 views of 1–3 of its dimensions, an optional filter, and named measures: the count and
+ * 1–5 of sum, min, max, avg, sumSquares, variance and stddev of its numeric fields, distinct over its dimensions and
+ * id field (16, 256 or 4,096 registers, or the default), and histograms of its numeric fields.
+ */
 export function viewsArbitrary(schema: EventSchemaDeclaration): fc.Arbitrary<ViewDeclaration[]> {
   const view = (index: number): fc.Arbitrary<ViewDeclaration> =>
     fc
@@ -44,18 +120,19 @@ export function viewsArbitrary(schema: EventSchemaDeclaration): fc.Arbitrary<Vie
           maxLength: Math.min(3, schema.dimensions.length),
         }),
         granularity: fc.constantFrom(...GRANULARITIES),
-        measures: fc.uniqueArray(
-          fc.record({ kind: fc.constantFrom(...MEASURE_KINDS), field: fc.constantFrom(...schema.numbers) }),
-          { minLength: 1, maxLength: 4, selector: ({ kind, field }) => `${kind}(${field})` },
-        ),
+        measures: fc.uniqueArray(measureArbitrary(schema), {
+          minLength: 1,
+          maxLength: 5,
+          selector: ({ kind, field }) => `${kind}(${field})`,
+        }),
         dedupeByEventId: fc.boolean(),
         filtered: fc.boolean(),
         threshold: valueArbitrary,
       })
       .map(({ dimensions, granularity, measures, dedupeByEventId, filtered, threshold }) => {
         const declared: Record<string, MeasureDeclaration> = { events: 'count' };
-        measures.forEach(({ kind, field }, position) => {
-          declared[`m${position}${kind}`] = { [kind]: field } as MeasureDeclaration;
+        measures.forEach(({ kind, declaration }, position) => {
+          declared[`m${position}${kind}`] = declaration;
         });
         const [firstNumber] = schema.numbers;
         return {
@@ -77,19 +154,24 @@ export function viewsArbitrary(schema: EventSchemaDeclaration): fc.Arbitrary<Vie
 export const DIMENSION_VALUES = ['alpha', 'beta', 'gamma/δ'] as const;
 
 /**
- * Records of a schema over two shards: random dimension values from DIMENSION_VALUES, numbers as exact quarters,
- * event times over two days, some late arrivals, producer retries (a second record of an event) and redeliveries.
+ * Records of a schema over two shards: random dimension values from DIMENSION_VALUES, numbers as exact quarters (some
+ * on histogram boundaries), event times over two days, some late arrivals, producer retries (a second record of an
+ * event) and redeliveries.
  */
 export function schemaStreamArbitrary(
   schema: EventSchemaDeclaration,
   options: { minLength: number; maxLength: number },
 ): fc.Arbitrary<GeneratedStream> {
+  // Each record once, plus at most 4 producer retries: below MAX_EXACT_SQUARES_RECORDS, so sums of squares are exact.
+  if (options.maxLength + 4 > MAX_EXACT_SQUARES_RECORDS) {
+    throw new Error(`at most ${MAX_EXACT_SQUARES_RECORDS - 4} records, for exact sums of squares`);
+  }
   const shape = fc.record({
     dimensions: fc.array(fc.nat(DIMENSION_VALUES.length - 1), {
       minLength: schema.dimensions.length,
       maxLength: schema.dimensions.length,
     }),
-    numbers: fc.array(valueArbitrary, { minLength: schema.numbers.length, maxLength: schema.numbers.length }),
+    numbers: fc.array(numberArbitrary, { minLength: schema.numbers.length, maxLength: schema.numbers.length }),
     tsOffset: fc.nat(48 * HOUR_MS),
     lateness: fc.oneof({ weight: 3, arbitrary: fc.nat(5_000) }, { weight: 1, arbitrary: fc.nat(6 * HOUR_MS) }),
     shard: fc.nat(1),
