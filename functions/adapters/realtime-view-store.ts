@@ -1,6 +1,6 @@
 import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AggregateKey } from '../core/fold';
-import { EMPTY_MEASURES, mergeMeasures, type Measures } from '../core/measures';
+import { mergeAllMeasures, type Measures } from '../core/measures';
 import {
   extremeUpdatesFor,
   readRealtimeItem,
@@ -210,14 +210,14 @@ interface Delta {
  * item in position order and a watermark moves only with the records below it.
  */
 export function deltaAbove(contributions: readonly Contribution[], watermark: string | null): Delta | undefined {
-  let measures = EMPTY_MEASURES;
+  const parts: Measures[] = [];
   let highest: string | undefined;
   for (const contribution of contributions) {
     if (watermark !== null && contribution.position <= watermark) continue;
-    measures = mergeMeasures(measures, contribution.measures);
+    parts.push(contribution.measures);
     if (highest === undefined || contribution.position > highest) highest = contribution.position;
   }
-  return highest === undefined ? undefined : { measures, watermark: highest };
+  return highest === undefined ? undefined : { measures: mergeAllMeasures(parts), watermark: highest };
 }
 
 /**

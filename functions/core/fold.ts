@@ -2,7 +2,7 @@ import { epochStart } from './arrival-epoch';
 import { dimensionKeyOf } from './dimension-key';
 import { eventTimeOf } from './event-schema';
 import { bucketStart } from './granularity';
-import { measuresOf, mergeMeasures, type Measures } from './measures';
+import { measuresOf, mergeAllMeasures, mergeMeasures, type Measures } from './measures';
 import { maxPosition } from './sequence-position';
 import { positionOf, type StreamRecord } from './stream-record';
 import type { ViewDefinition } from './view-declaration';
@@ -47,16 +47,6 @@ export function aggregateKeyOf(
   };
 }
 
-/** One record's contribution; `position` is passed in because padding it is the costly part of a fold. */
-export function partialOf(
-  view: ViewDefinition,
-  key: AggregateKey,
-  record: StreamRecord,
-  position = positionOf(record),
-): PartialAggregate {
-  return { key, measures: measuresOf(view, record.event), watermarks: { [record.shardId]: position } };
-}
-
 /** Merges two partial aggregates of the same key: measures merge, watermarks take the per-shard maximum. */
 export function mergePartials(a: PartialAggregate, b: PartialAggregate): PartialAggregate {
   const watermarks: Record<string, string> = { ...a.watermarks };
@@ -75,17 +65,27 @@ export function foldRecords(
   views: readonly ViewDefinition[],
   epochLengthMs: number,
 ): Fold {
-  const fold = new Map<string, PartialAggregate>();
+  // Each key's contributions are collected and merged once (mergeAllMeasures): merging record by record would copy
+  // a growing sketch at every record.
+  const groups = new Map<string, { key: AggregateKey; parts: Measures[]; watermarks: Record<string, string> }>();
   for (const record of records) {
     const position = positionOf(record);
     for (const view of views) {
       const key = aggregateKeyOf(view, record, epochLengthMs);
       if (key === undefined) continue;
       const id = aggregateKeyId(key);
-      const partial = partialOf(view, key, record, position);
-      const existing = fold.get(id);
-      fold.set(id, existing === undefined ? partial : mergePartials(existing, partial));
+      let group = groups.get(id);
+      if (group === undefined) {
+        group = { key, parts: [], watermarks: {} };
+        groups.set(id, group);
+      }
+      group.parts.push(measuresOf(view, record.event));
+      group.watermarks[record.shardId] = maxPosition(group.watermarks[record.shardId], position) as string;
     }
+  }
+  const fold = new Map<string, PartialAggregate>();
+  for (const [id, { key, parts, watermarks }] of groups) {
+    fold.set(id, { key, measures: mergeAllMeasures(parts), watermarks });
   }
   return fold;
 }

@@ -1,4 +1,4 @@
-import { EMPTY_MEASURES, mergeMeasures, measureValue, type Measures } from './measures';
+import { mergeAllMeasures, measureValue, type Measures } from './measures';
 import type { TopOrder } from './query-request';
 import type { ServedBucket } from './serving-rule';
 import type { MeasureDefinition, ViewDefinition } from './view-declaration';
@@ -42,15 +42,17 @@ export function rankKeys(
 ): RankedKey[] {
   // parseViewQuery refuses such an orderBy with a 400; reaching here would rank every key as having no value.
   if (!isOrderable(measure)) throw new Error(`${measure.name} is a ${measure.kind}: keys cannot be ranked by it`);
-  const totals = new Map<string, Measures>();
+  const parts = new Map<string, Measures[]>();
   for (const bucket of buckets) {
     if (bucket.bucket < range.from || bucket.bucket >= range.to) continue;
-    totals.set(bucket.dimensionKey, mergeMeasures(totals.get(bucket.dimensionKey) ?? EMPTY_MEASURES, bucket.measures));
+    const key = parts.get(bucket.dimensionKey);
+    if (key === undefined) parts.set(bucket.dimensionKey, [bucket.measures]);
+    else key.push(bucket.measures);
   }
   const direction = order === 'desc' ? -1 : 1;
-  return [...totals]
-    .flatMap(([dimensionKey, total]) => {
-      const value = measureValue(total, measure);
+  return [...parts]
+    .flatMap(([dimensionKey, measures]) => {
+      const value = measureValue(mergeAllMeasures(measures), measure);
       return value === null ? [] : [{ dimensionKey, value }];
     })
     .sort(

@@ -99,10 +99,57 @@ export function mergeMeasures(a: Measures, b: Measures): Measures {
   };
 }
 
+/**
+ * The merge of any number of aggregates, equal to folding mergeMeasures over them. Each sketch attribute is merged
+ * into one map that grows in place, so merging n aggregates costs their total size: a left fold of mergeMeasures
+ * copies the growing registers at every step, which a day of minute buckets rolled up makes dominate a query.
+ */
 export function mergeAllMeasures(parts: Iterable<Measures>): Measures {
-  let total = EMPTY_MEASURES;
-  for (const part of parts) total = mergeMeasures(total, part);
-  return total;
+  let count = 0;
+  let first: Measures | undefined;
+  let merged = 0;
+  const numbers: Record<NumericPart, Record<string, number>> = { sum: {}, min: {}, max: {}, sumSquares: {} };
+  const distinct: Record<string, Map<number, number>> = {};
+  const histogram: Record<string, Map<number, number>> = {};
+  const mergeNumbers = (
+    part: NumericPart,
+    values: Readonly<Record<string, number>>,
+    merge: (x: number, y: number) => number,
+  ) => {
+    const into = numbers[part];
+    for (const [attribute, value] of Object.entries(values)) {
+      const existing = into[attribute];
+      into[attribute] = existing === undefined ? value : merge(existing, value);
+    }
+  };
+  const mergeCells = (
+    into: Record<string, Map<number, number>>,
+    sketches: Readonly<Record<string, ReadonlyMap<number, number>>>,
+    merge: (x: number, y: number) => number,
+  ) => {
+    for (const [attribute, cells] of Object.entries(sketches)) {
+      const target = into[attribute] ?? (into[attribute] = new Map());
+      for (const [slot, value] of cells) {
+        const existing = target.get(slot);
+        target.set(slot, existing === undefined ? value : merge(existing, value));
+      }
+    }
+  };
+  for (const part of parts) {
+    if (part === EMPTY_MEASURES) continue;
+    first ??= part;
+    merged += 1;
+    count += part.count;
+    mergeNumbers('sum', part.sum, add);
+    mergeNumbers('min', part.min, Math.min);
+    mergeNumbers('max', part.max, Math.max);
+    mergeNumbers('sumSquares', part.sumSquares, add);
+    mergeCells(distinct, part.distinct, Math.max);
+    mergeCells(histogram, part.histogram, add);
+  }
+  if (first === undefined) return EMPTY_MEASURES;
+  if (merged === 1) return first;
+  return { count, ...numbers, distinct, histogram };
 }
 
 export function isEmptyMeasures(measures: Measures): boolean {

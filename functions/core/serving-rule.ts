@@ -1,5 +1,5 @@
 import { bucketStart, type Granularity } from './granularity';
-import { EMPTY_MEASURES, mergeMeasures, type Measures } from './measures';
+import { mergeAllMeasures, mergeMeasures, type Measures } from './measures';
 
 /** A row of a batch view: everything that arrived before the version's cutoff, for one key and bucket. */
 export interface BatchAggregate {
@@ -40,27 +40,30 @@ export interface ServingInputs {
  * returned ordered by dimension key, then time.
  */
 export function applyServingRule({ batch, realtime, cutoff, granularity }: ServingInputs): ServedBucket[] {
-  const served = new Map<string, { dimensionKey: string; bucket: number; batch: Measures; realtime: Measures }>();
+  // Each slot's parts are collected and merged once (mergeAllMeasures), not folded row by row.
+  const served = new Map<string, { dimensionKey: string; bucket: number; batch: Measures[]; realtime: Measures[] }>();
   const slot = (dimensionKey: string, bucket: number) => {
     const rolled = bucketStart(bucket, granularity);
     const id = `${dimensionKey}\u0000${rolled}`;
     let entry = served.get(id);
     if (entry === undefined) {
-      entry = { dimensionKey, bucket: rolled, batch: EMPTY_MEASURES, realtime: EMPTY_MEASURES };
+      entry = { dimensionKey, bucket: rolled, batch: [], realtime: [] };
       served.set(id, entry);
     }
     return entry;
   };
-  for (const row of batch) {
-    const entry = slot(row.dimensionKey, row.bucket);
-    entry.batch = mergeMeasures(entry.batch, row.measures);
-  }
+  for (const row of batch) slot(row.dimensionKey, row.bucket).batch.push(row.measures);
   for (const row of realtime) {
     if (cutoff !== null && row.epoch < cutoff) continue;
-    const entry = slot(row.dimensionKey, row.bucket);
-    entry.realtime = mergeMeasures(entry.realtime, row.measures);
+    slot(row.dimensionKey, row.bucket).realtime.push(row.measures);
   }
   return [...served.values()]
+    .map(({ dimensionKey, bucket, ...parts }) => ({
+      dimensionKey,
+      bucket,
+      batch: mergeAllMeasures(parts.batch),
+      realtime: mergeAllMeasures(parts.realtime),
+    }))
     .filter((entry) => entry.batch.count + entry.realtime.count > 0)
     .sort((a, b) => (a.dimensionKey < b.dimensionKey ? -1 : a.dimensionKey > b.dimensionKey ? 1 : a.bucket - b.bucket))
     .map((entry) => ({ ...entry, measures: mergeMeasures(entry.batch, entry.realtime) }));

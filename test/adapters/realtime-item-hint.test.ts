@@ -125,9 +125,7 @@ describe('realtime item hint', () => {
     // 'b' and then 'c' were the least recently used when room had to be made; 'a' was used again after them.
     expect(hint.known('b', sketches.stored)).toBe(EMPTY_MEASURES);
     expect(hint.known('c', sketches.stored)).toBe(EMPTY_MEASURES);
-    expect(hint.known('a', sketches.stored).distinct[attributeOf('devices')]).toEqual(
-      decodeRegisters(denseText.S, 12),
-    );
+    expect(hint.known('a', sketches.stored).distinct[attributeOf('devices')]).toEqual(decodeRegisters(denseText.S, 12));
   });
 
   it('does not keep an item larger than its whole budget, and forgets what it knew of it', () => {
