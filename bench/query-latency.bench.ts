@@ -1,10 +1,10 @@
-import { BatchWriteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mapConcurrently } from '../functions/adapters/concurrent-map';
 import { KeyDirectoryStore } from '../functions/adapters/key-directory-store';
 import { ViewReader } from '../functions/adapters/view-reader';
 import { windowItem } from '../functions/core/batch-item';
-import { beginWindowRequest, finishWindowRequest, type ArrivalWindow } from '../functions/core/manifest';
+import type { ArrivalWindow } from '../functions/core/manifest';
 import { EMPTY_MEASURES, measuresOf } from '../functions/core/measures';
 import { definePipelineConfig } from '../functions/core/pipeline-config';
 import { realtimeUpdateRequest } from '../functions/core/realtime-update';
@@ -15,6 +15,7 @@ import { emulatorClientConfig, startDynamoDb } from '../local/emulators';
 import { LocalMetrics } from '../local/local-handlers';
 import { ensureTable } from '../local/provision';
 import { percentile, writeReport } from './report';
+import { serveBatchWindow } from './served-batch-window';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
@@ -45,25 +46,7 @@ export async function run(): Promise<string> {
       .map((bucket) =>
         windowItem(view, window, { dimensionKey, bucket, measures: measuresOf(view, eventOf(bucket % 97)) }),
       );
-    for (let start = 0; start < batchItems.length; start += 25) {
-      await client.send(
-        new BatchWriteItemCommand({
-          RequestItems: { batch: batchItems.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } })) },
-        }),
-      );
-    }
-    await client.send(
-      new UpdateItemCommand({
-        TableName: 'manifest',
-        ...beginWindowRequest(view.name, { ...window, startedAt: cutoff }),
-      }),
-    );
-    await client.send(
-      new UpdateItemCommand({
-        TableName: 'manifest',
-        ...finishWindowRequest(view.name, window, new Date(cutoff + 600_000).toISOString()),
-      }),
-    );
+    await serveBatchWindow(client, view.name, window, batchItems);
     const realtimeMinutes = minutes.filter((bucket) => bucket >= cutoff - 3_600_000);
     await mapConcurrently(realtimeMinutes, 16, async (bucket) => {
       for (const epochOffset of [0, 900_000]) {

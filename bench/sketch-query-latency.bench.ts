@@ -1,4 +1,4 @@
-import { BatchWriteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mapConcurrently } from '../functions/adapters/concurrent-map';
 import { KeyDirectoryStore } from '../functions/adapters/key-directory-store';
@@ -6,8 +6,8 @@ import { ViewReader } from '../functions/adapters/view-reader';
 import { windowItem } from '../functions/core/batch-item';
 import { dimensionKeyOf } from '../functions/core/dimension-key';
 import type { PipelineEvent } from '../functions/core/event-schema';
-import { beginWindowRequest, finishWindowRequest, type ArrivalWindow } from '../functions/core/manifest';
-import { EMPTY_MEASURES, measuresOf } from '../functions/core/measures';
+import type { ArrivalWindow } from '../functions/core/manifest';
+import { EMPTY_MEASURES, measuresOf, mergeAllMeasures } from '../functions/core/measures';
 import { definePipelineConfig } from '../functions/core/pipeline-config';
 import { realtimeUpdateRequest } from '../functions/core/realtime-update';
 import { recordPosition } from '../functions/core/sequence-position';
@@ -19,7 +19,8 @@ import { LocalMetrics } from '../local/local-handlers';
 import { ensureTable } from '../local/provision';
 import { itemSizeBytes } from './dynamodb-item-size';
 import { percentile, writeReport } from './report';
-import { mergeBalanced, MEASURE_VARIANTS, REQUEST_SCHEMA, RequestGenerator, requestViews } from './sketch-workload';
+import { serveBatchWindow } from './served-batch-window';
+import { MEASURE_VARIANTS, REQUEST_SCHEMA, RequestGenerator, requestViews } from './sketch-workload';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -199,29 +200,11 @@ async function seedView(
   if (first?.[0] === undefined) throw new Error('no requests');
   const dimensionKey = dimensionKeyOf(view, first[0]);
   const measuresOfAll = (events: readonly PipelineEvent[]) =>
-    mergeBalanced(events.map((event) => measuresOf(view, event)));
+    mergeAllMeasures(events.map((event) => measuresOf(view, event)));
   const batchItems = [...requests]
     .filter(([bucket]) => bucket < cutoff)
     .map(([bucket, events]) => windowItem(view, window, { dimensionKey, bucket, measures: measuresOfAll(events) }));
-  for (let start = 0; start < batchItems.length; start += 25) {
-    await client.send(
-      new BatchWriteItemCommand({
-        RequestItems: { batch: batchItems.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } })) },
-      }),
-    );
-  }
-  await client.send(
-    new UpdateItemCommand({
-      TableName: 'manifest',
-      ...beginWindowRequest(view.name, { ...window, startedAt: cutoff }),
-    }),
-  );
-  await client.send(
-    new UpdateItemCommand({
-      TableName: 'manifest',
-      ...finishWindowRequest(view.name, window, new Date(cutoff + 600_000).toISOString()),
-    }),
-  );
+  await serveBatchWindow(client, view.name, window, batchItems);
   const realtime = [...requests].filter(([bucket]) => bucket >= cutoff - HOUR_MS);
   await mapConcurrently(realtime, 16, async ([bucket, events]) => {
     const half = Math.floor(events.length / 2);

@@ -1,5 +1,4 @@
 import type { PipelineEvent } from '../functions/core/event-schema';
-import { mergeMeasures, type Measures } from '../functions/core/measures';
 import { definePipelineConfig, type PipelineConfig } from '../functions/core/pipeline-config';
 import type { StreamRecord } from '../functions/core/stream-record';
 import type { MeasureDeclaration, ViewDeclaration } from '../functions/core/view-declaration';
@@ -153,24 +152,4 @@ function shardOf(partitionKey: string, shards: number): string {
   let hash = 0;
   for (const character of partitionKey) hash = (Math.imul(hash, 31) + character.charCodeAt(0)) >>> 0;
   return `shardId-${String(hash % shards).padStart(12, '0')}`;
-}
-
-/**
- * Merges many measures pairwise, like a balanced tree: a left fold copies the growing sketch at every step, which
- * for 10^5 events of a 16,384-register sketch is 10^9 copies.
- */
-export function mergeBalanced(parts: readonly Measures[]): Measures {
-  let level = [...parts];
-  while (level.length > 1) {
-    const next: Measures[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const left = level[i] as Measures;
-      const right = level[i + 1];
-      next.push(right === undefined ? left : mergeMeasures(left, right));
-    }
-    level = next;
-  }
-  const [only] = level;
-  if (only === undefined) throw new Error('nothing to merge');
-  return only;
 }

@@ -8,7 +8,7 @@ import {
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import type { PipelineEvent } from '../functions/core/event-schema';
-import { EMPTY_MEASURES, measuresOf } from '../functions/core/measures';
+import { EMPTY_MEASURES, measuresOf, mergeAllMeasures } from '../functions/core/measures';
 import type { PipelineConfig } from '../functions/core/pipeline-config';
 import { realtimeUpdateRequest } from '../functions/core/realtime-update';
 import { recordPosition } from '../functions/core/sequence-position';
@@ -19,14 +19,7 @@ import { toLambdaRecord } from '../local/kinesis-lambda-event';
 import { createTable, expectedAnswers, realtimeAnswers, sortedEntries } from '../test/speed/realtime-table';
 import { consistentReadUnits, itemSizeBytes, writeUnits } from './dynamodb-item-size';
 import { percentile, writeReport } from './report';
-import {
-  MEASURE_VARIANTS,
-  mergeBalanced,
-  RequestGenerator,
-  requestConfig,
-  requestStream,
-  USERS,
-} from './sketch-workload';
+import { MEASURE_VARIANTS, RequestGenerator, requestConfig, requestStream, USERS } from './sketch-workload';
 
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/bench';
 const CONCURRENCY = 16;
@@ -271,7 +264,7 @@ async function itemFillSizes(client: DynamoDBClient): Promise<(string | number)[
     if (view === undefined) throw new Error('no view');
     const row: (string | number)[] = [variant.name];
     for (const [fillIndex, count] of ITEM_FILLS.entries()) {
-      const measures = mergeBalanced(events.slice(0, count).map((event) => measuresOf(view, event)));
+      const measures = mergeAllMeasures(events.slice(0, count).map((event) => measuresOf(view, event)));
       const key = {
         view: view.name,
         dimensionKey: `${variantIndex}-${fillIndex}|200`,

@@ -4,7 +4,7 @@ import { presentMeasures, type Measures } from '../../functions/core/measures';
 import { realtimeAggregateFromItem } from '../../functions/core/realtime-update';
 import type { StreamRecord } from '../../functions/core/stream-record';
 import type { ViewDefinition } from '../../functions/core/view-declaration';
-import { bruteForce, type PresentedBucket } from '../support/brute-force';
+import { bruteForce, plainMeasures, type PresentedBucket } from '../support/brute-force';
 
 /** A table with the pipeline's key schema (pk, sk), on demand. */
 export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
@@ -125,19 +125,6 @@ export function expectedMeasures(
     }
   }
   return result;
-}
-
-/** Measures without frozen identities, so that a stored item and a brute force compare with toEqual. */
-function plainMeasures(measures: Measures): Measures {
-  return {
-    count: measures.count,
-    sum: { ...measures.sum },
-    min: { ...measures.min },
-    max: { ...measures.max },
-    sumSquares: { ...measures.sumSquares },
-    distinct: { ...measures.distinct },
-    histogram: { ...measures.histogram },
-  };
 }
 
 /** Sorted entries, so that a failed toEqual shows the differing keys side by side. */

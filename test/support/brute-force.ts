@@ -89,7 +89,7 @@ export function countedRecords(view: ViewDefinition, records: readonly StreamRec
 }
 
 /** Stored measures in a plain shape (no extra fields, no frozen identities), for a direct toEqual. */
-function plain(measures: Measures): ExpectedBucket {
+export function plainMeasures(measures: Measures): ExpectedBucket {
   return {
     count: measures.count,
     sum: { ...measures.sum },
@@ -106,7 +106,8 @@ export function asExpected(
   buckets: Iterable<{ dimensionKey: string; bucket: number; measures: Measures }>,
 ): Map<string, ExpectedBucket> {
   const result = new Map<string, ExpectedBucket>();
-  for (const { dimensionKey, bucket, measures } of buckets) result.set(`${dimensionKey}@${bucket}`, plain(measures));
+  for (const { dimensionKey, bucket, measures } of buckets)
+    result.set(`${dimensionKey}@${bucket}`, plainMeasures(measures));
   return result;
 }
 
