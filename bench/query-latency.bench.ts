@@ -1,21 +1,16 @@
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mapConcurrently } from '../functions/adapters/concurrent-map';
-import { KeyDirectoryStore } from '../functions/adapters/key-directory-store';
-import { ViewReader } from '../functions/adapters/view-reader';
 import { windowItem } from '../functions/core/batch-item';
 import type { ArrivalWindow } from '../functions/core/manifest';
 import { EMPTY_MEASURES, measuresOf } from '../functions/core/measures';
 import { definePipelineConfig } from '../functions/core/pipeline-config';
 import { realtimeUpdateRequest } from '../functions/core/realtime-update';
 import { recordPosition } from '../functions/core/sequence-position';
-import { openApiDocument } from '../functions/serving/openapi-document';
-import { createQueryHandler } from '../functions/serving/query-handler';
 import { emulatorClientConfig, startDynamoDb } from '../local/emulators';
-import { LocalMetrics } from '../local/local-handlers';
 import { ensureTable } from '../local/provision';
 import { percentile, writeReport } from './report';
-import { serveBatchWindow } from './served-batch-window';
+import { benchQueryHandler, serveBatchWindow } from './serving-fixture';
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
@@ -71,16 +66,7 @@ export async function run(): Promise<string> {
       }
     });
 
-    const handler = createQueryHandler({
-      config,
-      reader: new ViewReader({ client, realtimeTable: 'realtime', batchTable: 'batch', manifestTable: 'manifest' }),
-      // Every dimension is given, so the directory is never read (it is for group-by and top-N).
-      directory: new KeyDirectoryStore({ client, tableName: 'keyDirectory' }),
-      logger: { info: () => undefined, warn: () => undefined, error: console.error },
-      metrics: new LocalMetrics(),
-      openApiDocument: () => openApiDocument(config.schema, config.views),
-      now: () => now,
-    });
+    const handler = benchQueryHandler(client, config, now);
     const rows: (string | number)[][] = [['range', 'buckets returned', 'p50 ms', 'p99 ms', 'rounds']];
     for (const days of [1, 7, 30]) {
       const event = {

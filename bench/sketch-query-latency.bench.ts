@@ -1,8 +1,6 @@
 import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mapConcurrently } from '../functions/adapters/concurrent-map';
-import { KeyDirectoryStore } from '../functions/adapters/key-directory-store';
-import { ViewReader } from '../functions/adapters/view-reader';
 import { windowItem } from '../functions/core/batch-item';
 import { dimensionKeyOf } from '../functions/core/dimension-key';
 import type { PipelineEvent } from '../functions/core/event-schema';
@@ -12,14 +10,11 @@ import { definePipelineConfig } from '../functions/core/pipeline-config';
 import { realtimeUpdateRequest } from '../functions/core/realtime-update';
 import { recordPosition } from '../functions/core/sequence-position';
 import type { ViewDeclaration, ViewDefinition } from '../functions/core/view-declaration';
-import { openApiDocument } from '../functions/serving/openapi-document';
-import { createQueryHandler } from '../functions/serving/query-handler';
 import { emulatorClientConfig, startDynamoDb } from '../local/emulators';
-import { LocalMetrics } from '../local/local-handlers';
 import { ensureTable } from '../local/provision';
 import { itemSizeBytes } from './dynamodb-item-size';
 import { percentile, writeReport } from './report';
-import { serveBatchWindow } from './served-batch-window';
+import { benchQueryHandler, serveBatchWindow } from './serving-fixture';
 import { MEASURE_VARIANTS, REQUEST_SCHEMA, RequestGenerator, requestViews } from './sketch-workload';
 
 const DAY_MS = 86_400_000;
@@ -74,15 +69,7 @@ export async function run(): Promise<string> {
     for (const view of config.views)
       rowBytes.set(view.name, await seedView(client, view, window, cutoff, requests, now));
 
-    const handler = createQueryHandler({
-      config,
-      reader: new ViewReader({ client, realtimeTable: 'realtime', batchTable: 'batch', manifestTable: 'manifest' }),
-      directory: new KeyDirectoryStore({ client, tableName: 'keyDirectory' }),
-      logger: { info: () => undefined, warn: () => undefined, error: console.error },
-      metrics: new LocalMetrics(),
-      openApiDocument: () => openApiDocument(config.schema, config.views),
-      now: () => now,
-    });
+    const handler = benchQueryHandler(client, config, now);
     const queries = [
       { name: 'minute (1,440 buckets), default quantiles', parameters: {} },
       { name: 'minute, quantiles=0.5,0.9,0.95,0.99,0.999', parameters: { quantiles: ['0.5,0.9,0.95,0.99,0.999'] } },
