@@ -157,10 +157,16 @@ async function coveringVersion(view: ViewDefinition = views[0]): Promise<NonNull
 beforeAll(async () => {
   const { status, body } = await api('/views');
   if (status !== 200) throw new Error(`GET /views answered ${status}: ${JSON.stringify(body)}`);
-  // The listing names each measure and what it computes (`max(value)`): back into the declaration notation.
-  type Listed = Omit<ViewDefinition, 'measures'> & { measures: string[]; measureDefinitions: Record<string, string> };
+  // The listing names each measure and what it computes (`max(value)`): back into the declaration notation. The
+  // default views have no sketches, whose precision or boundaries that notation would not carry, so measureDetails
+  // (kind, field and a sketch's accuracy) adds nothing here.
+  type Listed = Omit<ViewDefinition, 'measures'> & {
+    measures: string[];
+    measureDefinitions: Record<string, string>;
+    measureDetails: unknown;
+  };
   views = defineViews(
-    (body as { views: Listed[] }).views.map(({ measures, measureDefinitions, ...view }) => ({
+    (body as { views: Listed[] }).views.map(({ measures, measureDefinitions, measureDetails: _details, ...view }) => ({
       ...view,
       measures: Object.fromEntries(
         measures.map((name) => {
