@@ -5,7 +5,8 @@
  *
  *   --s3-endpoint URL        default AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, then what `npm start` reports
  *   --dynamodb-endpoint URL  default AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL, then `npm start`'s
- *   --api URL                where to ask a running `npm start` for its endpoints (default http://127.0.0.1:3000)
+ *   --url URL                where to ask a running `npm start` for its endpoints (default http://127.0.0.1:3000);
+ *                            --api URL is a deprecated alias
  *   --bucket NAME            default MASTER_BUCKET, then master-dataset
  *   --prefix PREFIX          default MASTER_PREFIX, then events/
  *   --error-prefix PREFIX    default ERROR_PREFIX, then errors/
@@ -15,7 +16,6 @@
  * The views and timing are PIPELINE_CONFIG's when it is set, otherwise cdk.json's with the local timing that
  * `npm start` uses. The defaults are the names `npm start` provisions, so with it running no option is needed.
  */
-import { parseArgs } from 'node:util';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -24,6 +24,7 @@ import { DuckDbEngine } from '../functions/adapters/duckdb/duckdb-engine';
 import { BatchRunError, runBatchJob, type BatchRunSummary } from '../functions/batch/batch-job';
 import type { ArrivalWindow } from '../functions/core/manifest';
 import { deserializePipelineConfig, type PipelineConfig } from '../functions/core/pipeline-config';
+import { defineCommand, parseCommandLine, readCommandLine } from './command-line';
 import { emulatorClientConfig } from './emulators';
 import { localPipelineConfig } from './local-config';
 import { LocalMetrics } from './local-handlers';
@@ -45,28 +46,77 @@ export class BatchLocalError extends Error {
   override readonly name = 'BatchLocalError';
 }
 
+export const BATCH_LOCAL_COMMAND = defineCommand({
+  command: 'npm run batch:local',
+  summary:
+    'One run of the DuckDB batch job over a local S3 endpoint, writing the views to a local DynamoDB endpoint, with ' +
+    'a summary per view. The defaults are what `npm start` provisions, so with it running no option is needed.',
+  options: {
+    url: {
+      type: 'string',
+      value: 'URL',
+      default: 'http://127.0.0.1:3000',
+      description: 'the API address of a running `npm start`, to ask for its endpoints',
+    },
+    api: { type: 'string', value: 'URL', aliasOf: 'url', description: 'deprecated alias of --url' },
+    's3-endpoint': {
+      type: 'string',
+      value: 'URL',
+      defaultText: "$AWS_ENDPOINT_URL_S3, else $AWS_ENDPOINT_URL, else `npm start`'s",
+      description: 'the S3 endpoint',
+    },
+    'dynamodb-endpoint': {
+      type: 'string',
+      value: 'URL',
+      defaultText: "$AWS_ENDPOINT_URL_DYNAMODB, else $AWS_ENDPOINT_URL, else `npm start`'s",
+      description: 'the DynamoDB endpoint',
+    },
+    bucket: {
+      type: 'string',
+      value: 'NAME',
+      defaultText: `$MASTER_BUCKET, else ${LOCAL_RESOURCES.bucket}`,
+      description: 'the master dataset bucket',
+    },
+    prefix: {
+      type: 'string',
+      value: 'PREFIX',
+      defaultText: `$MASTER_PREFIX, else ${LOCAL_RESOURCES.masterPrefix}`,
+      description: 'the prefix of the archived events',
+    },
+    'error-prefix': {
+      type: 'string',
+      value: 'PREFIX',
+      defaultText: `$ERROR_PREFIX, else ${LOCAL_RESOURCES.errorPrefix}`,
+      description: 'the prefix of failed records',
+    },
+    'batch-table': {
+      type: 'string',
+      value: 'NAME',
+      defaultText: `$BATCH_TABLE, else ${LOCAL_RESOURCES.batchTable}`,
+      description: 'the batch views table',
+    },
+    'manifest-table': {
+      type: 'string',
+      value: 'NAME',
+      defaultText: `$MANIFEST_TABLE, else ${LOCAL_RESOURCES.manifestTable}`,
+      description: 'the view manifest table',
+    },
+  },
+  notes: [
+    "The views and timing are $PIPELINE_CONFIG's when it is set, otherwise cdk.json's with `npm start`'s local timing.",
+  ],
+});
+
 /** Settings from the command line, then the environment, then a running `npm start`, then the local defaults. */
 export async function batchLocalSettings(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<BatchLocalSettings> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      's3-endpoint': { type: 'string' },
-      'dynamodb-endpoint': { type: 'string' },
-      api: { type: 'string', default: 'http://127.0.0.1:3000' },
-      bucket: { type: 'string' },
-      prefix: { type: 'string' },
-      'error-prefix': { type: 'string' },
-      'batch-table': { type: 'string' },
-      'manifest-table': { type: 'string' },
-    },
-  });
+  const { values } = parseCommandLine(BATCH_LOCAL_COMMAND, argv);
   let s3Endpoint = values['s3-endpoint'] ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   let dynamodbEndpoint = values['dynamodb-endpoint'] ?? env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
   if (s3Endpoint === undefined || dynamodbEndpoint === undefined) {
-    const running = await runtimeEndpoints(values.api);
+    const running = await runtimeEndpoints(values.url);
     s3Endpoint ??= running?.s3;
     dynamodbEndpoint ??= running?.dynamodb;
     const missing = [
@@ -78,7 +128,7 @@ export async function batchLocalSettings(
     if (s3Endpoint === undefined || dynamodbEndpoint === undefined) {
       throw new BatchLocalError(
         `missing ${missing.join(' and ')}; or start the pipeline with \`npm start\` (no local runtime answered at ` +
-          `${values.api}/_local/status)`,
+          `${values.url}/_local/status)`,
       );
     }
   }
@@ -272,7 +322,9 @@ function formatBytes(bytes: number): string {
 }
 
 async function main(): Promise<void> {
-  await batchLocal(await batchLocalSettings(process.argv.slice(2)));
+  const argv = process.argv.slice(2);
+  readCommandLine(BATCH_LOCAL_COMMAND, argv);
+  await batchLocal(await batchLocalSettings(argv));
 }
 
 if (require.main === module) {

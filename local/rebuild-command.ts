@@ -8,7 +8,6 @@
  *   --stack NAME    a deployed stack instead: the command invokes the stack's rebuild Lambda, which continues itself
  *                   in new invocations as long as it needs, and follows the view's state in the manifest table
  */
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -18,6 +17,7 @@ import { GenerationDirectory } from '../functions/adapters/generation-directory'
 import { deserializePipelineConfig } from '../functions/core/pipeline-config';
 import type { RebuildProgressReport } from '../functions/rebuild/rebuild-job';
 import type { ReplayProgress } from '../functions/replay/replay-job';
+import { defineCommand, readCommandLine } from './command-line';
 import { emulatorClientConfig } from './emulators';
 import { buildLocalRebuild, buildLocalReplay } from './local-handlers';
 import { LOCAL_RESOURCES } from './local-runtime';
@@ -183,20 +183,48 @@ async function runDeployed(kind: RebuildKind, view: string, stackName: string): 
   dynamodb.destroy();
 }
 
+function rebuildOptions(what: string) {
+  return {
+    view: { type: 'string', value: 'NAME', description: `the view (required)` },
+    url: {
+      type: 'string',
+      value: 'URL',
+      default: 'http://127.0.0.1:3000',
+      description: `a running \`npm start\`: ${what} runs in this process, against its emulators; Ctrl-C stops it, and running the command again resumes it`,
+    },
+    stack: {
+      type: 'string',
+      value: 'NAME',
+      description: "a deployed stack instead of --url: invokes the stack's rebuild Lambda and follows the view's state",
+    },
+  } as const;
+}
+
+/** The command lines of `npm run rebuild` (the batch base) and `npm run replay` (a new realtime generation). */
+export const REBUILD_COMMANDS = {
+  batch: defineCommand({
+    command: 'npm run rebuild',
+    summary:
+      "Recomputes a view's batch base from the master dataset (after a bug fix or a declaration change, or to compact " +
+      'its windows) and flips to it; the windows after the base go on meanwhile.',
+    options: rebuildOptions('the rebuild'),
+  }),
+  realtime: defineCommand({
+    command: 'npm run replay',
+    summary:
+      'Rebuilds a view from the master dataset into a new realtime generation and flips to it (Kappa mode; in Lambda ' +
+      'mode, a view that should not wait for the batch layer).',
+    options: rebuildOptions('the replay'),
+  }),
+};
+
 /** Parses the command line and runs the command; errors are printed without a stack trace. */
 export function runRebuildCommand(kind: RebuildKind, argv: readonly string[] = process.argv.slice(2)): void {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      view: { type: 'string' },
-      url: { type: 'string', default: 'http://127.0.0.1:3000' },
-      stack: { type: 'string' },
-    },
-  });
+  const { values } = readCommandLine(REBUILD_COMMANDS[kind], argv);
   const run = async () => {
     if (values.view === undefined) throw new Error('--view: required, the name of the view to rebuild');
     if (values.stack !== undefined) await runDeployed(kind, values.view, values.stack);
-    else await runLocally(kind, values.view, values.url ?? 'http://127.0.0.1:3000');
+    else await runLocally(kind, values.view, values.url);
   };
   run().catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : String(error));

@@ -5,24 +5,46 @@
  * deployed stack, with a progress line every second. For the default schema it is IoT readings from `--devices`
  * devices; for another, `--devices` is how many values its first dimension takes.
  */
-import { parseArgs } from 'node:util';
+import { defineCommand, readCommandLine } from './command-line';
 import { trafficFor } from './event-traffic';
 import { pipelineSettings } from './local-config';
 import type { EventSchema } from '../functions/core/event-schema';
 import { defineEventSchema } from '../functions/core/event-schema-definition';
 
-const { values } = parseArgs({
+export const SIMULATE_COMMAND = defineCommand({
+  command: 'npm run simulate',
+  summary:
+    "Posts traffic of the declared event schema (cdk.json's, a settings file's, or that of the `npm start` at --url) " +
+    'to the ingest API (POST /events), locally or to a deployed stack, with a progress line every second.',
   options: {
-    url: { type: 'string', default: process.env.API_URL ?? 'http://127.0.0.1:3000' },
-    config: { type: 'string' },
-    devices: { type: 'string', default: '20' },
-    rate: { type: 'string', default: '50' },
-    late: { type: 'string', default: '0.1' },
-    invalid: { type: 'string', default: '0.05' },
-    duration: { type: 'string', default: '30' },
-    'api-key': { type: 'string', default: process.env.API_KEY },
+    url: {
+      type: 'string',
+      value: 'URL',
+      default: process.env.API_URL ?? 'http://127.0.0.1:3000',
+      defaultText: '$API_URL, else http://127.0.0.1:3000',
+      description: 'the API address',
+    },
+    config: {
+      type: 'string',
+      value: 'FILE',
+      description: 'a settings file whose schema to send, e.g. examples/web-requests.json',
+    },
+    devices: { type: 'string', value: 'N', default: '20', description: 'devices (values of the first dimension)' },
+    rate: { type: 'string', value: 'EVENTS_PER_S', default: '50', description: 'events per second' },
+    late: { type: 'string', value: 'SHARE', default: '0.1', description: 'share of late events, 0 to 1' },
+    invalid: { type: 'string', value: 'SHARE', default: '0.05', description: 'share of invalid events, 0 to 1' },
+    duration: { type: 'string', value: 'SECONDS', default: '30', description: 'how long to send' },
+    'api-key': {
+      type: 'string',
+      value: 'KEY',
+      default: process.env.API_KEY,
+      defaultText: '$API_KEY',
+      description: 'the x-api-key header, for a deployed stack',
+    },
   },
 });
+
+const { values } = readCommandLine(SIMULATE_COMMAND);
 
 function numberOption(name: string, text: string | undefined, min: number, max: number): number {
   const value = Number(text);

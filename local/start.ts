@@ -5,7 +5,7 @@
  * same notation (`--config examples/web-requests.json`); a bad declaration stops it before anything starts.
  */
 import { basename, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { defineCommand, readCommandLine } from './command-line';
 import { dashboardRoutes } from './dashboard-routes';
 import { ARCHITECTURES, type Architecture } from '../functions/core/pipeline-config';
 import { canRollUp } from '../functions/core/granularity';
@@ -14,22 +14,39 @@ import { localPipelineConfig } from './local-config';
 import { buildLocalHandlers } from './local-handlers';
 import { LOCAL_RESOURCES, LocalRuntime } from './local-runtime';
 
-// Parsed inside main, so that an unknown option ends in its one-line message like every other mistake.
-const options = () =>
-  parseArgs({
-    options: {
-      config: { type: 'string' },
-      port: { type: 'string', default: '3000' },
-      'data-dir': { type: 'string' },
-      reset: { type: 'boolean', default: false },
-      'batch-interval': { type: 'string' },
-      architecture: { type: 'string' },
-      verbose: { type: 'boolean', default: false },
+export const START_COMMAND = defineCommand({
+  command: 'npm start',
+  summary:
+    'Runs the whole pipeline on this machine, on embedded emulators (no AWS account, no Docker), with the serving ' +
+    "API and the dashboard on --port. The schema and views are cdk.json's `pipeline` context, or a settings file's.",
+  options: {
+    config: { type: 'string', value: 'FILE', description: 'a settings file, e.g. examples/web-requests.json' },
+    port: { type: 'string', value: 'PORT', default: '3000', description: 'the port of the API and dashboard (0: any)' },
+    'data-dir': {
+      type: 'string',
+      value: 'DIR',
+      defaultText: '.local-data, or .local-data/NAME for --config NAME.json',
+      description: 'where the state is kept between runs',
     },
-  });
+    reset: { type: 'boolean', description: 'start with empty state' },
+    'batch-interval': {
+      type: 'string',
+      value: 'SECONDS',
+      defaultText: "the settings' batch interval",
+      description: 'how often the batch job runs',
+    },
+    architecture: {
+      type: 'string',
+      value: ARCHITECTURES.join('|'),
+      defaultText: "the settings' architecture",
+      description: 'the Lambda or Kappa architecture',
+    },
+    verbose: { type: 'boolean', description: "the functions' INFO logs" },
+  },
+});
 
 async function main(): Promise<void> {
-  const { values } = options();
+  const { values } = readCommandLine(START_COMMAND);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port: expected a port number, got ${values.port}`);

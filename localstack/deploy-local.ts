@@ -1,7 +1,8 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { definePipelineConfig } from '../functions/core/pipeline-config';
+import { ARCHITECTURES, definePipelineConfig } from '../functions/core/pipeline-config';
+import { defineCommand, readCommandLine } from '../local/command-line';
 import { LOCAL_TIMING, pipelineSettings } from '../local/local-config';
 import { emulatorEnvironment } from './emulator-environment';
 
@@ -11,7 +12,8 @@ import { emulatorEnvironment } from './emulator-environment';
  * runs with the local runtime's timing (one-minute epochs and batch runs), so a batch flip is seen in minutes.
  * `--architecture kappa` deploys the Kappa architecture; `--config FILE` takes the pipeline settings (schema, views,
  * ...) from a settings file instead of cdk.json, e.g. examples/web-requests.json; `--stack-name NAME` deploys a stack
- * of that name beside the default one. Other arguments go to `cdk deploy` (e.g. `-c stage=prod`).
+ * of that name beside the default one; `-c KEY=VALUE` and any arguments after a second `--` go to `cdk deploy`
+ * (e.g. `-c stage=prod`). `--help` lists them.
  */
 const environment = emulatorEnvironment();
 const root = join(__dirname, '..');
@@ -40,7 +42,7 @@ function cdk(args: string[]): void {
 async function main(): Promise<void> {
   // The SDK in this process reads the same variables as the CDK CLI it spawns.
   Object.assign(process.env, environment);
-  const { architecture, settingsFile, stackName, cdkArgs } = splitArguments(process.argv.slice(2));
+  const { architecture, settingsFile, stackName, cdkArgs } = deployArguments(process.argv.slice(2));
   const context = [
     '-c',
     'target=local',
@@ -76,6 +78,46 @@ async function main(): Promise<void> {
   console.log(`Stack outputs written to ${outputsFile}`);
 }
 
+export const DEPLOY_LOCAL_COMMAND = defineCommand({
+  command: 'npm run deploy:local',
+  summary:
+    'Deploys the CDK app with `target=local` to the emulator that $AWS_ENDPOINT_URL names, bootstrapping it first ' +
+    "when it has no CDKToolkit stack, with the local runtime's timing (one-minute epochs and batch runs).",
+  options: {
+    architecture: {
+      type: 'string',
+      value: ARCHITECTURES.join('|'),
+      defaultText: "the settings' architecture",
+      description: 'the Lambda or Kappa architecture',
+    },
+    config: {
+      type: 'string',
+      value: 'FILE',
+      defaultText: "cdk.json's",
+      description: 'the pipeline settings (schema, views, ...), e.g. examples/web-requests.json',
+    },
+    'stack-name': {
+      type: 'string',
+      value: 'NAME',
+      defaultText: "the app's",
+      description: 'deploy a stack of this name beside the default one',
+    },
+    context: {
+      type: 'string',
+      short: 'c',
+      multiple: true,
+      value: 'KEY=VALUE',
+      description: 'a CDK context value, passed to `cdk deploy` (e.g. -c stage=prod); may be repeated',
+    },
+  },
+  positionals: {
+    usage: '[-- CDK_ARGS ...]',
+    description:
+      'further arguments for `cdk deploy`, after a second `--` (e.g. `npm run deploy:local -- -- --hotswap`)',
+  },
+  notes: ['The emulator is $AWS_ENDPOINT_URL (default http://localhost:4566), with test credentials unless set.'],
+});
+
 interface DeployArguments {
   readonly architecture: string | undefined;
   readonly settingsFile: string | undefined;
@@ -83,21 +125,15 @@ interface DeployArguments {
   readonly cdkArgs: string[];
 }
 
-/** `--architecture X`, `--config FILE` and `--stack-name NAME` (or `--x=value`) are ours; the rest go to `cdk deploy`. */
-function splitArguments(args: readonly string[]): DeployArguments {
-  const ours: Record<string, string | undefined> = {
-    architecture: undefined,
-    config: undefined,
-    'stack-name': undefined,
+/** Our options, `-c KEY=VALUE` and any further arguments (after `--`) for `cdk deploy`. */
+function deployArguments(args: readonly string[]): DeployArguments {
+  const { values, positionals } = readCommandLine(DEPLOY_LOCAL_COMMAND, args);
+  return {
+    architecture: values.architecture,
+    settingsFile: values.config,
+    stackName: values['stack-name'],
+    cdkArgs: [...values.context.flatMap((context) => ['-c', context]), ...positionals],
   };
-  const cdkArgs: string[] = [];
-  for (let index = 0; index < args.length; index += 1) {
-    const arg = args[index];
-    const name = Object.keys(ours).find((option) => arg === `--${option}` || arg.startsWith(`--${option}=`));
-    if (name === undefined) cdkArgs.push(arg);
-    else ours[name] = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (args[(index += 1)] ?? '');
-  }
-  return { architecture: ours.architecture, settingsFile: ours.config, stackName: ours['stack-name'], cdkArgs };
 }
 
 /**

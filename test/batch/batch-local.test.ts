@@ -125,14 +125,17 @@ describe('npm run batch:local', () => {
     expect(settings.config.views.map((view) => view.name)).toEqual(['per_site']);
   });
 
-  it('names what is missing when no endpoint is given and no local runtime answers', async () => {
-    await expect(batchLocalSettings(['--api', nowhere], {})).rejects.toThrow(
-      new BatchLocalError(
-        'missing an S3 endpoint (--s3-endpoint or AWS_ENDPOINT_URL_S3) and a DynamoDB endpoint (--dynamodb-endpoint ' +
-          `or AWS_ENDPOINT_URL_DYNAMODB); or start the pipeline with \`npm start\` (no local runtime answered at ${nowhere}/_local/status)`,
-      ),
-    );
-  });
+  it.each([['--url'], ['--api']])(
+    'names what is missing when no endpoint is given and no local runtime answers at %s',
+    async (flag) => {
+      await expect(batchLocalSettings([flag, nowhere], {})).rejects.toThrow(
+        new BatchLocalError(
+          'missing an S3 endpoint (--s3-endpoint or AWS_ENDPOINT_URL_S3) and a DynamoDB endpoint (--dynamodb-endpoint ' +
+            `or AWS_ENDPOINT_URL_DYNAMODB); or start the pipeline with \`npm start\` (no local runtime answered at ${nowhere}/_local/status)`,
+        ),
+      );
+    },
+  );
 
   it('says which endpoint is unreachable, or which bucket or table does not exist', async () => {
     const run = async (argv: string[]) => batchLocal(await batchLocalSettings([...endpoints(), ...argv], {}), () => {});
