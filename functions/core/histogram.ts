@@ -96,19 +96,34 @@ export function estimateQuantile(
   bins: BinCounts,
   q: number,
 ): QuantileEstimate | undefined {
+  return estimateQuantiles(boundaries, bins, [q])[0];
+}
+
+/**
+ * estimateQuantile for each of several quantiles, in their order: the counts are totalled and their bins ordered
+ * once, since an answer asks for the same quantiles of every bucket. Empty for no values.
+ */
+export function estimateQuantiles(
+  boundaries: readonly number[],
+  bins: BinCounts,
+  quantiles: readonly number[],
+): QuantileEstimate[] {
   let total = 0;
   for (const count of bins.values()) total += count;
-  if (total === 0) return undefined;
-  const rank = quantileRank(q, total);
-  let seen = 0;
-  for (const bin of [...bins.keys()].sort((a, b) => a - b)) {
-    seen += bins.get(bin) ?? 0;
-    if (seen >= rank) {
-      const { lower, upper } = binBounds(boundaries, bin);
-      return { estimate: pointEstimate(lower, upper), lower, upper };
+  if (total === 0) return [];
+  const ordered = [...bins.keys()].sort((a, b) => a - b);
+  return quantiles.map((q) => {
+    const rank = quantileRank(q, total);
+    let seen = 0;
+    for (const bin of ordered) {
+      seen += bins.get(bin) ?? 0;
+      if (seen >= rank) {
+        const { lower, upper } = binBounds(boundaries, bin);
+        return { estimate: pointEstimate(lower, upper), lower, upper };
+      }
     }
-  }
-  throw new Error('unreachable: the ranks add up to the total');
+    throw new Error('unreachable: the ranks add up to the total');
+  });
 }
 
 function pointEstimate(lower: number | null, upper: number | null): number {

@@ -1,5 +1,5 @@
 import { numberOf, type PipelineEvent } from './event-schema';
-import { estimateQuantile, mergeBins, singleValueBins, type BinCounts, type QuantileEstimate } from './histogram';
+import { estimateQuantiles, mergeBins, singleValueBins, type BinCounts, type QuantileEstimate } from './histogram';
 import {
   DEFAULT_HLL_PRECISION,
   estimateCardinality,
@@ -218,10 +218,10 @@ export function histogramQuantiles(
   const bins = measures.histogram[measure.attribute];
   if (measures.count === 0 || bins === undefined) return null;
   const answer: Record<string, QuantileEstimate> = {};
-  for (const q of quantiles) {
-    const estimate = estimateQuantile(measure.boundaries ?? [], bins, q);
-    if (estimate !== undefined) answer[String(q)] = estimate;
-  }
+  const estimates = estimateQuantiles(measure.boundaries ?? [], bins, quantiles);
+  estimates.forEach((estimate, index) => {
+    answer[String(quantiles[index])] = estimate;
+  });
   return answer;
 }
 
