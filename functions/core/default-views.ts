@@ -17,6 +17,8 @@ export const DEFAULT_VIEW_DECLARATIONS: readonly ViewDeclaration[] = [
     description: 'Each site and metric, per hour.',
     dimensions: ['site', 'metric'],
     granularity: 'hour',
+    // Readings scored against what each site's metric usually reads at that hour of the day (DESIGN.md §12).
+    baseline: { measure: 'value', seasonality: 'hourOfDay', trainingWindowDays: 28, threshold: 4 },
   },
   {
     name: 'metric_day',

@@ -19,6 +19,13 @@ import {
   maxEncodedBinBytes,
   MIN_RELATIVE_ACCURACY,
 } from './histogram';
+import {
+  BASELINE_DEFAULTS,
+  MAX_TRAINING_WINDOW_DAYS,
+  SEASONALITIES,
+  type BaselineDeclaration,
+  type BaselineDefinition,
+} from './baseline';
 
 /** The measures of the list notation, which apply to a schema's one numeric field. */
 export const LEGACY_MEASURES = ['count', 'sum', 'min', 'max'] as const;
@@ -126,6 +133,11 @@ export interface ViewDeclaration {
    * further back is refused. `null` keeps them for ever. @default DEFAULT_RETENTION_DAYS for the granularity
    */
   readonly retentionDays?: number | null;
+  /**
+   * Learn what one numeric field's readings usually are, per key and season slot, and score every reading the
+   * speed layer folds against it (DESIGN.md §12, baseline.ts). @default none
+   */
+  readonly baseline?: BaselineDeclaration;
 }
 
 /**
@@ -195,6 +207,8 @@ export interface ViewDefinition {
   readonly dedupeByEventId: boolean;
   /** Days of buckets kept; null for ever. */
   readonly retentionDays: number | null;
+  /** The view's baseline, when it declares one. */
+  readonly baseline?: BaselineDefinition;
 }
 
 export const VIEW_NAME_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
@@ -319,6 +333,35 @@ function percent(fraction: number): string {
   return `${(fraction * 100).toPrecision(2)}%`;
 }
 
+const baselineDeclarationSchema = z
+  .object(
+    {
+      measure: z.string({ error: 'expected the numeric field whose readings are scored' }),
+      seasonality: z.enum(SEASONALITIES, { error: `expected one of ${SEASONALITIES.join(', ')}` }).optional(),
+      trainingWindowDays: z
+        .number({ error: 'expected a whole number of days' })
+        .int('expected a whole number of days')
+        .min(1, 'expected at least 1 day')
+        .max(
+          MAX_TRAINING_WINDOW_DAYS,
+          `expected at most ${MAX_TRAINING_WINDOW_DAYS} days: a baseline reads every bucket of its window`,
+        )
+        .optional(),
+      threshold: z
+        .number({ error: 'expected a number of standard deviations' })
+        .positive('expected a positive number of standard deviations')
+        .max(100, 'expected at most 100 standard deviations')
+        .optional(),
+      minEvents: z
+        .number({ error: 'expected a whole number of readings' })
+        .int('expected a whole number of readings')
+        .min(2, 'expected at least 2 readings: a standard deviation needs two')
+        .optional(),
+    },
+    { error: objectError('a baseline object') },
+  )
+  .strict();
+
 const viewDeclarationSchema = z
   .object(
     {
@@ -350,6 +393,7 @@ const viewDeclarationSchema = z
         .max(36_500, 'expected at most 36500 days (100 years), or null to keep the buckets for ever')
         .nullable()
         .optional(),
+      baseline: baselineDeclarationSchema.optional(),
     },
     { error: objectError('a view declaration object') },
   )
@@ -420,7 +464,24 @@ function toDefinition(
   (declaration.filter ?? []).forEach((condition, index) =>
     problems.push(...filterProblems(condition, schema).map((problem) => `${where}.filter[${index}].${problem}`)),
   );
-  const { measures, stored } = measuresOf(declaration.measures, schema, `${where}.measures`, problems);
+  const declared = measuresOf(declaration.measures, schema, `${where}.measures`, problems);
+  const { measures } = declared;
+  const stored = [...declared.stored];
+  const retentionDays =
+    declaration.retentionDays === undefined
+      ? DEFAULT_RETENTION_DAYS[declaration.granularity]
+      : declaration.retentionDays;
+  const baseline =
+    declaration.baseline === undefined
+      ? undefined
+      : baselineOf(
+          declaration.baseline,
+          { ...declaration, retentionDays },
+          schema,
+          stored,
+          `${where}.baseline`,
+          problems,
+        );
   return Object.freeze({
     name: declaration.name,
     description: declaration.description ?? '',
@@ -428,13 +489,72 @@ function toDefinition(
     dimensions: Object.freeze([...declaration.dimensions]),
     granularity: declaration.granularity,
     measures,
-    stored,
+    stored: Object.freeze(stored),
     filter: Object.freeze([...(declaration.filter ?? [])]),
     dedupeByEventId: declaration.dedupeByEventId ?? false,
-    retentionDays:
-      declaration.retentionDays === undefined
-        ? DEFAULT_RETENTION_DAYS[declaration.granularity]
-        : declaration.retentionDays,
+    retentionDays,
+    ...(baseline === undefined ? {} : { baseline }),
+  });
+}
+
+/**
+ * A declared baseline, checked against the view, with the stored attributes it reads: the field's declared sum and
+ * sum of squares when the view has them, else attributes of its own (`<field>.baselineSum`, `<field>.baselineSumSquares`:
+ * no measure name has a dot, and no derived attribute ends so), appended to `stored` so that every layer computes them.
+ */
+function baselineOf(
+  declared: BaselineDeclaration,
+  view: { readonly granularity: Granularity; readonly retentionDays: number | null },
+  schema: EventSchema,
+  stored: StoredMeasure[],
+  where: string,
+  problems: string[],
+): BaselineDefinition | undefined {
+  const seasonality = declared.seasonality ?? BASELINE_DEFAULTS.seasonality;
+  const trainingWindowDays = declared.trainingWindowDays ?? BASELINE_DEFAULTS.trainingWindowDays;
+  const before = problems.length;
+  if (!schema.numbers.includes(declared.measure)) {
+    problems.push(
+      `${where}.measure: unknown numeric field ${JSON.stringify(declared.measure)} ` +
+        `(the schema's numeric fields: ${schema.numbers.join(', ') || 'none'})`,
+    );
+  }
+  if (view.granularity === 'minute') {
+    problems.push(
+      `${where}: a baseline reads every bucket of its training window, and ${trainingWindowDays} days of minutes is ` +
+        `${trainingWindowDays * 1440} buckets per key: declare it on an hour view`,
+    );
+  } else if (view.granularity === 'day' && seasonality !== 'none') {
+    problems.push(
+      `${where}.seasonality: ${seasonality} needs hour buckets, and this view's are days: ` +
+        "declare it on an hour view, or use seasonality 'none'",
+    );
+  }
+  if (seasonality === 'hourOfWeek' && trainingWindowDays < 7) {
+    problems.push(`${where}.trainingWindowDays: hourOfWeek needs at least 7 days, to see each hour of the week once`);
+  }
+  if (view.retentionDays !== null && trainingWindowDays > view.retentionDays) {
+    problems.push(
+      `${where}.trainingWindowDays: ${trainingWindowDays} days is longer than the view keeps its buckets ` +
+        `(retentionDays ${view.retentionDays})`,
+    );
+  }
+  if (problems.length > before) return undefined;
+  const field = declared.measure;
+  const attributeFor = (kind: 'sum' | 'sumSquares', attribute: string): string => {
+    const existing = stored.find((measure) => measure.kind === kind && measure.field === field);
+    if (existing !== undefined) return existing.attribute;
+    stored.push(Object.freeze({ attribute, kind, field }));
+    return attribute;
+  };
+  return Object.freeze({
+    field,
+    seasonality,
+    trainingWindowDays,
+    threshold: declared.threshold ?? BASELINE_DEFAULTS.threshold,
+    minEvents: declared.minEvents ?? BASELINE_DEFAULTS.minEvents,
+    sumAttribute: attributeFor('sum', `${field}.baselineSum`),
+    sumSquaresAttribute: attributeFor('sumSquares', `${field}.baselineSumSquares`),
   });
 }
 
@@ -729,6 +849,17 @@ export function viewDeclarationOf(view: ViewDefinition): ViewDeclaration {
     filter: view.filter,
     dedupeByEventId: view.dedupeByEventId,
     retentionDays: view.retentionDays,
+    ...(view.baseline === undefined
+      ? {}
+      : {
+          baseline: {
+            measure: view.baseline.field,
+            seasonality: view.baseline.seasonality,
+            trainingWindowDays: view.baseline.trainingWindowDays,
+            threshold: view.baseline.threshold,
+            minEvents: view.baseline.minEvents,
+          },
+        }),
   };
 }
 
