@@ -33,6 +33,7 @@ export class LambdaArchitectureStack extends Stack {
     const tables = new ViewTables(this, 'Views', {
       removalPolicy,
       deduplication: pipeline.views.some((view) => view.dedupeByEventId),
+      anomalies: pipeline.views.some((view) => view.baseline !== undefined),
     });
     const ingest = new IngestLayer(this, 'Ingest', { pipeline, removalPolicy });
     const serving = new ServingLayer(this, 'Serving', {
@@ -41,6 +42,7 @@ export class LambdaArchitectureStack extends Stack {
       batchTable: tables.batch,
       manifestTable: tables.manifest,
       keyDirectoryTable: tables.keyDirectory,
+      anomalyTable: tables.anomalies,
       ingestFunction: ingest.ingestFunction,
       removalPolicy,
     });
@@ -62,6 +64,7 @@ export class LambdaArchitectureStack extends Stack {
       dedupTable: tables.dedup,
       keyDirectoryTable: tables.keyDirectory,
       setAsideBucket: batch.masterBucket,
+      ...(tables.anomalies === undefined ? {} : { anomalies: { table: tables.anomalies, batchTable: tables.batch } }),
     });
     const rebuild = new RebuildLayer(this, 'Rebuild', {
       pipeline,
@@ -113,6 +116,7 @@ export class LambdaArchitectureStack extends Stack {
     new CfnOutput(this, 'BatchTableName', { value: tables.batch.tableName });
     new CfnOutput(this, 'ManifestTableName', { value: tables.manifest.tableName });
     new CfnOutput(this, 'KeyDirectoryTableName', { value: tables.keyDirectory.tableName });
+    if (tables.anomalies !== undefined) new CfnOutput(this, 'AnomalyTableName', { value: tables.anomalies.tableName });
     new CfnOutput(this, 'OnFailureQueueUrl', { value: speed.onFailureQueue.queueUrl });
     new CfnOutput(this, 'MasterBucketName', { value: batch.masterBucket.bucketName });
     new CfnOutput(this, 'WorkBucketName', { value: batch.workBucket.bucketName });

@@ -93,9 +93,8 @@ export class Monitoring extends Construct {
       'Firehose is archiving later than the batch cutoff allows for.',
       { periods: 3 },
     );
-    // Records the speed layer set aside (functions/speed/speed-handler.ts): they count in no realtime view until an
-    // operator replays them from set-aside/ in the master bucket.
-    const setAside = (service: string, metricName: string) =>
+    // A count the pipeline's handlers publish, summed over 5 minutes.
+    const serviceSum = (service: string, metricName: string) =>
       new Metric({
         namespace: 'LambdaArchitecture',
         metricName,
@@ -103,12 +102,26 @@ export class Monitoring extends Construct {
         statistic: 'Sum',
         period: Duration.minutes(5),
       });
+    // Records the speed layer set aside (functions/speed/speed-handler.ts): they count in no realtime view until an
+    // operator replays them from set-aside/ in the master bucket.
     alarm(
       'RecordsSetAside',
-      setAside('speed', 'RecordsSetAside'),
+      serviceSum('speed', 'RecordsSetAside'),
       0,
       'The speed layer set records aside that the realtime table refused: see set-aside/speed/ in the master bucket.',
     );
+    const scoring = props.pipeline.views.some((view) => view.baseline !== undefined);
+    if (scoring) {
+      // Not a fault: the point of scoring. The alarm routes anomalies to the alarm topic with the pipeline's other
+      // alarms (functions/speed: each anomaly is also an EventBridge event, for finer routing).
+      alarm(
+        'AnomaliesRecorded',
+        serviceSum('speed', 'AnomaliesRecorded'),
+        1,
+        'The speed layer recorded anomalies: readings far from their baseline (GET /views/{view}/anomalies lists them).',
+        { comparison: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD },
+      );
+    }
     alarm(
       'Api5xx',
       props.api.metricServerError({ period: Duration.minutes(5) }),
@@ -146,7 +159,7 @@ export class Monitoring extends Construct {
       const hours = Math.max(1, Math.min(24, Math.floor(props.pipeline.realtimeRetentionMs / 3_600_000 / 2)));
       alarm(
         'BatchRowsSetAside',
-        setAside('batch', 'BatchRowsSetAside'),
+        serviceSum('batch', 'BatchRowsSetAside'),
         0,
         'A batch run set rows aside that the batch table refused: the batch job logs each with its key and reason.',
       );
@@ -181,6 +194,22 @@ export class Monitoring extends Construct {
           }),
         ],
         ...(batchWidgets.length === 0 ? [] : [batchWidgets]),
+        ...(scoring
+          ? [
+              [
+                new GraphWidget({
+                  title: 'Readings scored / not scored (cold) / anomalies',
+                  left: ['ReadingsScored', 'ReadingsNotScored', 'AnomaliesRecorded'].map((name) =>
+                    serviceSum('speed', name),
+                  ),
+                }),
+                new GraphWidget({
+                  title: 'Baseline reads / scoring failures',
+                  left: ['BaselineReads', 'ScoringFailures'].map((name) => serviceSum('speed', name)),
+                }),
+              ],
+            ]
+          : []),
       ],
     });
   }

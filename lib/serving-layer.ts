@@ -23,6 +23,11 @@ export interface ServingLayerProps {
   readonly manifestTable: ITable;
   /** The key directory, which group-by, top-N and GET /views/{view}/keys read (Query only). */
   readonly keyDirectoryTable: ITable;
+  /**
+   * The anomalies table, when a view declares a baseline: GET /views/{view}/anomalies lists it (Query only), and
+   * GET /views/{view}/forecast is served beside it.
+   */
+  readonly anomalyTable?: ITable;
   readonly ingestFunction: IFunction;
   readonly removalPolicy: RemovalPolicy;
   /** Steady-state requests per second across the API. @default 100 */
@@ -51,19 +56,24 @@ export class ServingLayer extends Construct {
         BATCH_TABLE: props.batchTable.tableName,
         MANIFEST_TABLE: props.manifestTable.tableName,
         KEY_DIRECTORY_TABLE: props.keyDirectoryTable.tableName,
+        ...(props.anomalyTable === undefined ? {} : { ANOMALY_TABLE: props.anomalyTable.tableName }),
       },
     });
     for (const table of [props.realtimeTable, props.batchTable, props.manifestTable])
       table.grantReadData(this.queryFunction);
     // The directory is only ever listed, a Query on a view's partition: no Scan, no item reads.
     props.keyDirectoryTable.grant(this.queryFunction, 'dynamodb:Query');
+    // A view's anomalies are one Query on its partition (functions/adapters/anomaly-store.ts): nothing else.
+    props.anomalyTable?.grant(this.queryFunction, 'dynamodb:Query');
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy,
     });
     this.api = new RestApi(this, 'Api', {
-      description: 'Lambda architecture: POST /events, GET /views, GET /views/{view}/keys',
+      description:
+        'Lambda architecture: POST /events, GET /views, GET /views/{view}/keys' +
+        (props.anomalyTable === undefined ? '' : ', GET /views/{view}/anomalies, GET /views/{view}/forecast'),
       apiKeySourceType: ApiKeySourceType.HEADER,
       cloudWatchRole: true,
       deployOptions: {
@@ -90,6 +100,10 @@ export class ServingLayer extends Construct {
     const viewPath = { ...options, requestParameters: { 'method.request.path.view': true } };
     view.addMethod('GET', query, viewPath);
     view.addResource('keys').addMethod('GET', query, viewPath);
+    if (props.anomalyTable !== undefined) {
+      view.addResource('anomalies').addMethod('GET', query, viewPath);
+      view.addResource('forecast').addMethod('GET', query, viewPath);
+    }
     this.api.root.addResource('openapi.json').addMethod('GET', query, options);
 
     this.apiKey = this.api.addApiKey('Key', { description: 'The key to call the API with (header x-api-key)' });

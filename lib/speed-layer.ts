@@ -1,4 +1,5 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IStream } from 'aws-cdk-lib/aws-kinesis';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -9,6 +10,9 @@ import { Construct } from 'constructs';
 import { SET_ASIDE_PREFIX } from '../functions/core/set-aside-layout';
 import type { PipelineConfig } from '../functions/core/pipeline-config';
 import { PipelineFunction } from './pipeline-function';
+
+/** The bus anomaly events are put on: the account's default bus, where any rule of the account can route them. */
+export const ANOMALY_EVENT_BUS = 'default';
 
 export interface SpeedLayerProps {
   readonly pipeline: PipelineConfig;
@@ -24,6 +28,12 @@ export interface SpeedLayerProps {
    * that one record never stops a shard: the master dataset's bucket.
    */
   readonly setAsideBucket: IBucket;
+  /**
+   * Scoring (DESIGN.md §12), when a view declares a baseline: the consumer reads each key's baseline from the batch
+   * and realtime tables by the serving rule, records anomalies in this table and publishes them to the account's
+   * default event bus.
+   */
+  readonly anomalies?: { readonly table: ITable; readonly batchTable: ITable };
   /** Records per invocation. @default 500 */
   readonly batchSize?: number;
   /** How long to gather a batch. @default 1 second */
@@ -52,6 +62,13 @@ export class SpeedLayer extends Construct {
         ...(props.dedupTable === undefined ? {} : { DEDUP_TABLE: props.dedupTable.tableName }),
         SET_ASIDE_BUCKET: props.setAsideBucket.bucketName,
         KEY_DIRECTORY_TABLE: props.keyDirectoryTable.tableName,
+        ...(props.anomalies === undefined
+          ? {}
+          : {
+              ANOMALY_TABLE: props.anomalies.table.tableName,
+              BATCH_TABLE: props.anomalies.batchTable.tableName,
+              EVENT_BUS_NAME: ANOMALY_EVENT_BUS,
+            }),
       },
     });
     props.setAsideBucket.grantPut(this.consumer, `${SET_ASIDE_PREFIX}*`);
@@ -60,6 +77,20 @@ export class SpeedLayer extends Construct {
     props.dedupTable?.grantReadWriteData(this.consumer);
     // Which keys exist, then a conditional put of the missing ones (key-directory-store.ts): nothing else.
     props.keyDirectoryTable.grant(this.consumer, 'dynamodb:BatchGetItem', 'dynamodb:PutItem');
+    if (props.anomalies !== undefined) {
+      // Baselines are read by the serving rule: the batch rows (and the manifest, granted above) with the realtime items.
+      props.anomalies.batchTable.grantReadData(this.consumer);
+      // Conditional puts, a consistent read of the notified flag, and setting it (anomaly-store.ts): nothing else.
+      props.anomalies.table.grant(this.consumer, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+      // Anomaly events go to the default bus of the stack's own account and region, and nowhere else.
+      const stack = Stack.of(this);
+      this.consumer.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['events:PutEvents'],
+          resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: ANOMALY_EVENT_BUS })],
+        }),
+      );
+    }
     this.onFailureQueue = new Queue(this, 'OnFailure', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

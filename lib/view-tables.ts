@@ -8,6 +8,8 @@ export interface ViewTablesProps {
   readonly removalPolicy: RemovalPolicy;
   /** Create the eventId de-dup table (a view declares dedupeByEventId). @default false */
   readonly deduplication?: boolean;
+  /** Create the anomalies table (a view declares a baseline). @default false */
+  readonly anomalies?: boolean;
 }
 
 /**
@@ -26,6 +28,11 @@ export class ViewTables extends Construct {
    * runs, rebuilds and replays, read (Query only) by the serving layer. Its items never expire: no TTL.
    */
   readonly keyDirectory: Table;
+  /**
+   * The anomalies (DESIGN.md §12; layout in functions/core/anomaly.ts): written by the speed layer, listed (Query
+   * only) by the serving layer. Items expire with their view's retention after their event time.
+   */
+  readonly anomalies?: Table;
 
   constructor(scope: Construct, id: string, props: ViewTablesProps) {
     super(scope, id);
@@ -44,5 +51,6 @@ export class ViewTables extends Construct {
     this.manifest = table('Manifest');
     if (props.deduplication) this.dedup = table('Dedup');
     this.keyDirectory = table('KeyDirectory', false);
+    if (props.anomalies) this.anomalies = table('Anomalies');
   }
 }

@@ -11,7 +11,8 @@ export const MAX_ADVANCE_CLOCK_MS = 365 * 86_400_000;
 
 /**
  * The local server's own routes, beside the API: the dashboard page, a forced batch run (as the schedule would
- * run it; `advanceClockMs` moves the batch clock on, standing for time passing), and a status document.
+ * run it; `advanceClockMs` moves the batch clock on, standing for time passing), a status document, and the events
+ * the stand-in for EventBridge received (`GET /local/bus-events`: what a rule on the default bus would see).
  */
 export function dashboardRoutes<BatchResult>(runtime: LocalRuntime<BatchResult>): LocalRoute[] {
   return [
@@ -71,6 +72,7 @@ export function dashboardRoutes<BatchResult>(runtime: LocalRuntime<BatchResult>)
           dynamodb: runtime.emulators.dynamodb.endpoint,
           kinesis: runtime.emulators.kinesis.endpoint,
           s3: runtime.emulators.s3.endpoint,
+          eventBridge: runtime.eventBus.endpoint,
         },
         architecture: runtime.environment.config.architecture,
         // `npm run replay` runs against these endpoints with the same views and timing.
@@ -81,6 +83,20 @@ export function dashboardRoutes<BatchResult>(runtime: LocalRuntime<BatchResult>)
         // `npm run replay` waits until the archive has reached its hand-off (null until Firehose has read every shard).
         archivedThroughMs: runtime.environment.archivedThroughMs() ?? null,
       });
+      return true;
+    },
+    (request, response, url) => {
+      if (url.pathname !== '/local/bus-events') return false;
+      if (request.method !== 'GET') {
+        respondError(
+          response,
+          405,
+          `method: ${request.method ?? ''} is not allowed; GET /local/bus-events lists the events the local bus received`,
+        );
+        return true;
+      }
+      // Oldest first, newest last, as the bus received them (anomaly events: detail-type 'Anomaly detected').
+      respond(response, 200, { events: runtime.eventBus.events() });
       return true;
     },
   ];

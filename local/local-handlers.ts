@@ -20,6 +20,11 @@ import { openApiDocument } from '../functions/serving/openapi-document';
 import { createQueryHandler } from '../functions/serving/query-handler';
 import { createSpeedHandler } from '../functions/speed/speed-handler';
 import type { LocalEnvironment, LocalHandlers } from './local-runtime';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgeAnomalyNotifier } from '../functions/adapters/anomaly-notifier';
+import { AnomalyStore } from '../functions/adapters/anomaly-store';
+import { BaselineReader } from '../functions/adapters/baseline-reader';
+import { emulatorClientConfig } from './emulators';
 
 /** How long a PutRecords to kinesis-local may take before it counts as timed out. */
 const LOCAL_STREAM_WRITE_TIMEOUT_MS = 60_000;
@@ -46,15 +51,52 @@ export function buildLocalHandlers(
   const metrics = options.metrics ?? new LocalMetrics();
   const logger = (serviceName: string): HandlerLogger =>
     new Logger({ serviceName, logLevel: options.logLevel ?? 'ERROR' });
+  const viewReader = (manifestCacheMs?: number) =>
+    new ViewReader({
+      client: dynamodb,
+      realtimeTable: resources.realtimeTable,
+      batchTable: resources.batchTable,
+      manifestTable: resources.manifestTable,
+      ...(manifestCacheMs === undefined ? {} : { manifestCacheMs }),
+    });
+  // Read on every request, like the manifest: a flip shows at once.
+  const servedGenerations = new GenerationDirectory({
+    client: dynamodb,
+    manifestTable: resources.manifestTable,
+    cacheMs: 0,
+  });
+  // Locally a person presses "run batch" and looks at once: no manifest caching.
+  const servingReader = viewReader(0);
+  const anomalyStore = new AnomalyStore({ client: dynamodb, tableName: resources.anomalyTable });
+  const scoring = config.views.some((view) => view.baseline !== undefined);
+  // The generations the speed layer writes, and reads its baselines from.
+  const speedGenerations = new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable });
   return {
     speed: createSpeedHandler({
       config,
       dynamodb,
-      generations: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable }),
+      generations: speedGenerations,
       realtimeTable: resources.realtimeTable,
       dedupTable: resources.dedupTable,
       keyDirectory: new KeyDirectoryStore({ client: dynamodb, tableName: resources.keyDirectoryTable }),
       setAside: new SetAsideStore({ s3, bucket: resources.bucket }),
+      // As functions/speed/handler.ts builds it: only when a view declares a baseline.
+      ...(scoring
+        ? {
+            anomalies: {
+              baselines: new BaselineReader({
+                reader: viewReader(),
+                architecture: config.architecture,
+                generations: speedGenerations,
+              }),
+              store: anomalyStore,
+              notifier: new EventBridgeAnomalyNotifier({
+                client: new EventBridgeClient(emulatorClientConfig(environment.eventBusEndpoint)),
+                eventBusName: resources.eventBus,
+              }),
+            },
+          }
+        : {}),
       logger: logger('speed'),
       metrics,
     }),
@@ -76,15 +118,13 @@ export function buildLocalHandlers(
       }),
     query: createQueryHandler({
       config,
-      // Read on every request, like the manifest: a flip shows at once.
-      generations: new GenerationDirectory({ client: dynamodb, manifestTable: resources.manifestTable, cacheMs: 0 }),
-      reader: new ViewReader({
-        client: dynamodb,
-        realtimeTable: resources.realtimeTable,
-        batchTable: resources.batchTable,
-        manifestTable: resources.manifestTable,
-        // Locally a person presses "run batch" and looks at once: no manifest caching.
-        manifestCacheMs: 0,
+      generations: servedGenerations,
+      reader: servingReader,
+      anomalies: anomalyStore,
+      baselines: new BaselineReader({
+        reader: servingReader,
+        architecture: config.architecture,
+        generations: servedGenerations,
       }),
       directory: new KeyDirectoryStore({ client: dynamodb, tableName: resources.keyDirectoryTable }),
       logger: logger('serving'),

@@ -13,7 +13,13 @@ import type { PipelineConfig } from '../functions/core/pipeline-config';
 import { AdjustableClock } from './adjustable-clock';
 import { BatchScheduler } from './batch-scheduler';
 import { FileCheckpointStore } from './checkpoint-store';
-import { emulatorClientConfig, startEmulators, type Emulators } from './emulators';
+import {
+  emulatorClientConfig,
+  startEmulators,
+  startEventBus,
+  type Emulators,
+  type EventBusEmulator,
+} from './emulators';
 import { KinesisEventSourceMapping, type DiscardedBatch } from './event-source-mapping';
 import { FirehoseStandIn } from './firehose';
 import { HttpGateway, type GatewayRoute, type LocalRoute, type ProxyHandler } from './http-gateway';
@@ -28,6 +34,10 @@ export const LOCAL_RESOURCES = {
   dedupTable: 'event-dedup',
   /** Each view's keys, with when each was first and last seen (GET /views/{view}/keys). */
   keyDirectoryTable: 'key-directory',
+  /** Anomalies the speed layer recorded (GET /views/{view}/anomalies), for views that declare a baseline. */
+  anomalyTable: 'anomalies',
+  /** The bus anomaly events are put on: as in AWS, the default bus (the stand-in, local/emulators). */
+  eventBus: 'default',
   bucket: 'master-dataset',
   /** Where rebuilds and replays put the engine's result files (the stack's work bucket). */
   workBucket: 'batch-work',
@@ -42,6 +52,8 @@ export interface LocalEnvironment {
   readonly kinesis: KinesisClient;
   readonly s3: S3Client;
   readonly resources: typeof LOCAL_RESOURCES;
+  /** Where the stand-in for EventBridge listens: an EventBridgeClient pointed here publishes to it. */
+  readonly eventBusEndpoint: string;
   /**
    * The batch job's clock: tests may move it on to stand for time passing, and it never runs further ahead of
    * what Firehose has archived than the buffer interval and the safety margin (see archiveBoundedClock).
@@ -94,6 +106,8 @@ export class LocalRuntime<BatchResult = unknown> {
     readonly apiUrl: string,
     readonly dataDir: string,
     readonly emulators: Emulators,
+    /** The stand-in for EventBridge: what the speed layer published (GET /local/bus-events). */
+    readonly eventBus: EventBusEmulator,
     readonly environment: LocalEnvironment,
     private readonly mapping: KinesisEventSourceMapping,
     private readonly firehose: FirehoseStandIn,
@@ -109,6 +123,13 @@ export class LocalRuntime<BatchResult = unknown> {
     const log = options.log ?? (() => undefined);
     if (options.reset) rmSync(options.dataDir, { recursive: true, force: true });
     const emulators = await startEmulators({ dataDir: join(options.dataDir, 'emulators') });
+    let eventBus: EventBusEmulator;
+    try {
+      eventBus = await startEventBus();
+    } catch (error) {
+      await emulators.stop();
+      throw error;
+    }
     const dynamodb = new DynamoDBClient(emulatorClientConfig(emulators.dynamodb.endpoint));
     const kinesis = new KinesisClient(emulatorClientConfig(emulators.kinesis.endpoint));
     const s3 = new S3Client(emulatorClientConfig(emulators.s3.endpoint));
@@ -121,6 +142,7 @@ export class LocalRuntime<BatchResult = unknown> {
         LOCAL_RESOURCES.manifestTable,
         LOCAL_RESOURCES.dedupTable,
         LOCAL_RESOURCES.keyDirectoryTable,
+        LOCAL_RESOURCES.anomalyTable,
       ]) {
         await ensureTable(dynamodb, table);
       }
@@ -136,6 +158,7 @@ export class LocalRuntime<BatchResult = unknown> {
         kinesis,
         s3,
         resources: LOCAL_RESOURCES,
+        eventBusEndpoint: eventBus.endpoint,
         now: archiveBoundedClock(clock, () => archive.firehose?.archivedThroughMs, options.config),
         archivedThroughMs: () => archive.firehose?.archivedThroughMs,
       };
@@ -197,6 +220,7 @@ export class LocalRuntime<BatchResult = unknown> {
         apiUrl,
         options.dataDir,
         emulators,
+        eventBus,
         environment,
         mapping,
         firehose,
@@ -214,6 +238,7 @@ export class LocalRuntime<BatchResult = unknown> {
       return runtime;
     } catch (error) {
       for (const client of clients) client.destroy();
+      await eventBus.stop();
       await emulators.stop();
       throw error;
     }
@@ -253,6 +278,7 @@ export class LocalRuntime<BatchResult = unknown> {
     await this.mapping.stop();
     await this.firehose.stop();
     for (const client of this.clients) client.destroy();
+    await this.eventBus.stop();
     await this.emulators.stop();
   }
 }
@@ -284,6 +310,8 @@ function apiRoutes<BatchResult>(handlers: LocalHandlers<BatchResult>): GatewayRo
     { method: 'GET', resource: '/views', handler: handlers.query },
     { method: 'GET', resource: '/views/{view}', handler: handlers.query },
     { method: 'GET', resource: '/views/{view}/keys', handler: handlers.query },
+    { method: 'GET', resource: '/views/{view}/anomalies', handler: handlers.query },
+    { method: 'GET', resource: '/views/{view}/forecast', handler: handlers.query },
     { method: 'GET', resource: '/openapi.json', handler: handlers.query },
   ];
 }

@@ -80,6 +80,16 @@ async function main(): Promise<void> {
   const granularity = canRollUp(view.granularity, 'hour') ? 'hour' : view.granularity;
   const ranked = view.measures.find((measure) => measure.kind === 'max') ?? view.measures[0];
   const configArgument = values.config === undefined ? '' : ` --config ${values.config}`;
+  const scored = config.views.find((candidate) => candidate.baseline !== undefined);
+  const anomalies =
+    scored === undefined
+      ? ''
+      : `Anomalies: readings of ${scored.name} far from what its key usually reads at that hour; each is also an event
+on the local stand-in for EventBridge (the default bus); and the forecast of one key:
+  curl -s '${api}/views/${scored.name}/anomalies'
+  curl -s '${api}/local/bus-events'
+  curl -s '${api}/views/${scored.name}/forecast?${keyParameters(scored.dimensions)}&horizon=24'
+`;
   console.log(`
 The Lambda architecture is running (${config.architecture} mode).
 
@@ -95,19 +105,19 @@ List the view's keys, group by ${view.dimensions[0]} (leave the other dimensions
   curl -s '${api}/views/${view.name}/keys'
   curl -s '${api}/views/${view.name}?${keyParameters(view.dimensions.slice(0, 1))}&granularity=${granularity}'
   curl -s '${api}/views/${view.name}?orderBy=${ranked.name}&limit=3&granularity=${granularity}'
-${
-  config.architecture === 'lambda'
-    ? `Run the batch job now instead of waiting for the schedule:
+${anomalies}${
+    config.architecture === 'lambda'
+      ? `Run the batch job now instead of waiting for the schedule:
   curl -s -X POST ${api}/_local/batch-runs`
-    : 'Kappa mode: no batch layer; the realtime views are the answer.'
-}
+      : 'Kappa mode: no batch layer; the realtime views are the answer.'
+  }
 Rebuild a view from the master dataset (after changing its declaration in cdk.json), into a new generation:
   npm run replay -- --view ${view.name} --url ${api}
 Simulate traffic of the schema (${[config.schema.id, config.schema.time, ...config.schema.dimensions, ...config.schema.numbers].join(', ')}):
   npm run simulate -- --url ${api}${configArgument} --devices 20 --rate 50 --duration 30
 
 Epochs are ${config.epochLengthMs / 60_000} min${config.architecture === 'lambda' ? `, the batch runs every ${batchSeconds ?? config.batchIntervalMs / 1000} s` : ''}.
-Data lives in ${runtime.dataDir} (stream "${LOCAL_RESOURCES.stream}", bucket "${LOCAL_RESOURCES.bucket}", tables ${[LOCAL_RESOURCES.realtimeTable, LOCAL_RESOURCES.batchTable, LOCAL_RESOURCES.manifestTable, LOCAL_RESOURCES.keyDirectoryTable].join(', ')});
+Data lives in ${runtime.dataDir} (stream "${LOCAL_RESOURCES.stream}", bucket "${LOCAL_RESOURCES.bucket}", tables ${[LOCAL_RESOURCES.realtimeTable, LOCAL_RESOURCES.batchTable, LOCAL_RESOURCES.manifestTable, LOCAL_RESOURCES.keyDirectoryTable, ...(scored === undefined ? [] : [LOCAL_RESOURCES.anomalyTable])].join(', ')});
 it persists between runs: --reset starts empty. Emulator endpoints: ${api}/_local/status. Ctrl-C stops.
 `);
   let stopping = false;

@@ -39,9 +39,15 @@ export interface BaselineReaderOptions {
 export class BaselineReader {
   constructor(private readonly options: BaselineReaderOptions) {}
 
-  /** The served buckets of a key from `firstBucket` to `lastBucket` (inclusive), in the view's granularity. */
+  /**
+   * The served buckets of a key from `firstBucket` to `lastBucket` (inclusive), in the view's granularity, less the
+   * buckets a served row of which holds no sum of squares of the baseline's field: rows written before the view
+   * declared its baseline, until a rebuild or replay rewrites them. Counted, their readings would add to the count
+   * and the sum but not to the sum of squares, and the spread would come out too small (so every reading would look
+   * anomalous); left out, the slot is cold until enough new readings arrive.
+   */
   async servedBuckets(
-    view: ViewDefinition,
+    view: BaselineView,
     dimensionKey: string,
     firstBucket: number,
     lastBucket: number,
@@ -57,7 +63,15 @@ export class BaselineReader {
       manifest === null ? [] : reader.batchRows(view, manifest, dimensionKey, firstBucket, lastBucket),
       reader.realtimeRows(view, served, dimensionKey, firstBucket, lastBucket, cutoff),
     ]);
-    return applyServingRule({ batch, realtime, cutoff, granularity: view.granularity });
+    const attribute = view.baseline.sumSquaresAttribute;
+    const unlearned = new Set(
+      [...batch, ...realtime.filter((row) => cutoff === null || row.epoch >= cutoff)]
+        .filter((row) => row.measures.count > 0 && row.measures.sumSquares[attribute] === undefined)
+        .map((row) => row.bucket),
+    );
+    return applyServingRule({ batch, realtime, cutoff, granularity: view.granularity }).filter(
+      (bucket) => !unlearned.has(bucket.bucket),
+    );
   }
 
   /** A key's readings per slot over the training window of a reading at `atMs`. */

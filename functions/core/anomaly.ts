@@ -128,3 +128,25 @@ export function presentAnomaly(view: ViewDefinition, anomaly: Anomaly) {
 }
 
 export type PresentedAnomaly = ReturnType<typeof presentAnomaly>;
+
+/** A page of a view's anomalies, newest first, and the token of the next page (null on the last). */
+export interface AnomalyPage {
+  readonly anomalies: readonly Anomaly[];
+  readonly next: string | null;
+}
+
+/** Which anomalies of a view to read: event time in [fromMs, toMs), the given dimension values, newest first. */
+export interface AnomalyQuery {
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** Dimension field → value; each given one must match. */
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly limit: number;
+  /** A page's `next` token. */
+  readonly after?: string;
+}
+
+/** What the serving layer reads of the anomalies table (adapters/anomaly-store.ts). */
+export interface AnomalyPages {
+  page(view: ViewDefinition, query: AnomalyQuery): Promise<AnomalyPage>;
+}

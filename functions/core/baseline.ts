@@ -73,7 +73,7 @@ export function slotOf(bucketMs: number, seasonality: Seasonality): number {
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
-/** The slot as people read it: `14:00 UTC`, `Tue 14:00 UTC`, or `every hour`. */
+/** The slot as people read it: `14:00 UTC`, `Tue 14:00 UTC`, or `every bucket`. */
 export function slotLabel(slot: number, seasonality: Seasonality): string {
   if (seasonality === 'none') return 'every bucket';
   const hour = `${String(slot % 24).padStart(2, '0')}:00 UTC`;
@@ -166,7 +166,7 @@ export function slotBaseline(
   const mean = events > 0 && readings !== undefined ? readings.sum / events : null;
   const variance =
     events > 1 && readings !== undefined && mean !== null
-      ? Math.max(0, (readings.sumSquares - readings.sum * mean) / (events - 1))
+      ? spreadOf(readings.sumSquares - readings.sum * mean, readings.sumSquares, events)
       : null;
   const stddev = variance === null ? null : Math.sqrt(variance);
   if (events < baseline.minEvents) {
@@ -191,6 +191,19 @@ export function slotBaseline(
     };
   }
   return { ...common, status: 'ready', mean, stddev };
+}
+
+/**
+ * The sample variance from Σx² − Σx·mean, or 0 when that is within the rounding of the sums: readings that never
+ * varied leave a residue of a few ulps of Σx² (its size depending on the order of addition, which differs between
+ * the speed layer, the batch engine and a roll-up), and a spread made of rounding would score the next different
+ * reading millions of standard deviations away, or not, depending on the batch cutoff.
+ */
+function spreadOf(deviations: number, sumSquares: number, events: number): number {
+  // Adding n values rounds Σx² by at most about n ulps of it, and one value added n times can come within a
+  // small factor of that bound.
+  const rounding = events * Number.EPSILON * Math.abs(sumSquares);
+  return deviations <= rounding ? 0 : deviations / (events - 1);
 }
 
 /** The band inside which a reading is not an anomaly: mean ± threshold × stddev. */

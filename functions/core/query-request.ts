@@ -301,7 +301,7 @@ export type KeyListingParseResult = { ok: true; query: KeyListingQuery } | { ok:
  * come from the caller: a Map, so `constructor` or `__proto__` are names like any other, never members inherited from
  * Object.prototype.
  */
-function readParameters(parameters: Readonly<Record<string, readonly string[] | undefined>>) {
+export function readParameters(parameters: Readonly<Record<string, readonly string[] | undefined>>) {
   const given = new Map(Object.entries(parameters));
   const errors: string[] = [];
   const single = (name: string): string | undefined => {
@@ -373,7 +373,7 @@ export function groupKeyOf(filter: DirectoryFilter, dimensionKey: string): strin
   return encodeDimensionKey([...filter.keys()].sort((a, b) => a - b).map((index) => values[index] ?? ''));
 }
 
-function unknownParameters(
+export function unknownParameters(
   view: ViewDefinition,
   given: ReadonlyMap<string, unknown>,
   reserved: readonly string[],
@@ -390,7 +390,7 @@ function unknownParameters(
 }
 
 /** Per dimension of the view, the distinct values given (none: left out); comma is the separator. */
-function dimensionValuesOf(
+export function dimensionValuesOf(
   view: ViewDefinition,
   given: ReadonlyMap<string, readonly string[] | undefined>,
   errors: string[],
@@ -406,7 +406,7 @@ function dimensionValuesOf(
 }
 
 /** A whole number from 1 to `max`, or the default when not given; undefined after an error. */
-function parseCount(
+export function parseCount(
   name: string,
   text: string | undefined,
   fallback: number,
@@ -426,7 +426,7 @@ function parseCount(
  * A time parameter: epoch milliseconds or an ISO-8601 date-time with a zone, within the range events may carry.
  * Beyond it JavaScript dates (and the answer's ISO-8601 strings) run out, so it is refused with the range.
  */
-function parseTime(name: string, text: string | undefined, fallback: number, errors: string[]): number {
+export function parseTime(name: string, text: string | undefined, fallback: number, errors: string[]): number {
   if (text === undefined) return fallback;
   let ms: number | undefined;
   if (/^-?\d+$/.test(text)) ms = Number(text);
@@ -445,7 +445,7 @@ function parseTime(name: string, text: string | undefined, fallback: number, err
 }
 
 /** A caller's text in a message: quoted, and cut short so that a 10 KB value does not make a 10 KB message. */
-function quote(text: string): string {
+export function quote(text: string): string {
   return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text);
 }
 

@@ -521,7 +521,7 @@ function baselineOf(
   }
   if (view.granularity === 'minute') {
     problems.push(
-      `${where}: a baseline reads every bucket of its training window, and ${trainingWindowDays} days of minutes is ` +
+      `${where}: a baseline reads every bucket of its training window, and a ${trainingWindowDays}-day window of minutes is ` +
         `${trainingWindowDays * 1440} buckets per key: declare it on an hour view`,
     );
   } else if (view.granularity === 'day' && seasonality !== 'none') {

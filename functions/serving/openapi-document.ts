@@ -15,6 +15,9 @@ import {
 } from '../core/query-request';
 import { describeMeasure, type MeasureDefinition, type ViewDefinition } from '../core/view-declaration';
 import { measureAccuracy } from './measure-accuracy';
+import { DEFAULT_ANOMALY_LIMIT, MAX_ANOMALY_LIMIT } from '../core/anomaly-request';
+import { DEFAULT_FORECAST_HORIZON, MAX_FORECAST_HORIZON } from '../core/forecast-request';
+import { SEASONALITIES, type BaselineDefinition } from '../core/baseline';
 import { MAX_EVENTS_PER_REQUEST } from '../ingest/ingest-handler';
 
 extendZodWithOpenApi(z);
@@ -206,6 +209,99 @@ const ingestAnswerSchema = z.object({
     }),
   ),
 });
+const keySchema = z
+  .record(z.string(), z.string())
+  .openapi({ description: 'Every dimension of the view, with its value.' });
+
+/** An anomaly as answers and the EventBridge event's detail present it (presentAnomaly in core/anomaly.ts). */
+const anomalySchema = z.object({
+  id: z.string().openapi({
+    description: 'The same for every delivery of the same reading (sha-256 of view, key and event id): dedup by it.',
+  }),
+  view: z.string(),
+  key: keySchema,
+  eventId: z.string(),
+  time: z.string().openapi({ format: 'date-time', description: 'The event time of the reading.' }),
+  timeMs: z.number().int(),
+  arrivedAt: z.string().openapi({ format: 'date-time' }),
+  field: z.string(),
+  value: z.number(),
+  score: z.number().openapi({ description: 'z-score: (value − expected) / stddev.' }),
+  direction: z.enum(['high', 'low']),
+  threshold: z.number(),
+  baseline: z
+    .object({
+      slot: z.string().openapi({ description: 'The season slot, e.g. `14:00 UTC` or `Tue 14:00 UTC`.' }),
+      expected: z.number(),
+      stddev: z.number(),
+      lower: z.number(),
+      upper: z.number(),
+      events: z.number().int().openapi({ description: "Readings the slot's baseline holds." }),
+      windowFrom: z.string().openapi({ format: 'date-time' }),
+      windowTo: z.string().openapi({ format: 'date-time' }),
+    })
+    .openapi({ description: 'What the reading was scored against: the served baseline of its key and slot.' }),
+  shardId: z.string(),
+  sequenceNumber: z.string(),
+});
+
+const anomaliesAnswerSchema = z.object({
+  view: z.string(),
+  from: z.string().openapi({ format: 'date-time' }),
+  to: z.string().openapi({ format: 'date-time' }),
+  field: z.string().openapi({ description: 'The numeric field whose readings are scored.' }),
+  seasonality: z.enum(SEASONALITIES),
+  threshold: z.number(),
+  anomalies: z.array(anomalySchema).openapi({ description: 'Newest first (by event time).' }),
+  next: z.string().nullable().openapi({
+    description: 'Pass it as `next` for the following page, with the same parameters; null on the last page.',
+  }),
+});
+
+const forecastAnswerSchema = z.object({
+  view: z.string(),
+  key: keySchema,
+  field: z.string(),
+  seasonality: z.enum(SEASONALITIES),
+  threshold: z.number(),
+  from: z.string().openapi({ format: 'date-time', description: 'The start of the first bucket forecast.' }),
+  fromMs: z.number().int(),
+  window: z
+    .object({ from: z.string(), to: z.string() })
+    .openapi({ description: 'The training window: the buckets the baseline is learned from (to exclusive).' }),
+  buckets: z.array(
+    z.object({
+      start: z.string().openapi({ format: 'date-time' }),
+      startMs: z.number().int(),
+      slot: z.string(),
+      status: z.enum(['ready', 'cold']).openapi({
+        description: 'cold: too few readings in the slot, or none that vary; `reason` says which.',
+      }),
+      expected: z.number().nullable().openapi({ description: "The slot's mean; null when cold." }),
+      lower: z.number().nullable().openapi({ description: 'expected − threshold × stddev; null when cold.' }),
+      upper: z.number().nullable().openapi({ description: 'expected + threshold × stddev; null when cold.' }),
+      stddev: z.number().nullable(),
+      events: z.number().int().openapi({ description: 'Readings in the slot over the window.' }),
+      reason: z.string().optional().openapi({ description: 'Why a cold slot is not scored.' }),
+    }),
+  ),
+});
+
+/** What a view's baseline is, in a sentence for the anomalies and forecast paths. */
+function baselineSummary(view: ViewDefinition, baseline: BaselineDefinition): string {
+  const slots =
+    baseline.seasonality === 'none'
+      ? 'one slot'
+      : baseline.seasonality === 'hourOfDay'
+        ? 'one slot per UTC hour of the day'
+        : 'one slot per UTC hour of the week';
+  return (
+    `${view.name} learns what ${baseline.field} usually reads per key with ${slots}, over the ` +
+    `${baseline.trainingWindowDays} days before the bucket (batch ⊕ realtime, so every reading that has arrived ` +
+    `counts); a reading ${baseline.threshold} or more standard deviations from its slot's mean is an anomaly. A ` +
+    `slot with fewer than ${baseline.minEvents} readings, or readings that never vary, is cold: not scored.`
+  );
+}
 const TIME_RANGE = `from ${QUERY_TIME_RANGE}`;
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
@@ -453,6 +549,94 @@ export function openApiDocument(schema: EventSchema, views: readonly ViewDefinit
         404: json(errorSchema, 'Unknown view.'),
       },
     });
+    if (view.baseline !== undefined) {
+      const summary = baselineSummary(view, view.baseline);
+      const oneValue = (field: string, required: boolean) =>
+        z.string().openapi({
+          description:
+            `One ${field} value, as it was sent in events` +
+            (required ? ': required, a forecast is of one key.' : '. Left out: anomalies of every key.'),
+          example: `${field}-1`,
+        });
+      registry.registerPath({
+        method: 'get',
+        path: `/views/${view.name}/anomalies`,
+        summary: `Anomalies of ${view.name}: readings far from their baseline`,
+        description:
+          `${summary} Each anomaly is also published to EventBridge (source \`lambda-architecture\`, detail-type ` +
+          '`Anomaly detected`, the anomaly as detail) once recorded; delivery is at least once, so dedup by `id`. ' +
+          'Newest first; filter by any dimension values; pages: pass `next` from one answer to get the following ' +
+          `page. Example: \`/views/${view.name}/anomalies?${first}=${first}-1\`.`,
+        security,
+        request: {
+          query: z.object({
+            ...Object.fromEntries(view.dimensions.map((field) => [field, oneValue(field, false).optional()])),
+            from: z
+              .string()
+              .optional()
+              .openapi({
+                description: `Event time, epoch ms or ISO-8601 with a zone, ${TIME_RANGE}. Default: a day before \`to\`.`,
+              }),
+            to: z
+              .string()
+              .optional()
+              .openapi({
+                description: `Event time, exclusive, epoch ms or ISO-8601 with a zone, ${TIME_RANGE}. Default: now.`,
+              }),
+            limit: z
+              .string()
+              .optional()
+              .openapi({
+                description: `Anomalies per page, 1 to ${MAX_ANOMALY_LIMIT}. Default: ${DEFAULT_ANOMALY_LIMIT}.`,
+                example: '50',
+              }),
+            next: z.string().optional().openapi({ description: 'The `next` of the previous page, as it was given.' }),
+          }),
+        },
+        responses: {
+          200: json(anomaliesAnswerSchema, 'A page of anomalies.'),
+          400: json(errorSchema, 'A parameter is unknown or malformed, or `next` is not a token this API gave.'),
+          404: json(errorSchema, 'Unknown view.'),
+        },
+      });
+      registry.registerPath({
+        method: 'get',
+        path: `/views/${view.name}/forecast`,
+        summary: `The expected ${view.baseline.field} of one key of ${view.name}, with its band, for the coming buckets`,
+        description:
+          `${summary} Per bucket from \`from\` on, the expected reading (the slot's mean) and the band a reading ` +
+          'may take without being an anomaly, from the baseline of the window that ends where the forecast starts. ' +
+          `Example: \`/views/${view.name}/forecast?${view.dimensions.map((field) => `${field}=${field}-1`).join('&')}&horizon=24\`.`,
+        security,
+        request: {
+          query: z.object({
+            ...Object.fromEntries(view.dimensions.map((field) => [field, oneValue(field, true)])),
+            from: z
+              .string()
+              .optional()
+              .openapi({
+                description: `Epoch ms or ISO-8601 with a zone, ${TIME_RANGE}: the forecast starts with its bucket. Default: now.`,
+              }),
+            horizon: z
+              .string()
+              .optional()
+              .openapi({
+                description: `Buckets (${view.granularity}s) to forecast, 1 to ${MAX_FORECAST_HORIZON}. Default: ${DEFAULT_FORECAST_HORIZON}.`,
+                example: '24',
+              }),
+          }),
+        },
+        responses: {
+          200: json(forecastAnswerSchema, 'The forecast, bucket by bucket.'),
+          400: json(
+            errorSchema,
+            'A dimension is missing, a parameter is unknown or malformed, or the training window of `from` reaches ' +
+              "past the view's retention.",
+          ),
+          404: json(errorSchema, 'Unknown view.'),
+        },
+      });
+    }
   }
   return new OpenApiGeneratorV3(registry.definitions).generateDocument({
     openapi: '3.0.3',

@@ -11,6 +11,7 @@ import {
   groupKeyOf,
   parseKeyListing,
   parseViewQuery,
+  quote,
   retentionProblem,
   tooManyKeysProblem,
   type QueryLimits,
@@ -20,6 +21,14 @@ import { findView, type ViewDefinition } from '../core/view-declaration';
 import { clientError, jsonResponse } from '../adapters/api-response';
 import { groupSeries, keyListing, keySeries, rankedSeries, viewAnswer, viewListing } from './view-answer';
 import { FIRST_GENERATION_ONLY, type GenerationSource } from '../core/generation-manifest';
+import { AnomalyPageTokenError } from '../adapters/anomaly-store';
+import { BaselineReader, hasBaseline, type BaselineView } from '../adapters/baseline-reader';
+import type { AnomalyPages } from '../core/anomaly';
+import { noBaselineProblem, parseAnomalyListing } from '../core/anomaly-request';
+import { trainingWindow } from '../core/baseline';
+import { parseForecastRequest } from '../core/forecast-request';
+import { anomalyAnswer } from './anomaly-answer';
+import { forecastAnswer } from './forecast-answer';
 
 export const SERVING_METRICS = { answered: 'QueriesAnswered', rejected: 'QueriesRejected' } as const;
 
@@ -46,23 +55,33 @@ export interface QueryHandlerDependencies {
   readonly limits?: QueryLimits;
   /** Which realtime generation of each view is served. @default generation 1 for every view */
   readonly generations?: GenerationSource;
+  /** The anomalies table (AnomalyStore), read by GET /views/{view}/anomalies. @default none: that route fails */
+  readonly anomalies?: AnomalyPages;
+  /**
+   * Where a forecast reads a key's served buckets over its training window.
+   * @default a BaselineReader over `reader` and `generations`
+   */
+  readonly baselines?: Pick<BaselineReader, 'servedBuckets'>;
   /** Keys read in parallel per request. @default 8 */
   readonly concurrency?: number;
   readonly now?: () => number;
 }
 
 /**
- * The serving layer's Lambda behind API Gateway: GET /views, GET /views/{view}, GET /views/{view}/keys and
- * GET /openapi.json. Per query it takes the served batch version once, finds the keys to read (those given, or for a
- * group-by or top-N those the key directory lists, DESIGN.md §10), reads that version's rows and the realtime items
- * of each key, and applies the serving rule (DESIGN.md §3). Bad input gets a 4xx naming the problem; only a fault of
- * ours is a 5xx.
+ * The serving layer's Lambda behind API Gateway: GET /views, GET /views/{view}, GET /views/{view}/keys,
+ * GET /views/{view}/anomalies, GET /views/{view}/forecast and GET /openapi.json. Per query it takes the served batch
+ * version once, finds the keys to read (those given, or for a group-by or top-N those the key directory lists,
+ * DESIGN.md §10), reads that version's rows and the realtime items of each key, and applies the serving rule
+ * (DESIGN.md §3). Anomalies are a page of the anomalies table; a forecast reads one key's served buckets over the
+ * training window of `from` (DESIGN.md §12). Bad input gets a 4xx naming the problem; only a fault of ours is a 5xx.
  */
 export function createQueryHandler(dependencies: QueryHandlerDependencies) {
   const { config, reader, logger, metrics } = dependencies;
   const limits = dependencies.limits ?? DEFAULT_QUERY_LIMITS;
   const now = dependencies.now ?? Date.now;
   const generations = dependencies.generations ?? FIRST_GENERATION_ONLY;
+  const baselines =
+    dependencies.baselines ?? new BaselineReader({ reader, architecture: config.architecture, generations });
 
   async function answer(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
     if (event.httpMethod !== 'GET') return clientError(405, [`${event.httpMethod}: only GET is served here`]);
@@ -79,6 +98,12 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
     // Read by the parsers as own entries only: names like `constructor` are the caller's, not Object.prototype's.
     const parameters = event.multiValueQueryStringParameters ?? {};
     if (event.resource === '/views/{view}/keys') return listKeys(view, parameters);
+    if (event.resource === '/views/{view}/anomalies' || event.resource === '/views/{view}/forecast') {
+      if (!hasBaseline(view)) return clientError(400, [noBaselineProblem(view, config.views)]);
+      return event.resource === '/views/{view}/anomalies'
+        ? listAnomalies(view, parameters)
+        : answerForecast(view, parameters);
+    }
     // One clock read: the default range and the retention check must agree on what now is.
     const nowMs = now();
     const parsed = parseViewQuery(view, parameters, nowMs, limits);
@@ -175,6 +200,38 @@ export function createQueryHandler(dependencies: QueryHandlerDependencies) {
       ...(after === undefined ? {} : { after }),
     });
     return jsonResponse(200, keyListing(view, page.entries, page.lastSortKey));
+  }
+
+  async function listAnomalies(
+    view: BaselineView,
+    parameters: Readonly<Record<string, readonly string[] | undefined>>,
+  ): Promise<APIGatewayProxyResult> {
+    const parsed = parseAnomalyListing(view, parameters, now());
+    if (!parsed.ok) return clientError(parsed.status, parsed.errors);
+    // A deployment whose views declare a baseline always has the table (lib/view-tables.ts): its absence is ours.
+    if (dependencies.anomalies === undefined) throw new Error('no anomalies table is configured (ANOMALY_TABLE)');
+    try {
+      const page = await dependencies.anomalies.page(view, parsed.listing.query);
+      return jsonResponse(200, anomalyAnswer(parsed.listing, page));
+    } catch (error) {
+      if (!(error instanceof AnomalyPageTokenError)) throw error;
+      const next = parsed.listing.query.after ?? '';
+      return clientError(400, [
+        `next: not a token this API gave, got ${quote(next)} (pass the next of the previous page as it is)`,
+      ]);
+    }
+  }
+
+  async function answerForecast(
+    view: BaselineView,
+    parameters: Readonly<Record<string, readonly string[] | undefined>>,
+  ): Promise<APIGatewayProxyResult> {
+    const parsed = parseForecastRequest(view, parameters, now());
+    if (!parsed.ok) return clientError(parsed.status, parsed.errors);
+    const { request } = parsed;
+    const window = trainingWindow(view, request.fromMs);
+    const buckets = await baselines.servedBuckets(view, request.dimensionKey, window.firstBucket, window.lastBucket);
+    return jsonResponse(200, forecastAnswer(request, buckets));
   }
 
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {

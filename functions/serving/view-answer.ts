@@ -5,7 +5,7 @@ import type { BatchManifest } from '../core/manifest';
 import { presentMeasures } from '../core/measures';
 import type { ViewQuery } from '../core/query-request';
 import type { ServedBucket } from '../core/serving-rule';
-import { describeMeasure, type ViewDefinition } from '../core/view-declaration';
+import { describeMeasure, viewDeclarationOf, type ViewDefinition } from '../core/view-declaration';
 import { measureDetail, viewAccuracy } from './measure-accuracy';
 
 /**
@@ -137,6 +137,8 @@ export function viewListing(views: readonly ViewDefinition[]) {
       dedupeByEventId: view.dedupeByEventId,
       // Days of buckets kept (null: for ever): a query whose from is further back is refused with a 400.
       retentionDays: view.retentionDays,
+      // What its anomalies and forecasts are scored by, in the declaration's notation; absent without one.
+      ...(view.baseline === undefined ? {} : { baseline: viewDeclarationOf(view).baseline }),
     })),
   };
 }

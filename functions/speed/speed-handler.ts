@@ -18,6 +18,12 @@ import { claimEvents, type EventClaims } from './event-claims';
 import { eventIdOf } from '../core/event-schema';
 import type { KeySighting } from '../core/key-directory';
 import { decodeKinesisRecord, positionOfLambdaRecord, type RejectedRecord } from './kinesis-record-decoder';
+import {
+  createAnomalyScorer,
+  type AnomalyScoringDependencies,
+  type ScoringFailure,
+  type ScoringOutcome,
+} from './anomaly-scoring';
 import { lowestPositionOf, touchedItems, type TouchedItem } from './touched-items';
 
 /** The speed layer's metrics (service 'speed'); the monitoring construct alarms on these names. */
@@ -30,6 +36,19 @@ export const SPEED_METRICS = {
   conditionalRetries: 'ConditionalRetries',
   /** Writes to the key directory: one per key new to the directory, none in steady state (DESIGN.md §10). */
   directoryWrites: 'DirectoryWrites',
+  /** Readings scored against a ready baseline (DESIGN.md §12), per view that declares one. */
+  readingsScored: 'ReadingsScored',
+  /** Readings not scored: their key and slot have too little history (cold). */
+  readingsNotScored: 'ReadingsNotScored',
+  /**
+   * Anomalies stored by this delivery (or found stored by an earlier one that did not publish them), then
+   * published; the monitoring construct alarms on any.
+   */
+  anomaliesRecorded: 'AnomaliesRecorded',
+  /** Baselines read from the tables (the consumer's cache missed): the read cost of scoring. */
+  baselineReads: 'BaselineReads',
+  /** Readings whose scoring could not finish (baseline read, anomaly write or publication): redelivered. */
+  scoringFailures: 'ScoringFailures',
 } as const;
 
 export type SpeedMetrics = CountMetrics;
@@ -66,6 +85,12 @@ export interface SpeedHandlerDependencies {
    * so that every key holding data is listed. @default none: keys are not listed (tests that do not look)
    */
   readonly keyDirectory?: Pick<KeyDirectoryStore, 'recordNewKeys'>;
+  /**
+   * Anomaly scoring (DESIGN.md §12): each reading of a view that declares a baseline is scored against the served
+   * baseline of its key and slot, after the realtime writes; anomalies are stored and published. @default none:
+   * nothing is scored
+   */
+  readonly anomalies?: AnomalyScoringDependencies;
 }
 
 export type SpeedHandler = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
@@ -78,11 +103,13 @@ const LOGGED_FAILURES = 5;
 
 /**
  * The Kinesis consumer of the speed layer: decode → claim eventIds (if a view asks) → fold per realtime item →
- * one conditional write per item → report. A batch is one shard's records in order (parallelization factor 1).
+ * one conditional write per item → score readings against their baselines (if a view declares one) → report. A
+ * batch is one shard's records in order (parallelization factor 1).
  *
- * Reporting: if any item was not written, the batch reports one failure, at the lowest position that went into any
- * failed item. Every item's records below it are then applied, so the event source mapping may checkpoint there;
- * records from it on are redelivered, and the watermarks skip what was already applied.
+ * Reporting: if any item was not written, or any reading's scoring did not finish, the batch reports one failure,
+ * at the lowest position that went into any failed item or failed reading. Every item's records below it are then
+ * applied and scored, so the event source mapping may checkpoint there; records from it on are redelivered, the
+ * watermarks skip what was already applied, and anomalies already stored and published are not published again.
  */
 export function createSpeedHandler(dependencies: SpeedHandlerDependencies): SpeedHandler {
   const { config, logger, metrics } = dependencies;
@@ -109,6 +136,11 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
           retry: dependencies.retry,
         })
       : undefined;
+
+  const scorer =
+    dependencies.anomalies === undefined
+      ? undefined
+      : createAnomalyScorer({ ...dependencies.anomalies, views: config.views, concurrency });
 
   const count = (name: string, value: number) => metrics.addMetric(name, MetricUnit.Count, value);
 
@@ -207,11 +239,34 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
     const systemic = items.length > 1 && refused.length === items.length;
     const setAside = systemic ? undefined : await setAsideRefused(refused, records);
     if (setAside === undefined) for (const { item, error } of refused) failItem(item, error);
+    // Records from the lowest failed one on are redelivered, and scored then: only those below it are scored now.
+    const realtimeFailedAt = lowestFailed;
+    const scoring =
+      scorer === undefined
+        ? undefined
+        : await scorer.score(
+            realtimeFailedAt === undefined
+              ? records
+              : records.filter((record) => positionOf(record) < realtimeFailedAt),
+          );
+    if (scoring?.lowestFailed !== undefined && (lowestFailed === undefined || scoring.lowestFailed < lowestFailed)) {
+      lowestFailed = scoring.lowestFailed;
+    }
+    scoring?.failures.slice(0, LOGGED_FAILURES).forEach(logScoringFailure);
+    for (const { record, view, error } of scoring?.unscorable.slice(0, LOGGED_FAILURES) ?? []) {
+      logger.error('reading not scored: its baseline does not decode; not retried', {
+        view,
+        shardId: record.shardId,
+        sequenceNumber: record.sequenceNumber,
+        error: describeError(error),
+      });
+    }
     count(SPEED_METRICS.itemsWritten, written);
     count(SPEED_METRICS.itemWriteFailures, failed);
     count(SPEED_METRICS.recordsSetAside, setAside?.records ?? 0);
     count(SPEED_METRICS.conditionalRetries, conditionalRetries);
     count(SPEED_METRICS.directoryWrites, directory.writes);
+    if (scoring !== undefined) countScoring(scoring);
     logger.info('batch folded', {
       shardId,
       records: received.length,
@@ -224,6 +279,7 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
       itemWriteFailures: failed,
       recordsSetAside: setAside?.records ?? 0,
       conditionalRetries,
+      ...(scoring === undefined ? {} : scoringSummary(scoring)),
       ...(lowestFailed === undefined ? {} : { reportedFailureAt: sequenceNumberOf(lowestFailed) }),
     });
     return {
@@ -345,6 +401,36 @@ export function createSpeedHandler(dependencies: SpeedHandlerDependencies): Spee
       }
     });
     return items;
+  }
+
+  function countScoring(scoring: ScoringOutcome) {
+    count(SPEED_METRICS.readingsScored, scoring.scored);
+    count(SPEED_METRICS.readingsNotScored, scoring.notScored);
+    count(SPEED_METRICS.anomaliesRecorded, scoring.anomaliesRecorded);
+    count(SPEED_METRICS.baselineReads, scoring.baselineReads);
+    count(SPEED_METRICS.scoringFailures, scoring.failures.length);
+  }
+
+  function scoringSummary(scoring: ScoringOutcome) {
+    return {
+      readingsScored: scoring.scored,
+      readingsNotScored: scoring.notScored,
+      anomaliesRecorded: scoring.anomaliesRecorded,
+      anomaliesAlreadyNotified: scoring.anomaliesAlreadyNotified,
+      baselineReads: scoring.baselineReads,
+      scoringFailures: scoring.failures.length,
+    };
+  }
+
+  function logScoringFailure({ record, view, stage, error }: ScoringFailure) {
+    logger.error('reading not scored to the end: the batch reports a failure at or below it', {
+      view,
+      stage,
+      shardId: record.shardId,
+      sequenceNumber: record.sequenceNumber,
+      eventId: eventIdOf(config.schema, record.event),
+      error: describeError(error),
+    });
   }
 
   function logFailedItem(item: GenerationItem, lowest: string, error: unknown) {

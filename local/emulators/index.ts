@@ -7,6 +7,12 @@ import { startS3 } from './s3-emulator';
 export { emulatorClientConfig, emulatorCredentials, type EmulatorClientConfig } from './emulator-client-config';
 export { freePort } from './free-port';
 export { startDynamoDb } from './dynamodb-emulator';
+export {
+  startEventBus,
+  type EventBusEmulator,
+  type EventBusOptions,
+  type RecordedBusEvent,
+} from './event-bus-emulator';
 export { startKinesis, type KinesisEmulator } from './kinesis-emulator';
 export { startS3 } from './s3-emulator';
 export type { EmulatorOptions, RunningEmulator } from './running-emulator';

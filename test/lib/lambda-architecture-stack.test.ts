@@ -5,11 +5,39 @@ import { synthesize, type ValidationReport } from './stack-fixture';
 let template: Template;
 let report: ValidationReport;
 let prod: Template;
+/** A pipeline whose one view declares no baseline: no anomalies table, no scoring, no anomalies routes. */
+let withoutBaseline: Template;
 
 beforeAll(() => {
   ({ template, report } = synthesize());
   prod = synthesize({ stage: 'prod' }).template;
+  withoutBaseline = synthesize({
+    pipeline: { views: [{ name: 'plain', dimensions: ['deviceId'], granularity: 'hour' }] },
+  }).template;
 });
+
+/** The statements of the IAM policies attached to the role of the pipeline function of a service. */
+function statementsOf(stack: Template, service: string): { Action: string | string[]; Resource: unknown }[] {
+  const [, fn] = Object.entries(stack.findResources('AWS::Lambda::Function')).find(
+    ([, resource]) => resource.Properties?.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === service,
+  ) ?? [undefined, undefined];
+  expect(fn).toBeDefined();
+  const role = (fn!.Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  return Object.values(stack.findResources('AWS::IAM::Policy'))
+    .filter((policy) => (policy.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === role))
+    .flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+}
+
+const actionsOf = (statement: { Action: string | string[] }) => [statement.Action].flat();
+const anomalyTableId = (stack: Template) =>
+  Object.keys(stack.findResources('AWS::DynamoDB::Table')).find((id) => id.startsWith('ViewsAnomalies'));
+/** The statements whose resources name the anomalies table. */
+const onAnomalyTable = (stack: Template, service: string) =>
+  statementsOf(stack, service).filter((statement) =>
+    JSON.stringify(statement.Resource).includes(`"${anomalyTableId(stack)}"`),
+  );
 
 describe('the stack passes cdk-nag', () => {
   it('leaves no AwsSolutions finding unacknowledged', () => {
@@ -96,6 +124,63 @@ describe('speed layer defaults', () => {
     });
   });
 
+  it('scores readings when a view declares a baseline: reads the batch table, writes anomalies, knows the default bus', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'speed',
+          ANOMALY_TABLE: { Ref: anomalyTableId(template) },
+          BATCH_TABLE: Match.anyValue(),
+          MANIFEST_TABLE: Match.anyValue(),
+          EVENT_BUS_NAME: 'default',
+        }),
+      },
+    });
+    const anomalyActions = onAnomalyTable(template, 'speed').flatMap(actionsOf);
+    expect(anomalyActions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    const batchTable = Object.keys(template.findResources('AWS::DynamoDB::Table')).find((id) =>
+      id.startsWith('ViewsBatch'),
+    );
+    const batchActions = statementsOf(template, 'speed')
+      .filter((statement) => JSON.stringify(statement.Resource).includes(`"${batchTable}"`))
+      .flatMap(actionsOf);
+    expect(batchActions).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:GetItem']));
+    expect(batchActions.filter((action) => /Put|Update|Delete|Write/.test(action))).toEqual([]);
+  });
+
+  it('lets the consumer put events on the default bus of its own account and region only', () => {
+    const putEvents = statementsOf(template, 'speed').filter((statement) =>
+      actionsOf(statement).includes('events:PutEvents'),
+    );
+    expect(putEvents).toHaveLength(1);
+    expect(actionsOf(putEvents[0])).toEqual(['events:PutEvents']);
+    expect(putEvents[0].Resource).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':events:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':event-bus/default',
+        ],
+      ],
+    });
+  });
+
+  it('neither scores nor publishes when no view declares a baseline', () => {
+    const variables = Object.values(withoutBaseline.findResources('AWS::Lambda::Function')).map(
+      (fn) => (fn.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>,
+    );
+    for (const vars of variables) {
+      expect(vars.ANOMALY_TABLE).toBeUndefined();
+      expect(vars.EVENT_BUS_NAME).toBeUndefined();
+    }
+    expect(statementsOf(withoutBaseline, 'speed').flatMap(actionsOf)).not.toContain('events:PutEvents');
+  });
+
   it('sends discarded batches to an encrypted, TLS-only queue', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -109,9 +194,10 @@ describe('speed layer defaults', () => {
 });
 
 describe('table defaults', () => {
-  it('gives the realtime, batch, manifest and key directory tables on-demand capacity, point-in-time recovery and encryption, and TTL to all but the directory', () => {
+  it('gives the realtime, batch, manifest, key directory and anomalies tables on-demand capacity, point-in-time recovery and encryption, and TTL to all but the directory', () => {
     const tables = template.findResources('AWS::DynamoDB::Table');
-    expect(Object.keys(tables)).toHaveLength(4);
+    expect(Object.keys(tables)).toHaveLength(5);
+    expect(Object.keys(tables).some((id) => id.startsWith('ViewsAnomalies'))).toBe(true);
     for (const [id, table] of Object.entries(tables)) {
       // Directory entries are kept for ever: a key seen only by the batch layer must stay listed (DESIGN.md §10).
       const ttl = id.startsWith('ViewsKeyDirectory')
@@ -135,6 +221,14 @@ describe('table defaults', () => {
       pipeline: { views: [{ name: 'once', dimensions: ['deviceId'], granularity: 'minute', dedupeByEventId: true }] },
     }).template;
     expect(Object.keys(withDedup.findResources('AWS::DynamoDB::Table'))).toHaveLength(5);
+  });
+
+  it('adds the anomalies table only when a view declares a baseline', () => {
+    const tableIds = Object.keys(withoutBaseline.findResources('AWS::DynamoDB::Table'));
+    expect(tableIds).toHaveLength(4);
+    expect(tableIds.some((id) => id.startsWith('ViewsAnomalies'))).toBe(false);
+    expect(Object.keys(withoutBaseline.findOutputs('*'))).not.toContain('AnomalyTableName');
+    expect(Object.keys(template.findOutputs('*'))).toContain('AnomalyTableName');
   });
 
   it('retains the tables in production and destroys them in dev', () => {
@@ -166,8 +260,9 @@ describe('function defaults', () => {
 describe('API defaults', () => {
   it('requires an API key on every method and validates requests', () => {
     const methods = Object.values(template.findResources('AWS::ApiGateway::Method'));
-    // GET /views, /views/{view}, /views/{view}/keys, /openapi.json and POST /events.
-    expect(methods.length).toBe(5);
+    // GET /views, /views/{view}, /views/{view}/keys, /views/{view}/anomalies, /views/{view}/forecast, /openapi.json
+    // and POST /events.
+    expect(methods.length).toBe(7);
     for (const method of methods) {
       expect(method.Properties).toMatchObject({ ApiKeyRequired: true, RequestValidatorId: expect.anything() });
     }
@@ -175,6 +270,27 @@ describe('API defaults', () => {
       ValidateRequestBody: true,
       ValidateRequestParameters: true,
     });
+  });
+
+  it('serves /views/{view}/anomalies and /views/{view}/forecast only when a view declares a baseline', () => {
+    const pathParts = (stack: Template) =>
+      Object.values(stack.findResources('AWS::ApiGateway::Resource')).map((resource) => resource.Properties.PathPart);
+    expect(pathParts(template)).toEqual(expect.arrayContaining(['anomalies', 'forecast']));
+    expect(pathParts(withoutBaseline)).not.toContain('anomalies');
+    expect(pathParts(withoutBaseline)).not.toContain('forecast');
+    expect(Object.values(withoutBaseline.findResources('AWS::ApiGateway::Method'))).toHaveLength(5);
+  });
+
+  it('lets the query function list the anomalies table (Query only) and tells it the table', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'serving',
+          ANOMALY_TABLE: { Ref: anomalyTableId(template) },
+        }),
+      },
+    });
+    expect(onAnomalyTable(template, 'serving').flatMap(actionsOf)).toEqual(['dynamodb:Query']);
   });
 
   it('throttles with a usage plan bound to the key, logs access, and traces with X-Ray', () => {

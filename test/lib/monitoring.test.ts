@@ -76,6 +76,23 @@ describe('alarms and dashboard', () => {
     expect(alarmsNamed(kappa, 'BatchRowsSetAside')).toHaveLength(0);
   });
 
+  it('alarms when the speed layer recorded any anomaly in 5 minutes, only when a view declares a baseline', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'LambdaArchitecture',
+      MetricName: 'AnomaliesRecorded',
+      Dimensions: [{ Name: 'service', Value: 'speed' }],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      Period: 300,
+      Statistic: 'Sum',
+      TreatMissingData: 'notBreaching',
+    });
+    const plain = synthesize({
+      pipeline: { views: [{ name: 'plain', dimensions: ['deviceId'], granularity: 'hour' }] },
+    }).template;
+    expect(alarmsNamed(plain, 'AnomaliesRecorded')).toHaveLength(0);
+  });
+
   it('alarms when no batch run succeeded for half the realtime retention, counting missing data as breaching', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'LambdaArchitecture',

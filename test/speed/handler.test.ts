@@ -37,8 +37,27 @@ describe('speed Lambda entry', () => {
       MANIFEST_TABLE: 'manifest',
       SET_ASIDE_BUCKET: 'archive',
       KEY_DIRECTORY_TABLE: 'keys',
+      // The default site_metric_hour view declares a baseline: the speed layer scores its readings.
+      ANOMALY_TABLE: 'anomalies',
+      BATCH_TABLE: 'batch',
     });
     expect(await handler({ Records: [] })).toEqual({ batchItemFailures: [] });
+  });
+
+  it('refuses to start without ANOMALY_TABLE or BATCH_TABLE when a view declares a baseline, and needs neither otherwise', () => {
+    const base = {
+      PIPELINE_CONFIG: defaults,
+      REALTIME_TABLE: 'realtime',
+      MANIFEST_TABLE: 'manifest',
+      SET_ASIDE_BUCKET: 'archive',
+      KEY_DIRECTORY_TABLE: 'keys',
+    };
+    expect(() => coldStart(base)).toThrow(/views site_metric_hour declare a baseline: .* needs ANOMALY_TABLE/);
+    expect(() => coldStart({ ...base, ANOMALY_TABLE: 'anomalies' })).toThrow(/needs BATCH_TABLE/);
+    const withoutBaseline = serializePipelineConfig(
+      definePipelineConfig({ views: [{ name: 'site_hour', dimensions: ['site'], granularity: 'hour' }] }),
+    );
+    expect(typeof coldStart({ ...base, PIPELINE_CONFIG: withoutBaseline }).handler).toBe('function');
   });
 
   it('fails loudly at cold start, naming the variable, when one is missing or malformed', () => {
