@@ -20,7 +20,7 @@ import { openApiDocument } from '../functions/serving/openapi-document';
 import { createQueryHandler } from '../functions/serving/query-handler';
 import { createSpeedHandler } from '../functions/speed/speed-handler';
 import type { LocalEnvironment, LocalHandlers } from './local-runtime';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { createEventBridgeClient } from '../functions/adapters/aws-clients';
 import { EventBridgeAnomalyNotifier } from '../functions/adapters/anomaly-notifier';
 import { AnomalyStore } from '../functions/adapters/anomaly-store';
 import { BaselineReader } from '../functions/adapters/baseline-reader';
@@ -91,7 +91,10 @@ export function buildLocalHandlers(
               }),
               store: anomalyStore,
               notifier: new EventBridgeAnomalyNotifier({
-                client: new EventBridgeClient(emulatorClientConfig(environment.eventBusEndpoint)),
+                client: createEventBridgeClient({
+                  ...emulatorClientConfig(environment.eventBusEndpoint),
+                  maxAttempts: 1,
+                }),
                 eventBusName: resources.eventBus,
               }),
             },

@@ -1,5 +1,6 @@
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -43,4 +44,8 @@ export function createAthenaClient(options: ClientOptions = {}): AthenaClient {
 
 export function createLambdaClient(options: ClientOptions = {}): LambdaClient {
   return new LambdaClient({ ...options });
+}
+
+export function createEventBridgeClient(options: ClientOptions = {}): EventBridgeClient {
+  return new EventBridgeClient({ ...options });
 }

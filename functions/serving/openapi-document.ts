@@ -401,6 +401,20 @@ export function openApiDocument(schema: EventSchema, views: readonly ViewDefinit
                       'Days of buckets the view keeps, counted back from now; null: kept for ever. A query whose ' +
                       '`from` is further back is refused with a 400 naming the views that still cover it.',
                   }),
+                baseline: z
+                  .object({
+                    measure: z.string(),
+                    seasonality: z.enum(SEASONALITIES),
+                    trainingWindowDays: z.number().int(),
+                    threshold: z.number(),
+                    minEvents: z.number().int(),
+                  })
+                  .optional()
+                  .openapi({
+                    description:
+                      'The baseline its readings are scored by, as declared (absent without one): see the ' +
+                      'anomalies and forecast paths.',
+                  }),
               })
               .loose(),
           ),

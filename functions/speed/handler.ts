@@ -1,10 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { z } from 'zod';
 import { EventBridgeAnomalyNotifier } from '../adapters/anomaly-notifier';
 import { AnomalyStore } from '../adapters/anomaly-store';
-import { createDynamoDbClient, createS3Client } from '../adapters/aws-clients';
+import { createDynamoDbClient, createEventBridgeClient, createS3Client } from '../adapters/aws-clients';
 import { BaselineReader, hasBaseline } from '../adapters/baseline-reader';
 import { SetAsideStore } from '../adapters/set-aside-store';
 import { GenerationDirectory } from '../adapters/generation-directory';
@@ -84,7 +83,7 @@ function anomalyScoring(): AnomalyScoringDependencies | undefined {
     }),
     store: new AnomalyStore({ client: dynamodb, tableName: anomalyTable }),
     notifier: new EventBridgeAnomalyNotifier({
-      client: new EventBridgeClient({ maxAttempts: 1 }),
+      client: createEventBridgeClient({ maxAttempts: 1 }),
       eventBusName: environment.EVENT_BUS_NAME,
     }),
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { RunningEmulator } from './running-emulator';
+import { listenOnLoopback } from './free-port';
 
 /** An event the stand-in bus accepted, as a rule's target would receive it. */
 export interface RecordedBusEvent {
@@ -55,7 +56,7 @@ export async function startEventBus(options: EventBusOptions = {}): Promise<Even
       else response.destroy();
     });
   });
-  const port = await listenOnLoopback(server);
+  const port = await listenOnLoopback(server, 'the event bus');
   let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${port}`,
@@ -209,17 +210,4 @@ function reply(response: ServerResponse, status: number, { body }: { readonly bo
     ...(typeof type === 'string' ? { 'x-amzn-errortype': type } : {}),
   });
   response.end(text);
-}
-
-/** Port 0 directly: nothing can take the port between choosing and binding it. */
-function listenOnLoopback(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      const address = server.address();
-      if (address !== null && typeof address === 'object') resolve(address.port);
-      else reject(new Error('the event bus did not get a TCP port'));
-    });
-  });
 }

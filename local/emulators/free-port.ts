@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 
 /**
  * A TCP port on 127.0.0.1 that the OS considered free a moment ago. The port is released before this resolves, so
@@ -14,6 +14,22 @@ export async function freePort(): Promise<number> {
       const address = server.address();
       const port = address !== null && typeof address === 'object' ? address.port : undefined;
       server.close(() => (port === undefined ? reject(new Error('no TCP port was assigned')) : resolve(port)));
+    });
+  });
+}
+
+/**
+ * Binds a server to port 0 on 127.0.0.1 and resolves with the port the OS gave it: unlike freePort(), nothing can take
+ * the port between choosing and binding it.
+ */
+export function listenOnLoopback(server: Server, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      const address = server.address();
+      if (address !== null && typeof address === 'object') resolve(address.port);
+      else reject(new Error(`${what} did not get a TCP port`));
     });
   });
 }

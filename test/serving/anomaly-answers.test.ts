@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { AnomalyStore } from '../../functions/adapters/anomaly-store';
 import { KeyDirectoryStore } from '../../functions/adapters/key-directory-store';
 import { ViewReader } from '../../functions/adapters/view-reader';
@@ -11,6 +10,7 @@ import { createQueryHandler } from '../../functions/serving/query-handler';
 import { emulatorClientConfig, startDynamoDb, type RunningEmulator } from '../../local/emulators';
 import { createTable } from '../speed/realtime-table';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
+import { getViewRoute } from '../support/api-gateway-request';
 
 const config = definePipelineConfig({
   views: [
@@ -103,22 +103,12 @@ function handler() {
   });
 }
 
-async function get(
+function get(
   viewName: string,
   parameters: Record<string, string | string[]>,
   query = handler(),
 ): Promise<{ status: number; body: AnomalyAnswer }> {
-  const event = {
-    httpMethod: 'GET',
-    resource: '/views/{view}/anomalies',
-    path: `/views/${viewName}/anomalies`,
-    pathParameters: { view: viewName },
-    multiValueQueryStringParameters: Object.fromEntries(
-      Object.entries(parameters).map(([name, value]) => [name, [value].flat()]),
-    ),
-  } as unknown as APIGatewayProxyEvent;
-  const response = await query(event);
-  return { status: response.statusCode, body: JSON.parse(response.body) as AnomalyAnswer };
+  return getViewRoute<AnomalyAnswer>(query, '/views/{view}/anomalies', viewName, parameters);
 }
 
 beforeAll(async () => {

@@ -9,13 +9,12 @@ import { ViewReader } from '../../functions/adapters/view-reader';
 import { runBatchJob } from '../../functions/batch/batch-job';
 import { slotBaseline, type SlotReadings } from '../../functions/core/baseline';
 import { encodeDimensionKey } from '../../functions/core/dimension-key';
-import { partitionKeyOf } from '../../functions/core/event-schema';
 import { partitionKeysOf } from '../../functions/core/master-dataset-columns';
 import { definePipelineConfig, type PipelineConfig } from '../../functions/core/pipeline-config';
 import { toArchivedEvent, type StreamRecord } from '../../functions/core/stream-record';
 import { createSpeedHandler } from '../../functions/speed/speed-handler';
 import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
-import { toLambdaEvent } from '../../local/kinesis-lambda-event';
+import { streamRecordsEvent } from '../support/stream-records-event';
 import { ensureBucket, ensureTable } from '../../local/provision';
 import { seededRandom } from '../speed/generated-events';
 import { countedRecords } from '../support/brute-force';
@@ -182,15 +181,7 @@ async function runSpeedLayer(arrived: readonly StreamRecord[], random: () => num
   const deliver = async (shardId: string, records: readonly StreamRecord[]) => {
     if (records.length === 0) return;
     deliveries.push(...records);
-    const batch = toLambdaEvent(
-      records.map((record) => ({
-        Data: Buffer.from(JSON.stringify(record.event)),
-        PartitionKey: partitionKeyOf(config.schema, record.event),
-        SequenceNumber: record.sequenceNumber,
-        ApproximateArrivalTimestamp: new Date(record.arrivalMs),
-      })),
-      { streamArn: STREAM_ARN, shardId },
-    );
+    const batch = streamRecordsEvent(config.schema, records, { streamArn: STREAM_ARN, shardId });
     expect(await handler(batch)).toEqual({ batchItemFailures: [] });
   };
   for (const shardId of SHARDS) {

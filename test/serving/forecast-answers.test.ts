@@ -1,5 +1,4 @@
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { BaselineReader } from '../../functions/adapters/baseline-reader';
 import { KeyDirectoryStore } from '../../functions/adapters/key-directory-store';
 import { ViewReader } from '../../functions/adapters/view-reader';
@@ -13,6 +12,7 @@ import { createQueryHandler } from '../../functions/serving/query-handler';
 import { emulatorClientConfig, startDynamoDb, type RunningEmulator } from '../../local/emulators';
 import { createTable } from '../speed/realtime-table';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
+import { getViewRoute } from '../support/api-gateway-request';
 
 const config = definePipelineConfig({
   views: [
@@ -97,22 +97,12 @@ function handler() {
   });
 }
 
-async function get(
+function get(
   viewName: string,
   parameters: Record<string, string | string[]>,
   query = handler(),
 ): Promise<{ status: number; body: ForecastAnswer }> {
-  const event = {
-    httpMethod: 'GET',
-    resource: '/views/{view}/forecast',
-    path: `/views/${viewName}/forecast`,
-    pathParameters: { view: viewName },
-    multiValueQueryStringParameters: Object.fromEntries(
-      Object.entries(parameters).map(([name, value]) => [name, [value].flat()]),
-    ),
-  } as unknown as APIGatewayProxyEvent;
-  const response = await query(event);
-  return { status: response.statusCode, body: JSON.parse(response.body) as ForecastAnswer };
+  return getViewRoute<ForecastAnswer>(query, '/views/{view}/forecast', viewName, parameters);
 }
 
 const KEY = { site: 's1', metric: 'temperature' };

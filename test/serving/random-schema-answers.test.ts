@@ -9,7 +9,6 @@ import { KeyDirectoryStore } from '../../functions/adapters/key-directory-store'
 import { ViewReader } from '../../functions/adapters/view-reader';
 import { runBatchJob } from '../../functions/batch/batch-job';
 import { measuresFromAttributes } from '../../functions/core/aggregate-attributes';
-import { partitionKeyOf } from '../../functions/core/event-schema';
 import { canRollUp, GRANULARITIES } from '../../functions/core/granularity';
 import { mergeMeasures, type Measures } from '../../functions/core/measures';
 import { partitionKeysOf } from '../../functions/core/master-dataset-columns';
@@ -20,7 +19,7 @@ import { MEASURE_KINDS, type ViewDefinition } from '../../functions/core/view-de
 import { createQueryHandler } from '../../functions/serving/query-handler';
 import { createSpeedHandler } from '../../functions/speed/speed-handler';
 import { emulatorClientConfig, startDynamoDb, startS3, type RunningEmulator } from '../../local/emulators';
-import { toLambdaEvent } from '../../local/kinesis-lambda-event';
+import { streamRecordsEvent } from '../support/stream-records-event';
 import { ensureBucket, ensureTable } from '../../local/provision';
 import { scanItems, windowRowsInTable } from '../batch/batch-views';
 import {
@@ -106,15 +105,7 @@ async function runSpeedLayer(config: PipelineConfig, resources: Resources, strea
     retry: { sleep: async () => undefined },
   });
   const deliver = async (shardId: string, records: readonly StreamRecord[]) => {
-    const batch = toLambdaEvent(
-      records.map((record) => ({
-        Data: Buffer.from(JSON.stringify(record.event)),
-        PartitionKey: partitionKeyOf(config.schema, record.event),
-        SequenceNumber: record.sequenceNumber,
-        ApproximateArrivalTimestamp: new Date(record.arrivalMs),
-      })),
-      { streamArn: STREAM_ARN, shardId },
-    );
+    const batch = streamRecordsEvent(config.schema, records, { streamArn: STREAM_ARN, shardId });
     expect(await speed(batch)).toEqual({ batchItemFailures: [] });
   };
   const shards = new Map<string, StreamRecord[]>();

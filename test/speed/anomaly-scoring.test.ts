@@ -10,6 +10,7 @@ import { AnomalyStore } from '../../functions/adapters/anomaly-store';
 import { BaselineReader, type BaselineView } from '../../functions/adapters/baseline-reader';
 import { ViewReader } from '../../functions/adapters/view-reader';
 import { presentAnomaly } from '../../functions/core/anomaly';
+import { decodeBins } from '../../functions/core/histogram';
 import type { IotEvent } from '../../functions/core/event-schema';
 import type { GenerationSource } from '../../functions/core/generation-manifest';
 import { definePipelineConfig } from '../../functions/core/pipeline-config';
@@ -340,6 +341,28 @@ describe('anomaly scoring in the speed layer', () => {
     // The redelivery reads again (and fails again): a failed read is not served from the cache.
     expect(reportedFailure(await handle(batch))).toBe(sequenceNumberOf(batch, 'b-first'));
     expect(metrics.total(SPEED_METRICS.baselineReads)).toBe(2);
+  });
+
+  it('does not score, and does not fail the batch on, a reading whose baseline reads back but does not decode', async () => {
+    // A stored sketch that does not decode fails every read alike: redelivering would stop the shard for ever.
+    const corrupt = {
+      windowReadings: () => Promise.resolve().then(() => decodeBins('not bins', [1, 2])),
+    } as unknown as Pick<BaselineReader, 'windowReadings'>;
+    const { handle, logger } = await pipeline({
+      handler: {
+        anomalies: {
+          baselines: corrupt,
+          store: new AnomalyStore({ client: dynamodb, tableName: 'never-written', retry: noWait }),
+          notifier: new EventBridgeAnomalyNotifier({ client: eventBridge, eventBusName: 'default', retry: noWait }),
+        },
+      },
+    });
+    const batch = batchOf([reading('c-first', 'site-c', 50, NOW), reading('c-spike', 'site-c', 500, NOW + 1_000)]);
+    expect(await handle(batch)).toEqual({ batchItemFailures: [] });
+    expect(lastFold(logger)).toMatchObject({ readingsScored: 0, readingsNotScored: 2, scoringFailures: 0 });
+    expect(logger.at('error')[0]).toMatchObject({
+      message: 'reading not scored: its baseline does not decode; not retried',
+    });
   });
 
   it('reports a failure at the spike when its event cannot be published, and publishes it once on the redelivery', async () => {
