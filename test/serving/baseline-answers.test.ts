@@ -20,6 +20,7 @@ import { seededRandom } from '../speed/generated-events';
 import { countedRecords } from '../support/brute-force';
 import { RecordingLogger, RecordingMetrics } from '../support/recording-telemetry';
 import { BASE_TIME_MS, sequenceNumber } from '../support/stream-arbitraries';
+import { UNHURRIED_RETRIES } from '../support/unhurried-retries';
 
 /**
  * The issue's property: the served baseline of a key (what the speed layer scores against and a forecast reads) is
@@ -166,7 +167,7 @@ const speed = () =>
     keyDirectory: new KeyDirectoryStore({ client: dynamodb, tableName: resources.directory }),
     logger: new RecordingLogger(),
     metrics: new RecordingMetrics(),
-    retry: { sleep: async () => undefined },
+    retry: UNHURRIED_RETRIES,
   });
 
 /**
@@ -216,7 +217,12 @@ async function batchRun(pipeline: PipelineConfig, cutoff: number) {
   const summary = await runBatchJob({
     config: pipeline,
     engine: new DuckDbEngine({ s3, bucket: resources.bucket, schema: pipeline.schema }),
-    store: new BatchViewStore({ client: dynamodb, batchTable: resources.batch, manifestTable: resources.manifest }),
+    store: new BatchViewStore({
+      client: dynamodb,
+      batchTable: resources.batch,
+      manifestTable: resources.manifest,
+      retry: UNHURRIED_RETRIES,
+    }),
     keyDirectory: new KeyDirectoryStore({ client: dynamodb, tableName: resources.directory }),
     logger: new RecordingLogger(),
     metrics: new RecordingMetrics(),
@@ -379,5 +385,6 @@ describe('served baselines', () => {
     expect(totals.windows).toBeGreaterThan(3);
     expect(totals.ready).toBeGreaterThan(100);
     expect(totals.cold).toBeGreaterThan(100);
-  });
+    // A bound for a hang, not for speed: the run takes under a minute alone, and several on a loaded machine.
+  }, 900_000);
 });

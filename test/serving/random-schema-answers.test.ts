@@ -40,6 +40,7 @@ import {
   viewsArbitrary,
 } from '../support/schema-arbitraries';
 import { BASE_TIME_MS, type GeneratedStream } from '../support/stream-arbitraries';
+import { UNHURRIED_RETRIES } from '../support/unhurried-retries';
 
 const DAY_MS = 86_400_000;
 const STREAM_ARN = 'arn:aws:kinesis:us-east-1:000000000000:stream/events';
@@ -102,7 +103,7 @@ async function runSpeedLayer(config: PipelineConfig, resources: Resources, strea
     keyDirectory: new KeyDirectoryStore({ client: dynamodb, tableName: resources.directory }),
     logger: new RecordingLogger(),
     metrics: new RecordingMetrics(),
-    retry: { sleep: async () => undefined },
+    retry: UNHURRIED_RETRIES,
   });
   const deliver = async (shardId: string, records: readonly StreamRecord[]) => {
     const batch = streamRecordsEvent(config.schema, records, { streamArn: STREAM_ARN, shardId });
@@ -518,6 +519,7 @@ describe('stored measures, roll-ups, key listing, group-by and top-N over random
           engine: new DuckDbEngine({ s3, bucket: resources.bucket, schema: config.schema }),
           store: new BatchViewStore({
             client: dynamodb,
+            retry: UNHURRIED_RETRIES,
             batchTable: resources.batch,
             manifestTable: resources.manifest,
           }),
