@@ -26,12 +26,14 @@ export interface ReportSection {
   readonly notes?: readonly string[];
 }
 
+/** Where the results are written, one DATE-NAME.md per benchmark and day (result-comparison.ts reads the name). */
+export const RESULTS_DIRECTORY = join(__dirname, 'results');
+
 /** Writes a dated Markdown result under bench/results/ with the machine description, and returns its path. */
 export function writeReport(report: BenchReport): string {
-  const directory = join(__dirname, 'results');
-  mkdirSync(directory, { recursive: true });
+  mkdirSync(RESULTS_DIRECTORY, { recursive: true });
   const day = new Date().toISOString().slice(0, 10);
-  const file = join(directory, `${day}-${report.name}.md`);
+  const file = join(RESULTS_DIRECTORY, `${day}-${report.name}.md`);
   const line = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
   const tableLines = ([header, ...rows]: readonly (readonly (string | number)[])[]) => [
     line(header),

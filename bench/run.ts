@@ -1,10 +1,13 @@
 /**
- * `npm run bench [-- name ...]`: runs the benchmarks (all, or those named) and writes each result to
- * bench/results/DATE-NAME.md. Benchmarks are never part of `npm test`.
+ * `npm run bench [-- name ...]`: runs the benchmarks (all, or those named), writes each result to
+ * bench/results/DATE-NAME.md, prints it, and compares it with the latest earlier result of the same benchmark on the
+ * same kind of machine. Benchmarks are never part of `npm test`.
  */
-import { readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
 import { defineCommand, readCommandLine } from '../local/command-line';
+import { RESULTS_DIRECTORY } from './report';
+import { describeComparison, type StoredResult } from './result-comparison';
 
 interface Benchmark {
   run(): Promise<string>;
@@ -18,11 +21,20 @@ const available = readdirSync(__dirname)
 export const BENCH_COMMAND = defineCommand({
   command: 'npm run bench',
   summary:
-    'Runs the benchmarks (all, or those named) and writes each result to bench/results/DATE-NAME.md. ' +
+    'Runs the benchmarks (all, or those named), writes each result to bench/results/DATE-NAME.md, prints it, and ' +
+    'compares it (new ÷ old) with the latest earlier result of the same benchmark on the same kind of machine. ' +
     'Benchmarks are never part of `npm test`.',
   options: {},
   positionals: { usage: '[NAME ...]', description: `the benchmarks to run (default: all): ${available.join(', ')}` },
 });
+
+/** Every stored result, read before a run: the run may overwrite the one written earlier the same day. */
+function storedResults(): StoredResult[] {
+  if (!existsSync(RESULTS_DIRECTORY)) return [];
+  return readdirSync(RESULTS_DIRECTORY)
+    .filter((file) => file.endsWith('.md'))
+    .map((file) => ({ file, markdown: readFileSync(join(RESULTS_DIRECTORY, file), 'utf8') }));
+}
 
 async function main(): Promise<void> {
   const requested = readCommandLine(BENCH_COMMAND).positionals;
@@ -33,7 +45,12 @@ async function main(): Promise<void> {
   for (const name of requested.length > 0 ? requested : available) {
     console.log(`bench ${name} ...`);
     const benchmark = (await import(join(__dirname, `${name}.bench.ts`))) as Benchmark;
-    console.log(`bench ${name}: wrote ${await benchmark.run()}`);
+    const earlier = storedResults();
+    const file = await benchmark.run();
+    const latest = { file: basename(file), markdown: readFileSync(file, 'utf8') };
+    console.log(`bench ${name}: wrote ${relative(process.cwd(), file)}\n`);
+    console.log(latest.markdown.trimEnd());
+    console.log(`\n${describeComparison(latest, earlier)}\n`);
   }
 }
 

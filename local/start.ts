@@ -3,6 +3,11 @@
  * [--architecture kappa] [--verbose]`: the whole pipeline on this machine, on embedded emulators, with no AWS
  * account and no Docker. The schema and views are cdk.json's `pipeline` context, or those of a settings file in the
  * same notation (`--config examples/web-requests.json`); a bad declaration stops it before anything starts.
+ *
+ * The start script is `exec node --import tsx local/start.ts`: npm forwards SIGINT and SIGTERM only to the process
+ * it started, and a shell in between (dash, Debian's sh, does not exec the last command) dies of SIGTERM and defers
+ * SIGINT, leaving this process running. With `exec` and tsx as a loader rather than a CLI, npm's child is this
+ * process, so a signal sent to npm's pid reaches the one process that knows how to stop everything.
  */
 import { basename, join } from 'node:path';
 import { defineCommand, readCommandLine } from './command-line';
@@ -13,6 +18,12 @@ import { exampleEvent } from './event-traffic';
 import { localPipelineConfig } from './local-config';
 import { buildLocalHandlers } from './local-handlers';
 import { LOCAL_RESOURCES, LocalRuntime } from './local-runtime';
+
+/** Each asks `npm start` to stop: Ctrl-C, a supervisor's or a CI script's `kill`, the terminal closing. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** A bound on a hung shutdown: past it this process exits anyway, and kinesis-local's watchdog still stops it. */
+const STOP_DEADLINE_MS = 30_000;
+const PARENT_POLL_MS = 1_000;
 
 export const START_COMMAND = defineCommand({
   command: 'npm start',
@@ -47,6 +58,7 @@ export const START_COMMAND = defineCommand({
 
 async function main(): Promise<void> {
   const { values } = readCommandLine(START_COMMAND);
+  const stopRequest = stopRequested();
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`--port: expected a port number, got ${values.port}`);
@@ -118,19 +130,40 @@ Simulate traffic of the schema (${[config.schema.id, config.schema.time, ...conf
 
 Epochs are ${config.epochLengthMs / 60_000} min${config.architecture === 'lambda' ? `, the batch runs every ${batchSeconds ?? config.batchIntervalMs / 1000} s` : ''}.
 Data lives in ${runtime.dataDir} (stream "${LOCAL_RESOURCES.stream}", bucket "${LOCAL_RESOURCES.bucket}", tables ${[LOCAL_RESOURCES.realtimeTable, LOCAL_RESOURCES.batchTable, LOCAL_RESOURCES.manifestTable, LOCAL_RESOURCES.keyDirectoryTable, ...(scored === undefined ? [] : [LOCAL_RESOURCES.anomalyTable])].join(', ')});
-it persists between runs: --reset starts empty. Emulator endpoints: ${api}/_local/status. Ctrl-C stops.
+it persists between runs: --reset starts empty. Emulator endpoints: ${api}/_local/status. Ctrl-C, or a kill of npm's pid, stops it all.
 `);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nstopping ...');
-    await runtime.stop();
-    console.log('stopped; state kept in', runtime.dataDir);
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
+  const reason = await stopRequest;
+  // After a SIGHUP the terminal is gone: writing to it fails, and that must not cut the shutdown short.
+  for (const output of [process.stdout, process.stderr]) output.on('error', () => undefined);
+  console.log(`\nstopping (${reason}) ...`);
+  setTimeout(() => {
+    console.error(`not stopped after ${STOP_DEADLINE_MS / 1000} s: exiting anyway`);
+    process.exit(1);
+  }, STOP_DEADLINE_MS);
+  await runtime.stop();
+  console.log('stopped; state kept in', runtime.dataDir);
+  process.exit(0);
+}
+
+/**
+ * Resolves with what asked this process to stop: one of STOP_SIGNALS, or, under npm, npm having gone (killed with
+ * SIGKILL, or by a SIGHUP, which npm does not forward), so the runtime never outlives the `npm start` a supervisor
+ * watches. Listening from before anything starts, a signal that comes while the runtime starts stops it once it is up,
+ * through the same clean path. A repeated signal changes nothing: Ctrl-C reaches this process twice, from the
+ * terminal and forwarded by npm.
+ */
+function stopRequested(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of STOP_SIGNALS) process.on(signal, () => resolve(signal));
+    if (process.env.npm_lifecycle_event === undefined) return;
+    const npm = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid === npm) return;
+      clearInterval(watch);
+      resolve('npm exited');
+    }, PARENT_POLL_MS);
+    watch.unref();
+  });
 }
 
 main().catch((error: unknown) => {

@@ -46,7 +46,8 @@ const INSTANT_TRANSITIONS = Object.fromEntries(
 
 /**
  * Preloaded into the child: stdin is a pipe from this process, so it ends when this process dies, however it dies
- * (a SIGKILLed Jest worker runs no 'exit' handlers). The child then shuts itself down as if stopped, persisting.
+ * (a SIGKILLed Jest worker or `npm start` runs no 'exit' handlers). The child then shuts itself down as if stopped,
+ * persisting, and frees its ports.
  */
 const ORPHAN_WATCHDOG =
   'data:text/javascript,' +
@@ -93,6 +94,10 @@ async function startOnce(dataDir: string | undefined): Promise<KinesisEmulator> 
     cwd: dirname(require.resolve('kinesis-local/package.json')),
     env: { ...process.env, ...kinesisEnvironment(plainPort, tlsPort, dataDir) },
     stdio: 'pipe',
+    // A process group of its own: Ctrl-C (SIGINT to the terminal's foreground group) and a `kill` of this process's
+    // group reach this process, which stops the child in order (after the readers of the stream), never the child
+    // first. However this process ends, ORPHAN_WATCHDOG still ends the child.
+    detached: true,
   });
   const output = outputTail(child);
   let exit: Exit | undefined;
