@@ -103,7 +103,11 @@ on the local stand-in for EventBridge (the default bus); and the forecast of one
   curl -s '${api}/views/${scored.name}/forecast?${keyParameters(scored.dimensions)}&horizon=24'
 `;
   console.log(`
-The Lambda architecture is running (${config.architecture} mode).
+${
+  config.architecture === 'lambda'
+    ? 'The Lambda architecture is running: the speed layer answers at once, the batch layer makes it exact.'
+    : 'The pipeline is running in Kappa mode: the speed layer is the whole answer, and replays rebuild its views.'
+}
 
   API         ${api}   (no API key locally)
   dashboard   ${api}/
@@ -111,7 +115,7 @@ The Lambda architecture is running (${config.architecture} mode).
 
 Send an event:
   curl -s -X POST ${api}/events -H 'content-type: application/json' -d '${JSON.stringify(example)}'
-Query it (realtime at once, from the batch view after the next batch run):
+Query it (${config.architecture === 'lambda' ? 'realtime at once, from the batch view after the next batch run' : 'at once, from the realtime views'}):
   curl -s '${api}/views/${view.name}?${keyParameters(view.dimensions)}&granularity=${granularity}'
 List the view's keys, group by ${view.dimensions[0]} (leave the other dimensions out), rank the top 3 by ${ranked.name}:
   curl -s '${api}/views/${view.name}/keys'
@@ -119,9 +123,11 @@ List the view's keys, group by ${view.dimensions[0]} (leave the other dimensions
   curl -s '${api}/views/${view.name}?orderBy=${ranked.name}&limit=3&granularity=${granularity}'
 ${anomalies}${
     config.architecture === 'lambda'
-      ? `Run the batch job now instead of waiting for the schedule:
-  curl -s -X POST ${api}/_local/batch-runs`
-      : 'Kappa mode: no batch layer; the realtime views are the answer.'
+      ? `Run the batch job now instead of waiting for the schedule (an event is covered once its epoch has closed and
+the Firehose stand-in has flushed it: a run right after posting may flip nothing yet):
+  curl -s -X POST ${api}/_local/batch-runs
+  npm run batch:local -- --url ${api}`
+      : 'No batch layer in Kappa mode: no batch runs, no batch versions; a replay builds the next generation.'
   }
 Rebuild a view from the master dataset (after changing its declaration in cdk.json), into a new generation:
   npm run replay -- --view ${view.name} --url ${api}
