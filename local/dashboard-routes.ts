@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serializePipelineConfig } from '../functions/core/pipeline-config';
+import { dashboardBundle } from './dashboard-bundle';
 import { respond, respondError, type LocalRoute } from './http-gateway';
+import { readLocalHealth } from './local-health';
 import type { LocalRuntime } from './local-runtime';
 
 const page = () => readFileSync(join(__dirname, 'dashboard', 'index.html'));
@@ -10,9 +12,10 @@ const page = () => readFileSync(join(__dirname, 'dashboard', 'index.html'));
 export const MAX_ADVANCE_CLOCK_MS = 365 * 86_400_000;
 
 /**
- * The local server's own routes, beside the API: the dashboard page, a forced batch run (as the schedule would
- * run it; `advanceClockMs` moves the batch clock on, standing for time passing), a status document, and the events
- * the stand-in for EventBridge received (`GET /local/bus-events`: what a rule on the default bus would see).
+ * The local server's own routes, beside the API: the dashboard page and its script (ECharts bundled in), a forced
+ * batch run (as the schedule would run it; `advanceClockMs` moves the batch clock on, standing for time passing), a
+ * status document, the health document the dashboard's panel shows (`GET /_local/health`), and the events the
+ * stand-in for EventBridge received (`GET /local/bus-events`: what a rule on the default bus would see).
  */
 export function dashboardRoutes<BatchResult>(runtime: LocalRuntime<BatchResult>): LocalRoute[] {
   return [
@@ -20,6 +23,21 @@ export function dashboardRoutes<BatchResult>(runtime: LocalRuntime<BatchResult>)
       if (request.method !== 'GET' || (url.pathname !== '/' && url.pathname !== '/dashboard')) return false;
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.end(page());
+      return true;
+    },
+    async (request, response, url) => {
+      if (request.method !== 'GET' || url.pathname !== '/dashboard.js') return false;
+      try {
+        const script = await dashboardBundle();
+        response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+        response.end(script);
+      } catch (error) {
+        respondError(
+          response,
+          500,
+          `dashboard: its script did not build: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
       return true;
     },
     async (request, response, url) => {
@@ -83,6 +101,24 @@ export function dashboardRoutes<BatchResult>(runtime: LocalRuntime<BatchResult>)
         // `npm run replay` waits until the archive has reached its hand-off (null until Firehose has read every shard).
         archivedThroughMs: runtime.environment.archivedThroughMs() ?? null,
       });
+      return true;
+    },
+    async (request, response, url) => {
+      if (url.pathname !== '/_local/health') return false;
+      if (request.method !== 'GET') {
+        respondError(
+          response,
+          405,
+          `method: ${request.method ?? ''} is not allowed; GET /_local/health reports the pipeline's health`,
+        );
+        return true;
+      }
+      try {
+        respond(response, 200, await readLocalHealth(runtime));
+      } catch (error) {
+        // The manifests could not be read (an emulator down): a fault of ours, not of the request.
+        respondError(response, 500, `health: ${error instanceof Error ? error.message : String(error)}`);
+      }
       return true;
     },
     (request, response, url) => {

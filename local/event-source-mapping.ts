@@ -59,6 +59,11 @@ export class KinesisEventSourceMapping {
   private discovery: Promise<void> | undefined;
   private readonly sleeper = new InterruptibleSleep();
   private invocations = 0;
+  /**
+   * Per shard, the arrival time of the last record of the latest batch handed to the handler; deleted while the
+   * shard is caught up (its last read found nothing new and nothing waits for the handler).
+   */
+  private readonly latestArrivalByShard = new Map<string, number>();
 
   constructor(options: EventSourceMappingOptions) {
     this.options = {
@@ -78,6 +83,16 @@ export class KinesisEventSourceMapping {
   /** How many times the handler has been invoked: tests use it to wait for progress. */
   get invocationCount(): number {
     return this.invocations;
+  }
+
+  /**
+   * As Lambda's IteratorAge metric: the largest, over shards, of how long ago the last record of the latest batch
+   * handed to the handler arrived; a caught-up shard counts 0, so an idle stream does not look ever further behind.
+   */
+  iteratorAgeMs(nowMs: number): number {
+    let oldest = 0;
+    for (const arrivalMs of this.latestArrivalByShard.values()) oldest = Math.max(oldest, nowMs - arrivalMs);
+    return oldest;
   }
 
   start(): void {
@@ -121,6 +136,8 @@ export class KinesisEventSourceMapping {
           buffer.push(...(await reader.read(this.options.batchSize - buffer.length)));
         }
         if (buffer.length === 0) {
+          // Caught up: a batch that is retrying keeps its records in the buffer, so its shard's age keeps growing.
+          this.latestArrivalByShard.delete(shardId);
           await this.sleep(this.options.pollIntervalMs);
           continue;
         }
@@ -188,6 +205,8 @@ export class KinesisEventSourceMapping {
     shardId: string,
   ): Promise<{ kind: 'succeeded' } | { kind: 'partial'; failedIndex: number } | { kind: 'failed' }> {
     this.invocations += 1;
+    const lastArrival = batch[batch.length - 1].ApproximateArrivalTimestamp;
+    if (lastArrival !== undefined) this.latestArrivalByShard.set(shardId, lastArrival.getTime());
     let response: KinesisStreamBatchResponse | void;
     try {
       response = await this.options.handler(toLambdaEvent(batch, { streamArn: this.options.streamArn, shardId }));

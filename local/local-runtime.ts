@@ -11,7 +11,7 @@ import type {
 } from 'aws-lambda';
 import type { PipelineConfig } from '../functions/core/pipeline-config';
 import { AdjustableClock } from './adjustable-clock';
-import { BatchScheduler } from './batch-scheduler';
+import { BatchScheduler, type BatchRunRecord } from './batch-scheduler';
 import { FileCheckpointStore } from './checkpoint-store';
 import {
   emulatorClientConfig,
@@ -24,6 +24,7 @@ import { KinesisEventSourceMapping, type DiscardedBatch } from './event-source-m
 import { FirehoseStandIn } from './firehose';
 import { HttpGateway, type GatewayRoute, type LocalRoute, type ProxyHandler } from './http-gateway';
 import { ensureBucket, ensureStream, ensureTable } from './provision';
+import { RateMeter } from './rate-meter';
 
 /** Resource names of the local pipeline: one of each, as the CDK stack creates them. */
 export const LOCAL_RESOURCES = {
@@ -61,6 +62,16 @@ export interface LocalEnvironment {
   readonly now: () => number;
   /** The arrival time below which every record is in S3 (FirehoseStandIn.archivedThroughMs), once it is known. */
   readonly archivedThroughMs: () => number | undefined;
+}
+
+/** What the runtime counts for its health document (GET /_local/health), since it started. */
+export interface LocalRuntimeMeters {
+  /** Events POST /events accepted. */
+  readonly ingestAccepted: RateMeter;
+  /** Events POST /events rejected; a request refused whole (bad JSON, too many events, not events) counts one. */
+  readonly ingestRejected: RateMeter;
+  /** Stream records handed to the speed layer, whoever wrote them to the stream. */
+  readonly speedRecords: RateMeter;
 }
 
 /** The real handlers, built for the local environment by local/local-handlers.ts. */
@@ -117,6 +128,8 @@ export class LocalRuntime<BatchResult = unknown> {
     private readonly clock: AdjustableClock,
     /** What the event source mapping sent to its on-failure destination. */
     readonly discarded: readonly DiscardedBatch[],
+    /** What the health document's rates and totals are read from. */
+    readonly meters: LocalRuntimeMeters,
   ) {}
 
   static async start<BatchResult>(options: LocalRuntimeOptions<BatchResult>): Promise<LocalRuntime<BatchResult>> {
@@ -162,7 +175,22 @@ export class LocalRuntime<BatchResult = unknown> {
         now: archiveBoundedClock(clock, () => archive.firehose?.archivedThroughMs, options.config),
         archivedThroughMs: () => archive.firehose?.archivedThroughMs,
       };
-      const handlers = await options.buildHandlers(environment);
+      const built = await options.buildHandlers(environment);
+      // Metered here, around the handlers, so that the counts are the server's whatever builds the handlers.
+      const startedAtMs = Date.now();
+      const meters: LocalRuntimeMeters = {
+        ingestAccepted: new RateMeter(startedAtMs),
+        ingestRejected: new RateMeter(startedAtMs),
+        speedRecords: new RateMeter(startedAtMs),
+      };
+      const handlers: LocalHandlers<BatchResult> = {
+        ...built,
+        ingest: meteredIngest(built.ingest, meters),
+        speed: (event) => {
+          meters.speedRecords.add(event.Records.length, Date.now());
+          return built.speed(event);
+        },
+      };
       const reportError = (what: string) => (error: unknown) =>
         log(`${what}: ${error instanceof Error ? error.message : String(error)}`);
       const discarded: DiscardedBatch[] = [];
@@ -229,6 +257,7 @@ export class LocalRuntime<BatchResult = unknown> {
         clients,
         clock,
         discarded,
+        meters,
       );
       localRoutes.push(...(options.localRoutes?.(runtime) ?? []));
       mapping.start();
@@ -272,6 +301,26 @@ export class LocalRuntime<BatchResult = unknown> {
     return this.scheduler.runCount;
   }
 
+  /** When the meters began counting: the server's start. */
+  get startedAtMs(): number {
+    return this.meters.speedRecords.startedAtMs;
+  }
+
+  /** How far behind the speed layer is, as Lambda's IteratorAge metric (0 when every shard is caught up). */
+  speedIteratorAgeMs(nowMs: number): number {
+    return this.mapping.iteratorAgeMs(nowMs);
+  }
+
+  /** The latest batch run to finish, scheduled or forced (null before any has). */
+  get lastBatchRun(): BatchRunRecord<BatchResult> | null {
+    return this.scheduler.lastRun;
+  }
+
+  /** When the schedule runs the batch job next; null when nothing is scheduled (Kappa mode, or stopped). */
+  get nextBatchRunAtMs(): number | null {
+    return this.scheduler.nextRunAtMs;
+  }
+
   async stop(): Promise<void> {
     await this.gateway.stop();
     await this.scheduler.stop();
@@ -302,6 +351,37 @@ export function archiveBoundedClock(
     }
     return Math.min(clock.now(), archived + config.bufferIntervalMs + config.safetyMarginMs);
   };
+}
+
+/**
+ * POST /events, counted: the per-event figures of the handler's answer, or one rejection for a client error that
+ * has none (a request refused whole). Failed and unknown events are neither accepted nor rejected.
+ */
+function meteredIngest(ingest: ProxyHandler, meters: LocalRuntimeMeters): ProxyHandler {
+  return async (event, context) => {
+    const result = await ingest(event, context);
+    const atMs = Date.now();
+    const counts = answerCounts(result.body);
+    if (counts !== undefined) {
+      meters.ingestAccepted.add(counts.accepted, atMs);
+      meters.ingestRejected.add(counts.rejected, atMs);
+    } else if (result.statusCode >= 400 && result.statusCode < 500) {
+      meters.ingestRejected.add(1, atMs);
+    }
+    return result;
+  };
+}
+
+function answerCounts(body: string): { accepted: number; rejected: number } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { accepted, rejected } = parsed as { accepted?: unknown; rejected?: unknown };
+  return typeof accepted === 'number' && typeof rejected === 'number' ? { accepted, rejected } : undefined;
 }
 
 function apiRoutes<BatchResult>(handlers: LocalHandlers<BatchResult>): GatewayRoute[] {

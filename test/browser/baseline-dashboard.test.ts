@@ -1,19 +1,30 @@
 /// <reference lib="dom" />
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { BatchRunSummary } from '../../functions/batch/batch-job';
 import type { LocalRuntime } from '../../local/local-runtime';
+import { getJson as getApiJson, postEvents as postApiEvents } from '../support/dashboard-runtime';
 import { eventually } from '../support/eventually';
+import {
+  WAIT_MS,
+  chartOption,
+  chartOptionWhen,
+  launchChromium,
+  newDashboardPage,
+  saveScreenshot,
+  seriesNamed,
+  valueOfItem,
+  waitForRefresh,
+  type DashboardOption,
+} from '../support/headless-chromium';
 import { startTestRuntime } from '../support/test-runtime';
 
 /**
  * The dashboard on the default view site_metric_hour, whose baseline learns `value` per UTC hour of the day
- * (threshold 4, 30 readings a slot): the band of the selected key, its anomalies as red dots, and why an hour has
- * no band yet. The screenshot is left in test-output/ for a reader to look at.
+ * (threshold 4, 30 readings a slot): the band of the selected key (a custom series of ECharts), its anomalies (a
+ * scatter series), and why an hour has no band yet. The screenshot is left in test-output/ for a reader to look at.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOT_DIR = join(__dirname, '..', '..', 'test-output');
+const BAND = 'baseline band (expected ± threshold × stddev)';
+const ANOMALIES = 'anomalies';
 const VIEW = 'site_metric_hour';
 const SITE = 'site-baseline';
 const METRIC = 'temperature';
@@ -29,21 +40,8 @@ let page: Page;
 
 beforeAll(async () => {
   ({ runtime, stop } = await startTestRuntime());
-  // The flags keep Chromium off the network it cannot reach here, and sandbox-free as root.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  page = await browser.newPage({ viewport: { width: 1200, height: 1000 } });
+  browser = await launchChromium();
+  page = await newDashboardPage(browser);
 });
 
 afterAll(async () => {
@@ -52,14 +50,10 @@ afterAll(async () => {
 });
 
 async function postEvents(events: readonly object[]): Promise<void> {
-  const response = await fetch(`${runtime.apiUrl}/events`, { method: 'POST', body: JSON.stringify(events) });
-  expect(response.ok).toBe(true);
+  expect((await postApiEvents(runtime.apiUrl, events)).ok).toBe(true);
 }
 
-async function getJson<T>(path: string): Promise<T> {
-  const response = await fetch(`${runtime.apiUrl}${path}`);
-  return (await response.json()) as T;
-}
+const getJson = <T>(path: string): Promise<T> => getApiJson<T>(runtime.apiUrl, path);
 
 const reading = (eventId: string, value: number, ts: number) => ({
   eventId,
@@ -71,6 +65,12 @@ const reading = (eventId: string, value: number, ts: number) => ({
 });
 
 const keyParams = () => new URLSearchParams({ site: SITE, metric: METRIC });
+
+/** Waits for the chart to be drawn (the page refreshed once) and gives its option. */
+async function drawnOption(): Promise<DashboardOption> {
+  await waitForRefresh(page);
+  return chartOption(page);
+}
 
 describe('local dashboard with a baseline view in headless Chromium', () => {
   it("draws the selected key's band and expected value, marks its anomaly as a red dot, lists it, and says why a cold hour has no band", async () => {
@@ -103,32 +103,37 @@ describe('local dashboard with a baseline view in headless Chromium', () => {
     expect(anomaly.score).toBeGreaterThan(4);
 
     await page.goto(`${runtime.apiUrl}/?view=${VIEW}&${keyParams()}`);
-    await page.waitForSelector('circle.anomaly', { timeout: 30_000 });
-    await page.waitForSelector('rect.band', { timeout: 30_000 });
+    const option = await chartOptionWhen(
+      page,
+      'the band and the anomaly on the chart',
+      (drawn) => seriesNamed(drawn, BAND) !== undefined && seriesNamed(drawn, ANOMALIES) !== undefined,
+    );
 
-    // Opened on the avg of the baseline's field, with the band's legend.
+    // Opened on the avg of the baseline's field; the legend names the key's line, the band and the anomalies.
     expect(await page.inputValue('#measure')).toBe('avg');
-    expect(await page.$eval('#baseline-legend', (legend) => (legend as HTMLElement).hidden)).toBe(false);
-    // The band of the spike's hour, with the expected value dashed across it, and the spike's dot above it.
-    const hourStart = new Date(hour).toISOString();
-    const band = await page.$eval(`rect.band[data-bucket="${hourStart}"]`, (rect) => ({
-      top: Number(rect.getAttribute('y')),
-      height: Number(rect.getAttribute('height')),
-      title: rect.querySelector('title')?.textContent ?? '',
-    }));
-    expect(band.height).toBeGreaterThan(0);
-    expect(band.title).toMatch(/expected 20(\.\d+)?, band 1\d(\.\d+)? – 2\d(\.\d+)? from 40 readings$/);
-    expect(
-      await page.$$eval('path.expected', (paths) => paths.map((path) => path.getAttribute('stroke-dasharray'))),
-    ).not.toHaveLength(0);
-    const dot = await page.$eval('circle.anomaly', (circle) => ({
-      fill: circle.getAttribute('fill'),
-      cy: Number(circle.getAttribute('cy')),
-      title: circle.querySelector('title')?.textContent ?? '',
-    }));
-    expect(dot.fill).toBe('var(--anomaly)');
-    expect(dot.cy).toBeLessThan(band.top);
-    expect(dot.title).toMatch(
+    const names = option.series.map((series) => series.name);
+    expect(names).toEqual(expect.arrayContaining([`site=${SITE} metric=${METRIC}`, BAND, ANOMALIES]));
+    // The band of the spike's hour: [start, end, lower, upper, expected], about 17 to 23 around an expected 20.
+    const bandRows = (seriesNamed(option, BAND)?.data ?? []).map(valueOfItem) as number[][];
+    const spikeHour = bandRows.find(([start]) => start === hour);
+    expect(spikeHour).toBeDefined();
+    const [, end, lower, upper, expected] = spikeHour!;
+    expect(end).toBe(hour + HOUR_MS);
+    expect(lower).toBeLessThan(20);
+    expect(upper).toBeGreaterThan(20);
+    expect(lower).toBeGreaterThan(16);
+    expect(upper).toBeLessThan(24);
+    expect(expected).toBeCloseTo(20, 0);
+    // Every band row carries its expected value inside it (drawn dashed across the band).
+    for (const [, , low, high, middle] of bandRows) expect(low <= middle && middle <= high).toBe(true);
+    // The spike's dot: at its time and value, above the band.
+    const dots = (seriesNamed(option, ANOMALIES)?.data ?? []).map(valueOfItem);
+    expect(dots).toEqual([[spikeAt, 100]]);
+    expect(Number(dots[0][1])).toBeGreaterThan(upper);
+    // What the dot's tooltip said is the title of its row in the list under the chart.
+    const titles = await page.$$eval('#anomalies tr.anomaly', (found) => found.map((row) => row.getAttribute('title')));
+    expect(titles).toHaveLength(1);
+    expect(titles[0]).toMatch(
       /: value 100, score [\d.]+ \(high, threshold 4\); expected 20(\.\d+)?, band [\d.]+ – [\d.]+ at slot \d{2}:00 UTC \(40 readings\)$/,
     );
     // Every other hour of the range has no readings in its window yet: it is cold, and the note says why.
@@ -145,27 +150,28 @@ describe('local dashboard with a baseline view in headless Chromium', () => {
     expect(Number(rows[0][3])).toBeGreaterThan(4);
     expect(await page.textContent('#error')).toBe('');
 
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOT_DIR, 'baseline-dashboard.png'), fullPage: true });
+    await saveScreenshot(page, 'baseline-dashboard.png');
   });
 
   it('asks for every dimension before it draws a band, and still lists the anomalies of the dimensions given', async () => {
     await page.goto(`${runtime.apiUrl}/?view=${VIEW}&site=${SITE}`);
-    await page.waitForSelector('#anomalies tr.anomaly', { timeout: 30_000 });
+    await page.waitForSelector('#anomalies tr.anomaly', { timeout: WAIT_MS });
     expect(await page.textContent('#baseline-note')).toBe(
       "give every dimension (site, metric) a value to draw the value baseline's band and mark its anomalies on the chart",
     );
-    expect(await page.$$eval('rect.band, circle.anomaly', (marks) => marks.length)).toBe(0);
-    expect(await page.$eval('#baseline-legend', (legend) => (legend as HTMLElement).hidden)).toBe(true);
+    // No band nor anomalies on the chart, nor in its legend: only the keys' lines and the count's parts.
+    const names = (await drawnOption()).series.map((series) => series.name);
+    expect(names).toContain(`site=${SITE} metric=${METRIC}`);
+    expect(names).not.toContain(BAND);
+    expect(names).not.toContain(ANOMALIES);
   });
 
   it('shows a view without a baseline as before: no band, no note, no anomalies list', async () => {
     await page.goto(`${runtime.apiUrl}/?view=device_metric_minute&deviceId=device-baseline&metric=${METRIC}`);
-    await page.waitForFunction(() => document.querySelector('#refreshed')?.textContent !== '–', undefined, {
-      timeout: 20_000,
-    });
+    const names = (await drawnOption()).series.map((series) => series.name);
     expect(await page.$eval('#anomalies-panel', (panel) => (panel as HTMLElement).hidden)).toBe(true);
     expect(await page.textContent('#baseline-note')).toBe('');
-    expect(await page.$$eval('rect.band, circle.anomaly', (marks) => marks.length)).toBe(0);
+    expect(names).not.toContain(BAND);
+    expect(names).not.toContain(ANOMALIES);
   });
 });

@@ -1,47 +1,45 @@
 /// <reference lib="dom" />
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { BatchRunSummary } from '../../functions/batch/batch-job';
-import { dashboardRoutes } from '../../local/dashboard-routes';
 import { localPipelineConfig } from '../../local/local-config';
-import { buildLocalHandlers } from '../../local/local-handlers';
-import { LocalRuntime } from '../../local/local-runtime';
+import type { LocalRuntime } from '../../local/local-runtime';
+import { getJson, postEvents } from '../support/dashboard-runtime';
+import { startTestRuntime } from '../support/test-runtime';
+import {
+  WAIT_MS,
+  chartOptionWhen,
+  keyLines,
+  launchChromium,
+  newDashboardPage,
+  optionTexts,
+  saveScreenshot,
+  valueOfItem,
+} from '../support/headless-chromium';
 
 /**
  * The dashboard on the web-requests example (`npm start -- --config examples/web-requests.json`), whose views
  * declare sketch measures: a latency histogram shown as quantile columns, a stddev and a count of distinct paths.
  */
 const EXAMPLE = join(__dirname, '..', '..', 'examples', 'web-requests.json');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-let dataDir: string;
 let runtime: LocalRuntime<BatchRunSummary>;
+let stop: () => Promise<void>;
 let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'sketch-dashboard-'));
-  runtime = await LocalRuntime.start({
-    config: { ...localPipelineConfig({ batchScheduleMinutes: 60 }, undefined, EXAMPLE), epochLengthMs: 5_000 },
-    dataDir,
-    batchingWindowMs: 100,
-    buildHandlers: (environment) => buildLocalHandlers(environment, { logLevel: 'SILENT' }),
-    localRoutes: (started) => dashboardRoutes(started),
-  });
-  // The flags keep Chromium off the network it cannot reach here, and sandbox-free as root.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-  page = await browser.newPage();
+  ({ runtime, stop } = await startTestRuntime(
+    { ...localPipelineConfig({ batchScheduleMinutes: 60 }, undefined, EXAMPLE), epochLengthMs: 5_000 },
+    'sketch-dashboard-',
+  ));
+  browser = await launchChromium();
+  page = await newDashboardPage(browser);
 });
 
 afterAll(async () => {
   await browser?.close();
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop?.();
 });
 
 const cells = (selector: string) =>
@@ -60,12 +58,12 @@ describe('local dashboard with sketch measures in headless Chromium', () => {
       bytes: 100,
       at,
     }));
-    await fetch(`${runtime.apiUrl}/events`, { method: 'POST', body: JSON.stringify(requests) });
+    await postEvents(runtime.apiUrl, requests);
     await page.goto(`${runtime.apiUrl}/?view=path_status_minute&path=/search&status=200&range=3600000`);
     await page.waitForFunction(
       () => Number(document.querySelector('.realtime-count')?.textContent ?? 0) === 6,
       undefined,
-      { timeout: 20_000 },
+      { timeout: WAIT_MS },
     );
     expect(await page.$$eval('#buckets th', (headers) => headers.map((header) => header.textContent))).toEqual([
       'bucket',
@@ -114,17 +112,38 @@ describe('local dashboard with sketch measures in headless Chromium', () => {
       'latency@0.99',
       'sdLatency',
     ]);
+    // Charting the p99: the first key's line is the answer's p99 estimates, a point in the middle of each minute.
     await page.selectOption('#measure', 'latency@0.99');
-    await page.waitForFunction(() => document.querySelector('#chart text')?.textContent?.startsWith('latency p99'));
+    const p99Line = await chartOptionWhen(
+      page,
+      'the chart to show latency p99',
+      (option) => option.yAxis[0]?.name === 'latency p99',
+    );
+    const [firstLine] = keyLines(p99Line);
+    expect(firstLine.name).toBe('path=/search status=200');
+    const { min: from, max: to } = p99Line.xAxis[0];
+    const params = new URLSearchParams({ path: '/search', status: '200', granularity: 'minute' });
+    params.set('from', String(from));
+    params.set('to', String(to));
+    params.set('quantiles', '0.5,0.9,0.99');
+    const answer = await getJson<{
+      series: { buckets: { startMs: number; latency: Record<string, { estimate: number }> }[] }[];
+    }>(runtime.apiUrl, `/views/path_status_minute?${params}`);
+    const p99s = answer.series[0].buckets.map((b) => [b.startMs + 30_000, b.latency['0.99'].estimate]);
+    expect(p99s).toHaveLength(1);
+    expect(p99s[0][1]).toBeGreaterThan(1000);
+    expect(firstLine.data?.map(valueOfItem)).toEqual(p99s);
     expect(await page.textContent('#error')).toBe('');
-    await page.screenshot({ path: join(tmpdir(), 'sketch-dashboard.png') });
+    await saveScreenshot(page, 'sketch-dashboard.png');
   });
 
   it('shows a distinct count merged over every country, and states its standard error', async () => {
-    await page.goto(`${runtime.apiUrl}/?view=country_hour&range=3600000`);
+    // Every country left at "any" and no ranking (orderBy empty): one series, the merge of every key.
+    await page.goto(`${runtime.apiUrl}/?view=country_hour&range=3600000&orderBy=`);
     await page.waitForFunction(() => document.querySelector('td[data-measure="paths"]') !== null, undefined, {
-      timeout: 20_000,
+      timeout: WAIT_MS,
     });
+    expect(await optionTexts(page, '#series option')).toEqual(['all keys']);
     const [[paths]] = await cells('td[data-measure="paths"]');
     expect(paths).toBe('1');
     expect(await page.textContent('#accuracy')).toBe('paths: standard error 1.6%');

@@ -1,31 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BatchRunSummary } from '../../functions/batch/batch-job';
-import { dashboardRoutes } from '../../local/dashboard-routes';
-import { buildLocalHandlers } from '../../local/local-handlers';
-import { LocalRuntime } from '../../local/local-runtime';
-import { testRuntimeConfig } from '../support/test-runtime';
+import type { LocalRuntime } from '../../local/local-runtime';
+import { startTestRuntime, testRuntimeConfig } from '../support/test-runtime';
 
 /** The local server's own routes in Kappa mode, where there is no batch layer to run. */
 
-let dataDir: string;
 let runtime: LocalRuntime<BatchRunSummary>;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'dashboard-routes-'));
-  runtime = await LocalRuntime.start({
-    config: { ...testRuntimeConfig, architecture: 'kappa' },
-    dataDir,
-    batchingWindowMs: 100,
-    buildHandlers: (environment) => buildLocalHandlers(environment, { logLevel: 'SILENT' }),
-    localRoutes: (started) => dashboardRoutes(started),
-  });
+  ({ runtime, stop } = await startTestRuntime({ ...testRuntimeConfig, architecture: 'kappa' }, 'dashboard-routes-'));
 });
 
 afterAll(async () => {
-  await runtime.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop?.();
 });
 
 describe('local routes in Kappa mode', () => {
@@ -51,5 +38,20 @@ describe('local routes in Kappa mode', () => {
     const response = await fetch(`${runtime.apiUrl}/_local/status`);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ architecture: 'kappa', batchRuns: 0 });
+  });
+
+  it('serves the dashboard and its script, ECharts included, from this server: nothing comes from the network', async () => {
+    const page = await (await fetch(`${runtime.apiUrl}/`)).text();
+    const sources = [...page.matchAll(/(?:src|href)="([^"]*)"/g)].map((match) => match[1]);
+    expect(sources).toEqual(['/dashboard.js']);
+    const response = await fetch(`${runtime.apiUrl}/dashboard.js`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    const script = await response.text();
+    // The page's own code and the charting library, in one file.
+    // (Booleans, not toContain: a failure would print the whole bundle.)
+    expect(script.includes('Kappa mode: there is no batch layer')).toBe(true);
+    expect(script.includes('Apache License')).toBe(true);
+    expect(/https?:\/\/[^"'\s]*\.js\b/.test(script)).toBe(false);
   });
 });

@@ -187,6 +187,24 @@ describe('local Kinesis event source mapping', () => {
     expect(discarded[0]).toMatchObject({ condition: 'RecordAgeExceeded', batchSize: 3 });
   });
 
+  it("reports a shard's iterator age while its batch fails, and 0 once it catches up", async () => {
+    let failing = true;
+    const { mapping } = await setUp(
+      4,
+      () => {
+        if (failing) throw new Error('not yet');
+      },
+      { bisectBatchOnError: false, maxRetryAttempts: 1_000, retryDelayMs: 20 },
+    );
+    await eventually('two attempts at the batch', () => (mapping.invocationCount >= 2 ? true : undefined));
+    // A batch that keeps failing keeps its shard behind: the age grows with the clock the caller reads it at.
+    const lateNow = Date.now() + 3_600_000;
+    expect(mapping.iteratorAgeMs(lateNow)).toBeGreaterThanOrEqual(3_600_000);
+    failing = false;
+    await eventually('the shard caught up', () => (mapping.iteratorAgeMs(lateNow) === 0 ? true : undefined));
+    await mapping.stop();
+  });
+
   it('keeps each shard in order while serving two shards', async () => {
     streamCounter += 1;
     const streamName = `esm-${streamCounter}`;

@@ -170,7 +170,8 @@ describe('replay: a view rebuilt from the master dataset into a new generation, 
       (error: unknown) => (error as Error).message,
     );
     all = [...all, ...(await send(wave(40)))];
-    const handoffMs = progress[0].handoffMs;
+    // The replay reports its hand-off once every consumer can know of it: on a loaded machine, after the wave.
+    const { handoffMs } = await eventually('the replay to report its hand-off', () => progress[0]);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, handoffMs - Date.now()) + 300));
     all = [...all, ...(await send(wave(40)))];
     expect(await outcome).toBe('killed');

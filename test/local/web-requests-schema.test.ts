@@ -1,16 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BatchRunSummary } from '../../functions/batch/batch-job';
 import { bucketStart, type Granularity } from '../../functions/core/granularity';
 import { quantileRank, type QuantileEstimate } from '../../functions/core/histogram';
 import { DEFAULT_QUANTILES } from '../../functions/core/measures';
 import type { PipelineConfig } from '../../functions/core/pipeline-config';
-import { dashboardRoutes } from '../../local/dashboard-routes';
 import { localPipelineConfig } from '../../local/local-config';
-import { buildLocalHandlers } from '../../local/local-handlers';
-import { LocalRuntime } from '../../local/local-runtime';
+import type { LocalRuntime } from '../../local/local-runtime';
 import { eventually } from '../support/eventually';
+import { startTestRuntime } from '../support/test-runtime';
 
 /**
  * The second example schema (examples/web-requests.json) through the runtime `npm start -- --config
@@ -86,23 +83,15 @@ const requests: Request[] = Array.from({ length: 90 }, (_, i) => ({
   at: i % 3 === 0 ? now - (i % 7) * 1_500_000 - 1_000 : now - (i % 5) * 10_000,
 }));
 
-let dataDir: string;
 let runtime: LocalRuntime<BatchRunSummary>;
+let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'web-requests-'));
-  runtime = await LocalRuntime.start({
-    config,
-    dataDir,
-    batchingWindowMs: 100,
-    buildHandlers: (environment) => buildLocalHandlers(environment, { logLevel: 'SILENT' }),
-    localRoutes: (started) => dashboardRoutes(started),
-  });
+  ({ runtime, stop } = await startTestRuntime(config, 'web-requests-'));
 });
 
 afterAll(async () => {
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop?.();
 });
 
 async function get<T>(path: string): Promise<{ status: number; body: T & { message?: string } }> {

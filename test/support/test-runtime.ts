@@ -22,18 +22,28 @@ export const testRuntimeConfig: PipelineConfig = {
 /** How long until everything sent so far is below the cutoff of a batch run started then. */
 export const EPOCH_WAIT_MS = testRuntimeConfig.epochLengthMs + testRuntimeConfig.bufferIntervalMs + 200;
 
-/** The whole local runtime, as `npm start` runs it, in a fresh data directory, silent. */
-export async function startTestRuntime(): Promise<{
+/**
+ * The whole local runtime, as `npm start` runs it (on `config`: by default the test configuration above; Kappa mode
+ * or another example for some tests), in a fresh data directory named after `prefix`, silent; `stop` also removes
+ * the directory.
+ */
+export async function startTestRuntime(
+  config: PipelineConfig = testRuntimeConfig,
+  prefix = 'local-runtime-',
+): Promise<{
   runtime: LocalRuntime<BatchRunSummary>;
   stop: () => Promise<void>;
 }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'local-runtime-'));
+  const dataDir = mkdtempSync(join(tmpdir(), prefix));
   const runtime = await LocalRuntime.start({
-    config: testRuntimeConfig,
+    config,
     dataDir,
     batchingWindowMs: 100,
     buildHandlers: (environment) => buildLocalHandlers(environment, { logLevel: 'SILENT' }),
     localRoutes: (started) => dashboardRoutes(started),
+  }).catch((error: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
   });
   return {
     runtime,
