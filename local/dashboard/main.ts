@@ -333,7 +333,8 @@ function drawTable(view: ListedView, answer: ViewAnswer, count: Column): void {
         `<tr><td>${escape(b.start)}</td>` +
         columns
           .map((column) => {
-            const text = escape(formatValue(valueOf(b, column))).replace('–', '');
+            const value = valueOf(b, column);
+            const text = value === null ? '' : escape(formatValue(value));
             return column.quantile === undefined
               ? `<td data-measure="${escape(column.name)}">${text}</td>`
               : `<td data-measure="${escape(column.name)}" data-quantile="${column.quantile}" title="${escape(boundsOf(b, column))}">${text}</td>`;
@@ -451,7 +452,11 @@ async function start(): Promise<void> {
   chart = echarts.init($('chart'), undefined, { renderer: 'svg' });
   // For a reader's console and the browser tests: the chart as ECharts holds it.
   (window as unknown as { dashboard: { chart: echarts.ECharts } }).dashboard = { chart };
-  window.addEventListener('resize', () => chart.resize());
+  // Redrawn, not only resized: a bar is as wide as its bucket at the chart's width.
+  window.addEventListener('resize', () => {
+    chart.resize();
+    void refresh();
+  });
   const [listing, status] = await Promise.all([
     getJson<{ views: ListedView[] } | ListedView[]>('/views'),
     getJson<{ architecture?: Architecture; pipelineConfig?: string }>('/_local/status').catch(() => undefined),
