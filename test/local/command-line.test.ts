@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import {
   CommandLineError,
   defineCommand,
@@ -8,8 +6,7 @@ import {
   type CommandSpec,
   type OptionSpec,
 } from '../../local/command-line';
-
-const root = join(__dirname, '..', '..');
+import { runTsxScript, type ScriptRun } from '../support/tsx-script';
 
 const EXAMPLE = defineCommand({
   command: 'npm run example',
@@ -108,28 +105,6 @@ describe('command-line: one options table for the usage and the errors', () => {
   });
 });
 
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The tool as its npm script runs it (tsx), without the shell npm adds. */
-function run(script: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), [script, ...args], {
-      cwd: root,
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 const TOOLS: [command: string, script: string, someFlag: string][] = [
   ['npm start', 'local/start.ts', '--port'],
   ['npm run simulate', 'local/simulate.ts', '--rate'],
@@ -142,10 +117,10 @@ const TOOLS: [command: string, script: string, someFlag: string][] = [
 
 describe.each(TOOLS)('%s (%s)', (command, script, someFlag) => {
   // Both runs of a tool at once: the two cores are shared, but tsx mostly waits on its compile cache.
-  let help: Run;
-  let bogus: Run;
+  let help: ScriptRun;
+  let bogus: ScriptRun;
   beforeAll(async () => {
-    [help, bogus] = await Promise.all([run(script, ['--help']), run(script, ['--bogus', '1'])]);
+    [help, bogus] = await Promise.all([runTsxScript(script, ['--help']), runTsxScript(script, ['--bogus', '1'])]);
   }, 60_000);
 
   it('prints its usage on stdout for --help and exits 0', () => {
@@ -165,7 +140,7 @@ describe.each(TOOLS)('%s (%s)', (command, script, someFlag) => {
 });
 
 it('npm run batch:local takes --api as a deprecated alias of --url, documented in its usage', async () => {
-  const { stdout } = await run('local/batch-local.ts', ['-h']);
+  const { stdout } = await runTsxScript('local/batch-local.ts', ['-h']);
   expect(stdout).toMatch(/--url URL +the API address of a running `npm start`/);
   expect(stdout).toMatch(/--api URL +deprecated alias of --url/);
 });

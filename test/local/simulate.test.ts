@@ -1,16 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { parseEvent } from '../../functions/core/event-schema';
-
-const root = join(__dirname, '..', '..');
-
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { runTsxScript, type ScriptRun } from '../support/tsx-script';
 
 /** The environment without API_URL and API_KEY, which would change simulate's defaults. */
 function withoutApiSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -19,19 +10,8 @@ function withoutApiSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 /** `npm run simulate` as its npm script runs it (tsx), without the shell npm adds. */
-function simulate(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['local/simulate.ts', ...args], {
-      cwd: root,
-      env: withoutApiSettings({ ...process.env, NO_COLOR: '1' }),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+function simulate(args: string[]): Promise<ScriptRun> {
+  return runTsxScript('local/simulate.ts', args, withoutApiSettings({ ...process.env, NO_COLOR: '1' }));
 }
 
 function listen(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<Server> {
