@@ -500,11 +500,13 @@ async function start(): Promise<void> {
 async function runBatch(): Promise<void> {
   const button = $<HTMLButtonElement>('run-batch');
   button.disabled = true;
+  $('batch-result').textContent = 'Running the batch job now…';
   try {
     const { result } = await getJson<{ result: BatchRunSummary }>('/_local/batch-runs', { method: 'POST' });
     $('batch-result').textContent = batchRunText(result);
     await refresh();
   } catch (error) {
+    $('batch-result').textContent = '';
     $('error').textContent = `batch run failed: ${error instanceof Error ? error.message : String(error)}`;
   } finally {
     button.disabled = false;

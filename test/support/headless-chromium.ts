@@ -172,14 +172,21 @@ export async function waitForRefresh(page: Page, timeoutMs = WAIT_MS): Promise<v
 
 /**
  * Clicks Run batch once everything sent so far is below the cutoff of a run started then (its epoch ended and the
- * archive's buffer interval passed), and waits until the page shows a batch version.
+ * archive's buffer interval passed), and waits until the run has answered and the page shows a batch version.
  */
 export async function runBatchFromPage(page: Page, timeoutMs = WAIT_MS): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, EPOCH_WAIT_MS));
   await page.click('#run-batch');
-  await page.waitForFunction(() => document.querySelector('#batch-version')?.textContent !== 'none yet', undefined, {
-    timeout: timeoutMs,
-  });
+  // The run has answered (its line is written) and the page has refreshed after it (the button is enabled again):
+  // the 2 s refresh alone may show the new version before the run's own answer arrives.
+  await page.waitForFunction(
+    () =>
+      (document.querySelector('#batch-result')?.textContent ?? '').startsWith('Batch run at cutoff') &&
+      !(document.querySelector('#run-batch') as HTMLButtonElement | null)?.disabled &&
+      document.querySelector('#batch-version')?.textContent !== 'none yet',
+    undefined,
+    { timeout: timeoutMs },
+  );
 }
 
 /** Waits until the table's `.batch-count` and `.realtime-count` cells sum to `batch` and `realtime`. */
