@@ -6,7 +6,8 @@ import type {
   SeriesOption,
 } from 'echarts';
 import { anomalyText, averagePoints, bandText, type BaselineMarks } from './baseline-marks';
-import { formatUtc, formatValue } from './number-format';
+import { escapeHtml } from './html-text';
+import { formatUtc, formatUtcTime, formatValue } from './number-format';
 import { GRANULARITY_MS, keyText, valueOf, type AnsweredBucket, type Column, type ViewAnswer } from './view-catalogue';
 
 /** The page's colours: the batch view's part, the speed layer's, the baseline's band and anomalies. */
@@ -109,7 +110,7 @@ export function chartOption(model: ChartModel): EChartsOption {
     label: label
       ? {
           show: true,
-          formatter: `batch cutoff ${formatUtc(cutoffMs ?? 0).slice(11)}`,
+          formatter: `batch cutoff ${formatUtcTime(cutoffMs ?? 0)}`,
           position: 'end' as const,
         }
       : { show: false },
@@ -291,9 +292,6 @@ function axisValueOf(params: unknown): number {
   const first = (Array.isArray(params) ? params[0] : params) as { axisValue?: unknown } | undefined;
   return Number(first?.axisValue ?? Number.NaN);
 }
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 
 /**
  * The tooltip of the bucket under the pointer: its start, each key's value, where its events were counted, and the

@@ -1,5 +1,5 @@
 import type { LocalHealth } from '../local-health';
-import { formatBytes, formatDuration, formatUtc, formatValue } from './number-format';
+import { formatBytes, formatDuration, formatUtc, formatUtcTime, formatValue } from './number-format';
 
 /** One figure of the health panel: what it is, its value, and a line of detail under it. */
 export interface HealthTile {
@@ -72,7 +72,7 @@ export function healthTiles(health: LocalHealth): HealthTile[] {
               `${formatBytes(run.bytesScanned)} read`,
               `${formatValue(run.seconds)} s`,
               ...(run.error === undefined ? [] : [run.error]),
-              ...(batch.nextRunAt === null ? [] : [`next at ${formatUtc(Date.parse(batch.nextRunAt)).slice(11)}`]),
+              ...(batch.nextRunAt === null ? [] : [`next at ${formatUtcTime(Date.parse(batch.nextRunAt))}`]),
             ].join(', '),
       warn: run?.outcome === 'failed',
     });
@@ -106,6 +106,6 @@ function windowText(window: { from: string; to: string } | null): string {
   const to = Date.parse(window.to);
   if (from <= 0) return `window: everything archived before ${formatUtc(to)}`;
   return window.from.slice(0, 10) === window.to.slice(0, 10)
-    ? `window ${formatUtc(from).slice(11)} – ${formatUtc(to).slice(11)}`
+    ? `window ${formatUtcTime(from)} – ${formatUtcTime(to)}`
     : `window ${formatUtc(from)} – ${formatUtc(to)}`;
 }

@@ -20,7 +20,8 @@ import {
 } from './baseline-marks';
 import { chartOption } from './chart-option';
 import { healthTiles } from './health-panel';
-import { formatUtc, formatValue } from './number-format';
+import { escapeHtml as escape } from './html-text';
+import { formatUtc, formatUtcTime, formatValue } from './number-format';
 import {
   accuracyText,
   averageOf,
@@ -83,11 +84,6 @@ type Architecture = 'lambda' | 'kappa';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const select = (id: string) => $<HTMLSelectElement>(id);
-const escape = (text: unknown) =>
-  String(text).replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
-  );
 
 let views: ListedView[] = [];
 let architecture: Architecture = 'lambda';
@@ -387,7 +383,7 @@ function draw(answer: ViewAnswer, overlay: BaselineOverlay | undefined): void {
   $('computed-at').textContent = provenance ? formatUtc(Date.parse(provenance.computedAt)) : '–';
   $('generation').textContent = String(answer.realtimeGeneration ?? '–');
   $('empty').hidden = answer.series.some((s) => s.buckets.length > 0);
-  $('refreshed').textContent = formatUtc(Date.now()).slice(11);
+  $('refreshed').textContent = formatUtcTime(Date.now());
 }
 
 function drawHealth(health: LocalHealth): void {

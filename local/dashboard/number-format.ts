@@ -50,3 +50,8 @@ export function formatBytes(bytes: number): string {
 export function formatUtc(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
+
+/** The time of day of an instant, in UTC, saying so (`11:55:02 UTC`): for times the page shows beside their date. */
+export function formatUtcTime(ms: number): string {
+  return formatUtc(ms).slice(11);
+}

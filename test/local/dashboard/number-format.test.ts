@@ -2,6 +2,7 @@ import {
   formatBytes,
   formatDuration,
   formatUtc,
+  formatUtcTime,
   formatValue,
   roundForReading,
 } from '../../../local/dashboard/number-format';
@@ -48,5 +49,6 @@ describe('numbers for reading', () => {
 
   it('writes instants in UTC, to the second, saying so', () => {
     expect(formatUtc(Date.UTC(2026, 11, 3, 11, 55, 2, 900))).toBe('2026-12-03 11:55:02 UTC');
+    expect(formatUtcTime(Date.UTC(2026, 11, 3, 11, 55, 2, 900))).toBe('11:55:02 UTC');
   });
 });
